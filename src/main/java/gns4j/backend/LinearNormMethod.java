@@ -1,0 +1,28 @@
+package gns4j.backend;
+
+/**
+ * How a Linear layer's per-example weight-gradient norms are computed (DESIGN §2).
+ * SIMULTANEOUS forms each example's dW_b (row by row, fused with the batch sum); GHOST uses the two T×T Gram
+ * matrices; AUTO picks per layer by FLOPs: ghost when T·(K+N) &lt; N·K.
+ */
+public enum LinearNormMethod {
+    AUTO, SIMULTANEOUS, GHOST;
+
+    public static LinearNormMethod parse(String s) {
+        return switch (s.toLowerCase()) {
+            case "auto" -> AUTO;
+            case "simultaneous" -> SIMULTANEOUS;
+            case "ghost" -> GHOST;
+            default -> throw new IllegalArgumentException("linear_norm_method must be auto, simultaneous or ghost, got '" + s + "'");
+        };
+    }
+
+    /** Resolves AUTO for a layer with T tokens per example, K inputs and N outputs. */
+    public boolean useGhost(int T, int K, int N) {
+        return switch (this) {
+            case GHOST -> true;
+            case SIMULTANEOUS -> false;
+            case AUTO -> (long) T * (K + N) < (long) N * K;
+        };
+    }
+}
