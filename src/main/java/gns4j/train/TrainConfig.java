@@ -1,0 +1,327 @@
+package gns4j.train;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import gns4j.UserError;
+import gns4j.model.ModelConfig;
+import gns4j.model.NormType;
+import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.LrSchedule;
+
+import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static java.util.Map.entry;
+
+/**
+ * Every setting of a training run. Each record component is one config key, spelled in snake_case in JSON files and
+ * {@code --set key=value} overrides ({@code nEmbd} is {@code n_embd}); the component order is the order of
+ * {@link #toJson()}. Values are validated on construction, so a TrainConfig that exists is usable; every problem is
+ * a one-line {@link UserError} that names the key.
+ *
+ * <p>Zero means "derive it" for: {@code vocab_size} (from the dataset, see {@link #modelConfig}),
+ * {@code decay_tokens} (the end of the run, see {@link #lrSchedule}), {@code max_tokens} (no token limit),
+ * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code grad_clip} (no clipping) and
+ * {@code batch_size_start} (one micro batch; resolved here so the stored config holds the number used).
+ */
+public record TrainConfig(
+        // model
+        int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm, boolean tiedHead,
+        // batch
+        int microBatchSize, int batchSize, BatchScheduleType batchSchedule, int batchSizeStart, long rampTokens,
+        // optimisation
+        double learningRate, double minLr, LrSchedule.Decay lrDecay, long warmupTokens, long decayTokens,
+        double weightDecay, double beta1, double beta2, double adamEps, double gradClip,
+        // run
+        int maxSteps, long maxTokens, int evalInterval, int evalBatches, int logInterval, long seed, int threads,
+        // gradient noise scale
+        double gnsAlpha, PerExampleNorms perExampleNorms, LinearNormMethod linearNormMethod, Device device) {
+
+    /** Vocabulary used when neither the config nor the dataset gives one (GPT-2's 50257 padded to a multiple of 64). */
+    public static final int DEFAULT_VOCAB = 50304;
+
+    public enum BatchScheduleType { FIXED, LINEAR_RAMP }
+
+    /** Which parameters get per-example gradient norms: all of them, only the norm layers, or none. */
+    public enum PerExampleNorms { ALL, LN, OFF }
+
+    /** How Linear layers compute per-example norms: per-layer choice by FLOPs, or forced to one method. */
+    public enum LinearNormMethod { AUTO, SIMULTANEOUS, GHOST }
+
+    public enum Device { CPU, CUDA, AUTO }
+
+    private static final Map<String, String> DEFAULTS = Map.ofEntries(
+            entry("n_layer", "4"), entry("n_head", "4"), entry("n_embd", "128"), entry("block_size", "128"),
+            entry("vocab_size", "0"), entry("bias", "true"), entry("norm", "layernorm"), entry("tied_head", "true"),
+            entry("micro_batch_size", "8"), entry("batch_size", "8"), entry("batch_schedule", "fixed"),
+            entry("batch_size_start", "0"), entry("ramp_tokens", "0"),
+            entry("learning_rate", "6e-4"), entry("min_lr", "6e-5"), entry("lr_decay", "cosine"),
+            entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("weight_decay", "0.1"),
+            entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
+            entry("max_steps", "1000"), entry("max_tokens", "0"), entry("eval_interval", "100"),
+            entry("eval_batches", "10"), entry("log_interval", "1"), entry("seed", "1337"), entry("threads", "0"),
+            entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
+            entry("device", "cpu"));
+
+    private static final RecordComponent[] COMPONENTS = TrainConfig.class.getRecordComponents();
+    private static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
+
+    public TrainConfig {
+        if (batchSizeStart == 0) batchSizeStart = microBatchSize;
+        // Model shape: ModelConfig owns these rules; a 0 vocab is filled in later, so check the shape with the default.
+        modelConfig(nLayer, nHead, nEmbd, blockSize, vocabSize == 0 ? DEFAULT_VOCAB : vocabSize, bias, norm, tiedHead);
+        check(microBatchSize >= 1, "micro_batch_size", "must be >= 1, got " + microBatchSize);
+        check(batchSize >= 1 && batchSize % microBatchSize == 0, "batch_size",
+                "must be a positive multiple of micro_batch_size (" + microBatchSize + "), got " + batchSize);
+        // Need not be a multiple: the ramp rounds to whole micro batches, so changing micro_batch_size alone stays valid.
+        check(batchSizeStart >= 1 && batchSizeStart <= batchSize, "batch_size_start",
+                "must be in [1, batch_size (" + batchSize + ")], got " + batchSizeStart);
+        check(rampTokens >= 0, "ramp_tokens", "must be >= 0, got " + rampTokens);
+        check(batchSchedule != BatchScheduleType.LINEAR_RAMP || rampTokens > 0, "ramp_tokens",
+                "must be > 0 with batch_schedule=linear_ramp");
+        check(learningRate > 0, "learning_rate", "must be > 0, got " + learningRate);
+        check(minLr >= 0 && minLr <= learningRate, "min_lr",
+                "must be in [0, learning_rate (" + learningRate + ")], got " + minLr);
+        check(warmupTokens >= 0, "warmup_tokens", "must be >= 0, got " + warmupTokens);
+        check(decayTokens >= 0, "decay_tokens", "must be >= 0, got " + decayTokens);
+        check(decayTokens == 0 || decayTokens >= warmupTokens, "decay_tokens",
+                "must be 0 or >= warmup_tokens (" + warmupTokens + "), got " + decayTokens);
+        check(weightDecay >= 0, "weight_decay", "must be >= 0, got " + weightDecay);
+        check(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
+        check(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
+        check(adamEps > 0, "adam_eps", "must be > 0, got " + adamEps);
+        check(gradClip >= 0, "grad_clip", "must be >= 0 (0 = off), got " + gradClip);
+        check(maxSteps >= 1, "max_steps", "must be >= 1, got " + maxSteps);
+        check(maxTokens >= 0, "max_tokens", "must be >= 0 (0 = unlimited), got " + maxTokens);
+        check(evalInterval >= 0, "eval_interval", "must be >= 0 (0 = off), got " + evalInterval);
+        check(evalBatches >= 1, "eval_batches", "must be >= 1, got " + evalBatches);
+        check(logInterval >= 1, "log_interval", "must be >= 1, got " + logInterval);
+        check(threads >= 0, "threads", "must be >= 0 (0 = all cores), got " + threads);
+        check(gnsAlpha > 0 && gnsAlpha < 1, "gns_alpha", "must be in (0, 1), got " + gnsAlpha);
+    }
+
+    /** All defaults. */
+    public static TrainConfig defaults() { return fromMap(new LinkedHashMap<>(DEFAULTS)); }
+
+    /**
+     * Defaults, then the flat JSON object in {@code json} (null for none), then {@code overrides} ("key=value",
+     * later ones win). One construction at the end, so derived defaults follow the final values.
+     */
+    public static TrainConfig load(Path json, List<String> overrides) {
+        Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
+        if (json != null) {
+            String text;
+            try {
+                text = Files.readString(json);
+            } catch (IOException e) {
+                throw new UserError("cannot read config file " + json + ": " + e.getMessage());
+            }
+            putJson(values, text, json.toString());
+        }
+        putOverrides(values, overrides);
+        return fromMap(values);
+    }
+
+    /** Defaults overlaid with a flat JSON object such as {@link #toJson()} wrote. */
+    public static TrainConfig fromJson(String json) {
+        Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
+        putJson(values, json, "config JSON");
+        return fromMap(values);
+    }
+
+    /** This config with {@code overrides} ("key=value") applied. */
+    public TrainConfig with(String... overrides) {
+        Map<String, String> values = toMap();
+        putOverrides(values, List.of(overrides));
+        return fromMap(values);
+    }
+
+    /** The exact settings as a pretty-printed flat JSON object; {@link #load} and {@link #fromJson} read it back. */
+    public String toJson() {
+        JsonObject o = new JsonObject();
+        for (int i = 0; i < COMPONENTS.length; i++) {
+            Object v = get(COMPONENTS[i]);
+            String key = KEYS.get(i);
+            switch (v) {
+                case Number n -> o.addProperty(key, n);
+                case Boolean b -> o.addProperty(key, b);
+                default -> o.addProperty(key, format(v));
+            }
+        }
+        return new GsonBuilder().setPrettyPrinting().create().toJson(o);
+    }
+
+    /** The model shape, taking the vocabulary from the dataset when vocab_size is 0 ({@code vocabFromData} <= 0: none). */
+    public ModelConfig modelConfig(int vocabFromData) {
+        if (vocabSize > 0 && vocabFromData > 0 && vocabSize < vocabFromData)
+            throw new UserError("config key vocab_size (" + vocabSize + ") is smaller than the dataset's vocabulary ("
+                    + vocabFromData + ")");
+        int vocab = vocabSize > 0 ? vocabSize : vocabFromData > 0 ? vocabFromData : DEFAULT_VOCAB;
+        return modelConfig(nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead);
+    }
+
+    /** The LR schedule; with decay_tokens 0 it decays until {@link #plannedTokens()}. */
+    public LrSchedule lrSchedule() {
+        return new LrSchedule(learningRate, minLr, lrDecay, warmupTokens, decayTokens > 0 ? decayTokens : plannedTokens());
+    }
+
+    /** The batch-size schedule chosen by batch_schedule. */
+    public BatchSchedule batchSizeSchedule() {
+        return switch (batchSchedule) {
+            case FIXED -> new BatchSchedule.Fixed(batchSize);
+            case LINEAR_RAMP -> new BatchSchedule.LinearRamp(batchSizeStart, batchSize, rampTokens, microBatchSize);
+        };
+    }
+
+    /** Tokens the run will process: max_tokens or max_steps steps of the batch schedule, whichever ends it first. */
+    public long plannedTokens() {
+        BatchSchedule schedule = batchSizeSchedule();
+        long tokens = 0;
+        int step = 0;
+        // Walk the steps only while a ramp may still change the batch; after that every step has batch_size.
+        for (; step < maxSteps && tokens < rampTokens; step++) tokens += (long) schedule.batchSize(tokens, step) * blockSize;
+        tokens += (long) (maxSteps - step) * batchSize * blockSize;
+        return maxTokens > 0 ? Math.min(maxTokens, tokens) : tokens;
+    }
+
+    /** Worker threads to use: threads, or every available core when it is 0. */
+    public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }
+
+    private Map<String, String> toMap() {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (int i = 0; i < COMPONENTS.length; i++) values.put(KEYS.get(i), format(get(COMPONENTS[i])));
+        return values;
+    }
+
+    private Object get(RecordComponent c) {
+        try {
+            return c.getAccessor().invoke(this);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static TrainConfig fromMap(Map<String, String> values) {
+        Object[] args = new Object[COMPONENTS.length];
+        for (int i = 0; i < COMPONENTS.length; i++)
+            args[i] = parse(KEYS.get(i), COMPONENTS[i].getType(), values.get(KEYS.get(i)));
+        try {
+            Constructor<TrainConfig> ctor = TrainConfig.class.getDeclaredConstructor(
+                    Arrays.stream(COMPONENTS).map(RecordComponent::getType).toArray(Class<?>[]::new));
+            return ctor.newInstance(args);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putJson(Map<String, String> values, String text, String source) {
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(text);
+        } catch (JsonParseException e) {
+            throw new UserError(source + " is not valid JSON: " + oneLine(e.getMessage()));
+        }
+        if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
+        for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
+            if (!(e.getValue() instanceof JsonPrimitive p))
+                throw new UserError("config key " + e.getKey() + " in " + source + ": expected a number, string or boolean, got "
+                        + e.getValue());
+            put(values, e.getKey(), p.getAsString());
+        }
+    }
+
+    private static void putOverrides(Map<String, String> values, List<String> overrides) {
+        for (String kv : overrides) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new UserError("--set expects key=value, got '" + kv + "'");
+            put(values, kv.substring(0, eq).trim(), kv.substring(eq + 1));
+        }
+    }
+
+    private static void put(Map<String, String> values, String key, String value) {
+        if (!DEFAULTS.containsKey(key))
+            throw new UserError("unknown config key '" + key + "' (did you mean '" + nearestKey(key) + "'?)");
+        values.put(key, value);
+    }
+
+    private static Object parse(String key, Class<?> type, String text) {
+        String s = text.trim();
+        try {
+            // BigDecimal so that token counts can be written as 1e9 while 2.5 is still rejected for an integer key.
+            if (type == int.class) return new BigDecimal(s).intValueExact();
+            if (type == long.class) return new BigDecimal(s).longValueExact();
+            if (type == double.class) {
+                double d = Double.parseDouble(s);
+                if (Double.isFinite(d)) return d;
+            } else if (type == boolean.class) {
+                if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) return Boolean.parseBoolean(s);
+            } else if (type.isEnum()) {
+                for (Object c : type.getEnumConstants()) if (((Enum<?>) c).name().equalsIgnoreCase(s)) return c;
+                throw new UserError("config key " + key + ": '" + text + "' is not one of "
+                        + Arrays.stream(type.getEnumConstants()).map(TrainConfig::format).collect(Collectors.joining("|")));
+            }
+        } catch (NumberFormatException | ArithmeticException e) {
+            // reported below
+        }
+        String expected = type == int.class || type == long.class ? "an integer" : type == double.class ? "a finite number" : "true or false";
+        throw new UserError("config key " + key + ": cannot parse '" + text + "' as " + expected);
+    }
+
+    private static String format(Object v) { return v instanceof Enum<?> e ? e.name().toLowerCase() : String.valueOf(v); }
+
+    private static ModelConfig modelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int vocab, boolean bias,
+                                           NormType norm, boolean tiedHead) {
+        try {
+            return new ModelConfig(nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("invalid model config: " + e.getMessage());
+        }
+    }
+
+    private static void check(boolean ok, String key, String message) {
+        if (!ok) throw new UserError("config key " + key + " " + message);
+    }
+
+    private static String nearestKey(String key) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String k : KEYS) {
+            int d = editDistance(key.toLowerCase(), k);
+            if (d < bestDistance) { best = k; bestDistance = d; }
+        }
+        return best;
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++)
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            int[] t = prev; prev = cur; cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private static String snake(String camel) { return camel.replaceAll("([A-Z])", "_$1").toLowerCase(); }
+
+    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
+}

@@ -1,0 +1,118 @@
+package gns4j.train;
+
+import gns4j.UserError;
+import gns4j.model.ModelConfig;
+import gns4j.model.NormType;
+import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.LrSchedule;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainConfigTest {
+
+    @Test
+    void defaults() {
+        TrainConfig c = TrainConfig.defaults();
+        assertEquals(4, c.nLayer());
+        assertEquals(128, c.nEmbd());
+        assertEquals(NormType.LAYERNORM, c.norm());
+        assertEquals(8, c.batchSize());
+        assertEquals(8, c.batchSizeStart());   // resolved from micro_batch_size
+        assertEquals(6e-4, c.learningRate());
+        assertEquals(LrSchedule.Decay.COSINE, c.lrDecay());
+        assertEquals(1000, c.maxSteps());
+        assertEquals(0.99, c.gnsAlpha());
+        assertEquals(TrainConfig.Device.CPU, c.device());
+        assertEquals(new BatchSchedule.Fixed(8), c.batchSizeSchedule());
+        assertEquals(1000L * 8 * 128, c.plannedTokens());
+        assertEquals(1000L * 8 * 128, c.lrSchedule().decayTokens());
+    }
+
+    @Test
+    void jsonFileThenOverrides(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("cfg.json");
+        Files.writeString(json, """
+                {"n_layer": 2, "norm": "rmsnorm", "learning_rate": 1e-3, "micro_batch_size": 4, "batch_size": 16,
+                 "batch_schedule": "linear_ramp", "ramp_tokens": "1e6", "bias": false}""");
+        TrainConfig c = TrainConfig.load(json, List.of("learning_rate=3e-4", "n_layer = 3"));
+        assertEquals(3, c.nLayer());
+        assertEquals(NormType.RMSNORM, c.norm());
+        assertEquals(3e-4, c.learningRate());
+        assertFalse(c.bias());
+        assertEquals(4, c.batchSizeStart());
+        assertEquals(new BatchSchedule.LinearRamp(4, 16, 1_000_000, 4), c.batchSizeSchedule());
+        assertEquals(2, TrainConfig.defaults().with("n_layer=2").nLayer());
+    }
+
+    @Test
+    void plannedTokensFollowRampAndTokenLimit() {
+        TrainConfig c = TrainConfig.defaults().with("block_size=10", "micro_batch_size=1", "batch_size=4",
+                "batch_schedule=linear_ramp", "batch_size_start=1", "ramp_tokens=40", "max_steps=10");
+        // at 0, 10, 30 tokens the ramp gives 1, 1.75 → 2, 3.25 → 3 sequences; from 60 ≥ 40 tokens on, 4 for 7 steps
+        assertEquals(10 + 20 + 30 + 7 * 40, c.plannedTokens());
+        assertEquals(100, c.with("max_tokens=100").plannedTokens());
+        assertEquals(500, c.with("decay_tokens=500").lrSchedule().decayTokens());
+    }
+
+    @Test
+    void modelConfigTakesVocabFromData() {
+        TrainConfig c = TrainConfig.defaults();
+        assertEquals(65, c.modelConfig(65).vocabSize());
+        assertEquals(TrainConfig.DEFAULT_VOCAB, c.modelConfig(0).vocabSize());
+        ModelConfig fixed = c.with("vocab_size=512").modelConfig(65);
+        assertEquals(512, fixed.vocabSize());
+        assertError("vocab_size", () -> c.with("vocab_size=50").modelConfig(65));
+    }
+
+    @Test
+    void toJsonRoundTrips(@TempDir Path dir) throws Exception {
+        TrainConfig c = TrainConfig.defaults().with("norm=rmsnorm", "lr_decay=linear", "min_lr=0", "seed=-7",
+                "warmup_tokens=12345", "per_example_norms=ln", "adam_eps=1e-10", "device=auto");
+        assertEquals(c, TrainConfig.fromJson(c.toJson()));
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, c.toJson());
+        assertEquals(c, TrainConfig.load(file, List.of()));
+        assertTrue(c.toJson().contains("\"norm\": \"rmsnorm\""));
+    }
+
+    @Test
+    void unknownKeyIsNamedWithSuggestion() {
+        UserError e = assertError("lerning_rate", () -> TrainConfig.defaults().with("lerning_rate=1e-3"));
+        assertTrue(e.getMessage().contains("learning_rate"), e.getMessage());
+        assertError("n_layers", () -> TrainConfig.fromJson("{\"n_layers\": 2}"));
+    }
+
+    @Test
+    void validationErrorsNameTheKey() {
+        TrainConfig d = TrainConfig.defaults();
+        assertError("learning_rate", () -> d.with("learning_rate=fast"));
+        assertError("n_layer", () -> d.with("n_layer=2.5"));
+        assertError("bias", () -> d.with("bias=yes"));
+        assertError("norm", () -> d.with("norm=batchnorm"));
+        assertError("max_steps", () -> d.with("max_steps=-5"));
+        assertError("learning_rate", () -> d.with("learning_rate=0"));
+        assertError("batch_size", () -> d.with("batch_size=12"));
+        assertError("gns_alpha", () -> d.with("gns_alpha=1"));
+        assertError("ramp_tokens", () -> d.with("batch_schedule=linear_ramp"));
+        assertError("n_embd", () -> d.with("n_embd=130"));
+        assertError("n_head", () -> d.with("n_embd=130"));
+        assertError("max_steps", () -> TrainConfig.fromJson("{\"max_steps\": [1]}"));
+        assertThrows(UserError.class, () -> d.with("max_steps"));
+    }
+
+    private static UserError assertError(String key, Runnable r) {
+        UserError e = assertThrows(UserError.class, r::run);
+        assertTrue(e.getMessage().contains(key), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        return e;
+    }
+}
