@@ -8,15 +8,6 @@ package gns4j.backend;
 public enum LinearNormMethod {
     AUTO, SIMULTANEOUS, GHOST;
 
-    public static LinearNormMethod parse(String s) {
-        return switch (s.toLowerCase()) {
-            case "auto" -> AUTO;
-            case "simultaneous" -> SIMULTANEOUS;
-            case "ghost" -> GHOST;
-            default -> throw new IllegalArgumentException("linear_norm_method must be auto, simultaneous or ghost, got '" + s + "'");
-        };
-    }
-
     /** Resolves AUTO for a layer with T tokens per example, K inputs and N outputs. */
     public boolean useGhost(int T, int K, int N) {
         return switch (this) {

@@ -7,14 +7,5 @@ public enum NormTracking {
     /** Norm-layer γ/β only: the paper's cheap LayerNorm-GNS. */
     LN,
     /** None: a plain training step. */
-    OFF;
-
-    public static NormTracking parse(String s) {
-        return switch (s.toLowerCase()) {
-            case "all" -> ALL;
-            case "ln" -> LN;
-            case "off", "none" -> OFF;
-            default -> throw new IllegalArgumentException("per_example_norms must be all, ln or off, got '" + s + "'");
-        };
-    }
+    OFF
 }

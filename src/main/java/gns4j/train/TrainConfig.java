@@ -7,6 +7,9 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import gns4j.UserError;
+import gns4j.backend.AdamWSettings;
+import gns4j.backend.LinearNormMethod;
+import gns4j.backend.NormTracking;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
 import gns4j.schedule.BatchSchedule;
@@ -49,18 +52,12 @@ public record TrainConfig(
         // run
         int maxSteps, long maxTokens, int evalInterval, int evalBatches, int logInterval, long seed, int threads,
         // gradient noise scale
-        double gnsAlpha, PerExampleNorms perExampleNorms, LinearNormMethod linearNormMethod, Device device) {
+        double gnsAlpha, NormTracking perExampleNorms, LinearNormMethod linearNormMethod, Device device) {
 
     /** Vocabulary used when neither the config nor the dataset gives one (GPT-2's 50257 padded to a multiple of 64). */
     public static final int DEFAULT_VOCAB = 50304;
 
     public enum BatchScheduleType { FIXED, LINEAR_RAMP }
-
-    /** Which parameters get per-example gradient norms: all of them, only the norm layers, or none. */
-    public enum PerExampleNorms { ALL, LN, OFF }
-
-    /** How Linear layers compute per-example norms: per-layer choice by FLOPs, or forced to one method. */
-    public enum LinearNormMethod { AUTO, SIMULTANEOUS, GHOST }
 
     public enum Device { CPU, CUDA, AUTO }
 
@@ -197,6 +194,8 @@ public record TrainConfig(
         tokens += (long) (maxSteps - step) * batchSize * blockSize;
         return maxTokens > 0 ? Math.min(maxTokens, tokens) : tokens;
     }
+
+    public AdamWSettings adamW() { return new AdamWSettings(beta1, beta2, adamEps, weightDecay); }
 
     /** Worker threads to use: threads, or every available core when it is 0. */
     public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }

@@ -66,6 +66,8 @@ public final class CpuModel implements AutoCloseable {
 
     public int threads() { return par.threads; }
 
+    public int maxBatch() { return maxBatch; }
+
     /** GPT-2 initialisation: N(0, 0.02) matrices and embeddings, residual projections scaled by 1/√(2L), gains 1. */
     public void initWeights(long seed) {
         SplittableRandom rng = new SplittableRandom(seed);

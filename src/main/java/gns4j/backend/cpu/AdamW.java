@@ -1,5 +1,6 @@
-package gns4j.train;
+package gns4j.backend.cpu;
 
+import gns4j.backend.AdamWSettings;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
@@ -18,38 +19,29 @@ public final class AdamW {
     private static final int CHUNK = 1 << 16;
 
     public final float[] m, v;
-    private final double beta1, beta2, eps, weightDecay;
     private final List<Range> ranges = new ArrayList<>();
 
     private record Range(int start, int end, boolean decayed) {}
 
-    public AdamW(ParameterLayout layout, double beta1, double beta2, double eps, double weightDecay) {
+    public AdamW(ParameterLayout layout) {
         this.m = new float[layout.totalSize];
         this.v = new float[layout.totalSize];
-        this.beta1 = beta1;
-        this.beta2 = beta2;
-        this.eps = eps;
-        this.weightDecay = weightDecay;
         for (ParamTensor t : layout.tensors)
             for (int s = t.offset(); s < t.offset() + t.size(); s += CHUNK)
                 ranges.add(new Range(s, Math.min(s + CHUNK, t.offset() + t.size()), t.kind().decayed));
     }
 
-    public AdamW(ParameterLayout layout, TrainConfig c) {
-        this(layout, c.beta1(), c.beta2(), c.adamEps(), c.weightDecay());
-    }
-
     /** One update of {@code params} from {@code grads}; {@code t} is the 1-based optimizer step count. */
-    public void step(float[] params, float[] grads, double lr, int t) {
+    public void step(float[] params, float[] grads, AdamWSettings s, double lr, int t) {
         if (t < 1) throw new IllegalArgumentException("AdamW step count t is 1-based, got " + t);
         if (params.length != m.length || grads.length != m.length)
             throw new IllegalArgumentException("params/grads length " + params.length + "/" + grads.length
                     + " != layout size " + m.length);
         // PyTorch's form: p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps).
-        float b1 = (float) beta1, b2 = (float) beta2, e = (float) eps;
-        float stepSize = (float) (lr / (1 - Math.pow(beta1, t)));
-        float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(beta2, t)));
-        float decay = (float) (1 - lr * weightDecay);
+        float b1 = (float) s.beta1(), b2 = (float) s.beta2(), e = (float) s.eps();
+        float stepSize = (float) (lr / (1 - Math.pow(s.beta1(), t)));
+        float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(s.beta2(), t)));
+        float decay = (float) (1 - lr * s.weightDecay());
         // Element-wise, so the result does not depend on how the ranges are split among threads.
         IntStream.range(0, ranges.size()).parallel().forEach(r -> {
             Range range = ranges.get(r);

@@ -1,4 +1,6 @@
-package gns4j.train;
+package gns4j.backend.cpu;
+
+import gns4j.backend.AdamWSettings;
 
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -25,11 +27,11 @@ class AdamWTest {
         float[] params = new float[layout.totalSize];
         float[] grads = new float[layout.totalSize];
         Arrays.fill(params, p0);
-        AdamW adam = new AdamW(layout, b1, b2, eps, wd);
+        AdamW adam = new AdamW(layout);
         Arrays.fill(grads, g1);
-        adam.step(params, grads, lr1, 1);
+        adam.step(params, grads, new AdamWSettings(b1, b2, eps, wd), lr1, 1);
         Arrays.fill(grads, g2);
-        adam.step(params, grads, lr2, 2);
+        adam.step(params, grads, new AdamWSettings(b1, b2, eps, wd), lr2, 2);
 
         // The same two steps written out in double, once with decay and once without.
         double m1 = (1 - b1) * g1, v1 = (1 - b2) * g1 * g1;

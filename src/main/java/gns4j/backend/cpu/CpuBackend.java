@@ -1,0 +1,76 @@
+package gns4j.backend.cpu;
+
+import gns4j.backend.AdamWSettings;
+import gns4j.backend.Backend;
+import gns4j.backend.LinearNormMethod;
+import gns4j.backend.NormTracking;
+import gns4j.model.ModelConfig;
+import gns4j.model.ParamTensor;
+import gns4j.model.ParameterLayout;
+
+/** The fp32 CPU reference backend: {@link CpuModel} plus AdamW on the same flat buffers. */
+public final class CpuBackend implements Backend {
+    private final CpuModel model;
+    private final AdamW adam;
+
+    public CpuBackend(ModelConfig config, int maxMicroBatch, int threads) {
+        this.model = new CpuModel(config, maxMicroBatch, threads);
+        this.adam = new AdamW(model.layout);
+    }
+
+    @Override public String name() { return "cpu (" + model.threads() + " threads" + (VectorMath.VECTOR ? ", vector" : ", scalar") + ")"; }
+
+    @Override public ParameterLayout layout() { return model.layout; }
+
+    @Override public int maxMicroBatch() { return model.maxBatch(); }
+
+    @Override public void initWeights(long seed) { model.initWeights(seed); }
+
+    @Override public void readParams(float[] dst) { System.arraycopy(model.params, 0, dst, 0, model.params.length); }
+
+    @Override public void writeParams(float[] src) { System.arraycopy(src, 0, model.params, 0, model.params.length); }
+
+    @Override public void readGrads(float[] dst) { System.arraycopy(model.grads, 0, dst, 0, model.grads.length); }
+
+    @Override public void zeroGrad() { model.zeroGrad(); }
+
+    @Override
+    public double forwardBackward(int[] inputs, int[] targets, int B, int T, float gradScale,
+                                  NormTracking tracking, LinearNormMethod method, double[] sq) {
+        double loss = model.forward(inputs, targets, B, T);
+        model.backward(gradScale, tracking, method, sq);
+        return loss;
+    }
+
+    @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return model.forward(inputs, targets, B, T); }
+
+    @Override
+    public double[] gradSqPerTensor() {
+        double[] out = new double[model.layout.numTensors()];
+        for (ParamTensor t : model.layout.tensors) out[t.index()] = VectorMath.sumSq(model.grads, t.offset(), t.size());
+        return out;
+    }
+
+    @Override
+    public void scaleGrads(float factor) {
+        float[] g = model.grads;
+        for (int i = 0; i < g.length; i++) g[i] *= factor;
+    }
+
+    @Override
+    public void adamwStep(AdamWSettings settings, double lr, int step) { adam.step(model.params, model.grads, settings, lr, step); }
+
+    @Override
+    public void readOptimizerState(float[] m, float[] v) {
+        System.arraycopy(adam.m, 0, m, 0, m.length);
+        System.arraycopy(adam.v, 0, v, 0, v.length);
+    }
+
+    @Override
+    public void writeOptimizerState(float[] m, float[] v) {
+        System.arraycopy(m, 0, adam.m, 0, m.length);
+        System.arraycopy(v, 0, adam.v, 0, v.length);
+    }
+
+    @Override public void close() { model.close(); }
+}
