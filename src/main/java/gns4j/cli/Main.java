@@ -1,7 +1,31 @@
 package gns4j.cli;
 
+import gns4j.UserError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The gns4j command line: one subcommand per pipeline stage. */
+@Command(name = "gns4j", mixinStandardHelpOptions = true, version = "gns4j 0.1.0",
+        description = "Train GPT-style transformers while measuring per-example gradient norms and gradient noise scale.",
+        subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
-    public static void main(String[] args) {
-        System.out.println("gns4j");
+    public static void main(String[] args) { System.exit(run(args)); }
+
+    /** Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((e, a) -> {
+            String sub = e.getCommandLine().getCommandName();
+            System.err.println("gns4j: " + e.getMessage() + " (see: ./gns4j " + (sub.equals("gns4j") ? "" : sub + " ") + "--help)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, c, p) -> {
+            if (e instanceof UserError) {
+                System.err.println("gns4j: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        return cli.execute(args);
     }
 }

@@ -1,0 +1,66 @@
+package gns4j.cli;
+
+import gns4j.data.DemoCorpus;
+import gns4j.data.Tokenizers;
+import gns4j.train.StatusLine;
+import gns4j.train.TrainConfig;
+import gns4j.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code gns4j demo}: a byte-level model trained on the bundled text (Genesis–Leviticus, public domain) for about a
+ * minute on two cores, measuring per-example norms of every tensor and the GNS as it goes.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Train a small model on bundled text for about a minute and show loss and GNS.")
+public final class DemoCommand implements Callable<Integer> {
+    static final List<String> DEMO_CONFIG = List.of(
+            "n_layer=2", "n_head=4", "n_embd=128", "block_size=128", "micro_batch_size=8", "batch_size=16",
+            "learning_rate=2e-3", "min_lr=2e-4", "warmup_tokens=40960", "eval_interval=25", "eval_batches=4",
+            "log_interval=5", "per_example_norms=all", "gns_alpha=0.95", "device=cpu");
+
+    @Option(names = "--out-dir", paramLabel = "DIR", description = "Run folder (default: runs/demo-<time>).")
+    Path outDir;
+
+    @Option(names = "--max-steps", defaultValue = "150", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    int maxSteps;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a demo config key; repeatable.")
+    List<String> sets = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Path run = outDir != null ? outDir
+                : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        List<String> overrides = new ArrayList<>(DEMO_CONFIG);
+        overrides.add("max_steps=" + maxSteps);
+        overrides.addAll(sets);
+        TrainConfig cfg = TrainConfig.defaults().with(overrides.toArray(String[]::new));
+        Path data = run.resolve("data");
+        if (Files.exists(run.resolve("metrics.jsonl")))
+            throw new gns4j.UserError("out dir " + run + " already holds a run (metrics.jsonl); choose another --out-dir");
+        System.err.println("gns4j demo: byte-level GPT on bundled text (Genesis to Leviticus, KJV), " + maxSteps
+                + " steps of " + cfg.batchSize() + " sequences x " + cfg.blockSize() + " tokens");
+        DemoCorpus.prepare(data, Tokenizers.byName("byte"));
+        Trainer.Result r = new Trainer(cfg, data, run, StatusLine.stderr()).run();
+        System.out.printf("%nloss %.3f -> val loss %s after %,d tokens in %.0f s%n", r.loss(),
+                r.valLoss() == null ? "-" : String.format("%.3f", r.valLoss()), r.tokens(), r.seconds());
+        System.out.printf("gradient noise scale (critical batch, in sequences): total %s, LayerNorm-only %s%n",
+                fmt(r.gnsTotal()), fmt(r.gnsLn()));
+        System.out.println("The GNS estimates the batch size beyond which larger batches stop paying off; the paper's"
+                + " finding is that the LayerNorm-only GNS tracks the total.");
+        System.out.println("run folder: " + run + " (metrics.jsonl has one JSON line per step)");
+        return 0;
+    }
+
+    private static String fmt(Double v) { return v == null ? "-" : String.format("%.1f", v); }
+}

@@ -1,0 +1,61 @@
+package gns4j.train;
+
+import gns4j.backend.NormTracking;
+import gns4j.model.ParamTensor;
+import gns4j.model.ParameterLayout;
+
+import java.util.Arrays;
+
+/**
+ * Collects the per-example squared norms of one optimizer step across its micro-batches: per tensor the sum over
+ * all examples (what the GNS estimators need) and per example the squared norm over all tracked tensors and over
+ * the norm layers (for the per-example norm distribution).
+ */
+final class StepStats {
+    private final ParameterLayout layout;
+    private final NormTracking tracking;
+    final double[] sqSumPerTensor;
+    final double[] exampleTotalSq, exampleLnSq;
+    int examples;
+
+    StepStats(ParameterLayout layout, NormTracking tracking, int maxBatch) {
+        this.layout = layout;
+        this.tracking = tracking;
+        this.sqSumPerTensor = new double[layout.numTensors()];
+        this.exampleTotalSq = new double[maxBatch];
+        this.exampleLnSq = new double[maxBatch];
+    }
+
+    void reset() {
+        Arrays.fill(sqSumPerTensor, 0);
+        examples = 0;
+    }
+
+    /** Adds one micro-batch of B examples: sq[tensor·B + b]. */
+    void add(double[] sq, int B) {
+        for (int b = 0; b < B; b++) {
+            double total = 0, ln = 0;
+            for (ParamTensor t : layout.tensors) {
+                if (!tracked(t)) continue;
+                double v = sq[t.index() * B + b];
+                sqSumPerTensor[t.index()] += v;
+                total += v;
+                if (t.kind().isNorm()) ln += v;
+            }
+            exampleTotalSq[examples + b] = total;
+            exampleLnSq[examples + b] = ln;
+        }
+        examples += B;
+    }
+
+    boolean tracked(ParamTensor t) {
+        return tracking == NormTracking.ALL || (tracking == NormTracking.LN && t.kind().isNorm());
+    }
+
+    /** Per-example L2 norms of the step (sqrt of the squared sums). */
+    static double[] norms(double[] sq, int n) {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = Math.sqrt(sq[i]);
+        return out;
+    }
+}
