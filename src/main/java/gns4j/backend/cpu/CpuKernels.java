@@ -11,7 +11,6 @@ import java.util.Arrays;
  */
 final class CpuKernels {
     static final float NORM_EPS = 1e-5f;
-    private static final int ROW_BLOCK = 4;
 
     private CpuKernels() {}
 
@@ -73,69 +72,79 @@ final class CpuKernels {
     /** out (R,N) = inp (R,K) · Wᵀ + bias; W is [N,K] at wOff, bias at bOff (-1: none). */
     static void matmulForward(Parallel par, float[] out, float[] inp, float[] params, int wOff, int bOff,
                               int R, int K, int N) {
-        par.forEach(R, r -> {
-            for (int n = 0; n < N; n++) {
-                float v = VectorMath.dot(inp, r * K, params, wOff + n * K, K);
-                out[r * N + n] = bOff >= 0 ? v + params[bOff + n] : v;
-            }
-        });
+        Gemm.abt(par, out, inp, 0, params, wOff, params, bOff, R, N, K);
     }
 
-    /** dinp (R,K) = dout (R,N) · W. */
+    /** dinp (R,K) = dout (R,N) · W, as dout · (Wᵀ)ᵀ with Wᵀ built in the scratch wT (≥ N·K). */
     static void matmulBackwardInput(Parallel par, float[] dinp, float[] dout, float[] params, int wOff,
-                                    int R, int K, int N) {
-        par.forEach(R, r -> {
-            Arrays.fill(dinp, r * K, r * K + K, 0f);
-            for (int n = 0; n < N; n++) {
-                float g = dout[r * N + n];
-                if (g != 0f) VectorMath.axpy(g, params, wOff + n * K, dinp, r * K, K);
-            }
-        });
+                                    int R, int K, int N, float[] wT) {
+        Gemm.transpose(par, wT, params, wOff, N, K);
+        Gemm.abt(par, dinp, dout, 0, wT, 0, null, -1, R, K, N);
     }
+
+    /** Rows of the token table that also receive the embedding scatter (tied head): see tiedEmbeddingHeadBackward. */
+    record TiedRows(int[] start, int[] occ, float[] demb, int T) {
+        /** Adds Σ_{t: id_bt = v} demb_bt to row (length C, at o) for vocabulary row v of example b. */
+        void addTo(int v, int b, float[] row, int o, int C) {
+            for (int i = start[v]; i < start[v + 1]; i++)
+                if (occ[i] / T == b) VectorMath.axpy(1f, demb, occ[i] * C, row, o, C);
+        }
+    }
+
+    private static final int W_BLOCK = 16;
 
     /**
      * dW [N,K] += scale·Σ_b dout_bᵀ inp_b and db [N] += scale·Σ_{b,t} dout_bt, with per-example norms of both.
-     * Simultaneous method: for a block of rows of W, each example's rows of dW_b are formed, squared and summed
-     * into the batch gradient in the same pass, so no B×N×K copy exists. Ghost method: the plain batch gradient
-     * here, and |dW_b|² = Σ_{t,t'} (x_t·x_t')(dy_t·dy_t') from the two Gram matrices.
+     * Simultaneous method: for a block of rows of W, each example's rows of dW_b are formed (reduction over its own
+     * T tokens), squared and summed into the batch gradient in the same pass, so no B×N×K copy exists. Ghost method:
+     * the plain batch gradient here (reduction over all B·T rows), |dW_b|² from the two Gram matrices.
+     * inpT is scratch (≥ K·B·T) for inpᵀ; tied (or null) adds the embedding scatter into the rows before squaring.
      */
     static void matmulBackwardWeight(Parallel par, float[] grads, int wOff, int bOff, float[] dout, float[] inp,
                                      int B, int T, int K, int N, float scale, double[] sq, int wRow, int bRow,
-                                     boolean ghost) {
-        boolean simultaneous = wRow >= 0 && !ghost;
-        int blocks = (N + ROW_BLOCK - 1) / ROW_BLOCK;
-        double[] normW = simultaneous ? new double[B] : null;
+                                     boolean ghost, float[] inpT, TiedRows tied) {
+        int R = B * T;
+        boolean perExample = wRow >= 0 && !ghost;
+        Gemm.transpose(par, inpT, inp, 0, R, K);
+        double[] normW = perExample ? new double[B] : null;
         double[] normB = bRow >= 0 ? new double[B] : null;
         Object lock = new Object();
-        par.forEach(blocks, blk -> {
-            int n0 = blk * ROW_BLOCK, rows = Math.min(ROW_BLOCK, N - n0);
-            float[] acc = new float[rows * K];
-            float[] perExample = simultaneous ? new float[rows * K] : acc;
-            double[] localW = simultaneous ? new double[B] : null;
-            double[] localB = normB != null ? new double[B] : null;
-            float[] biasSum = new float[rows];
-            for (int b = 0; b < B; b++) {
-                if (simultaneous) Arrays.fill(perExample, 0f);
-                float[] exampleBias = new float[rows];
-                for (int t = 0; t < T; t++) {
-                    int r = b * T + t;
-                    for (int i = 0; i < rows; i++) {
-                        float g = dout[r * N + n0 + i];
-                        exampleBias[i] += g;
-                        if (g != 0f) VectorMath.axpy(g, inp, r * K, perExample, i * K, K);
-                    }
-                }
+        par.forEach((N + W_BLOCK - 1) / W_BLOCK, blk -> {
+            int n0 = blk * W_BLOCK, rows = Math.min(W_BLOCK, N - n0);
+            float[] doutT = new float[rows * R], acc = new float[rows * K], t = new float[Gemm.TI * Gemm.TJ];
+            for (int r = 0; r < R; r++)
+                for (int i = 0; i < rows; i++) doutT[i * R + r] = dout[r * N + n0 + i];
+            double[] localW = perExample ? new double[B] : null, localB = normB != null ? new double[B] : null;
+            if (bOff >= 0 || localB != null)
                 for (int i = 0; i < rows; i++) {
-                    biasSum[i] += exampleBias[i];
-                    if (localB != null) localB[b] += (double) exampleBias[i] * exampleBias[i];
+                    double total = 0;
+                    for (int b = 0; b < B; b++) {
+                        double s = 0;
+                        for (int x = i * R + b * T; x < i * R + b * T + T; x++) s += doutT[x];
+                        total += s;
+                        if (localB != null) localB[b] += s * s;
+                    }
+                    if (bOff >= 0) grads[bOff + n0 + i] += (float) (scale * total);
                 }
-                if (simultaneous) {
-                    localW[b] = VectorMath.sumSq(perExample, 0, rows * K);
-                    VectorMath.axpy(1f, perExample, 0, acc, 0, rows * K);
+            if (perExample) {
+                float[] pair = new float[Gemm.TI * K];
+                for (int b = 0; b < B; b++)
+                    for (int i = 0; i < rows; i += Gemm.TI) {
+                        int mi = Math.min(Gemm.TI, rows - i);
+                        rowsOf(doutT, i * R + b * T, R, mi, inpT, b * T, R, K, T, t, pair);
+                        if (tied != null) for (int ii = 0; ii < mi; ii++) tied.addTo(n0 + i + ii, b, pair, ii * K, K);
+                        localW[b] += VectorMath.sumSq(pair, 0, mi * K);
+                        VectorMath.axpy(1f, pair, 0, acc, i * K, mi * K);
+                    }
+            } else {
+                float[] pair = new float[Gemm.TI * K];
+                for (int i = 0; i < rows; i += Gemm.TI) {
+                    int mi = Math.min(Gemm.TI, rows - i);
+                    rowsOf(doutT, i * R, R, mi, inpT, 0, R, K, R, t, pair);
+                    System.arraycopy(pair, 0, acc, i * K, mi * K);
                 }
             }
             VectorMath.axpy(scale, acc, 0, grads, wOff + n0 * K, rows * K);
-            if (bOff >= 0) for (int i = 0; i < rows; i++) grads[bOff + n0 + i] += scale * biasSum[i];
             if (localW != null || localB != null) synchronized (lock) {
                 for (int b = 0; b < B; b++) {
                     if (localW != null) normW[b] += localW[b];
@@ -144,8 +153,19 @@ final class CpuKernels {
             }
         });
         if (normB != null) for (int b = 0; b < B; b++) sq[bRow * B + b] = normB[b];
-        if (simultaneous) for (int b = 0; b < B; b++) sq[wRow * B + b] = normW[b];
+        if (perExample) for (int b = 0; b < B; b++) sq[wRow * B + b] = normW[b];
         if (wRow >= 0 && ghost) par.forEach(B, b -> sq[wRow * B + b] = ghostSumSq(inp, K, dout, N, b, T));
+    }
+
+    /** out (mi, K) = rows a.. of A (stride as) against all K rows of Bᵀ (stride bs, from column b), reduced over L. */
+    private static void rowsOf(float[] A, int a, int as, int mi, float[] Bt, int b, int bs, int K, int L,
+                               float[] t, float[] out) {
+        for (int k = 0; k < K; k += Gemm.TJ) {
+            int nj = Math.min(Gemm.TJ, K - k);
+            Gemm.tile(A, a, as, mi, Bt, b + k * bs, bs, nj, L, t);
+            for (int i = 0; i < mi; i++)
+                for (int j = 0; j < nj; j++) out[i * K + k + j] = t[i * Gemm.TJ + j];
+        }
     }
 
     /** |dW_b|² = Σ_{t,t'} (x_t·x_t')(dy_t·dy_t'), summing each unordered pair once (doubled) by symmetry. */
@@ -171,9 +191,9 @@ final class CpuKernels {
      */
     static void tiedEmbeddingHeadBackward(Parallel par, float[] grads, int wteOff, float[] dlogits, float[] x,
                                           float[] demb, int[] ids, int B, int T, int C, int V, float scale,
-                                          double[] sq, int row, boolean ghost) {
+                                          double[] sq, int row, boolean ghost, float[] inpT) {
         if (row < 0 || ghost) {
-            matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, null, -1, -1, false);
+            matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, null, -1, -1, false, inpT, null);
             tokenEmbeddingBackward(par, grads, wteOff, demb, ids, B, T, C, scale, null, -1);
             if (row >= 0) par.forEach(B, b -> {
                 double cross = 0;
@@ -196,28 +216,8 @@ final class CpuKernels {
         for (int v = 0; v < V; v++) start[v + 1] += start[v];
         int[] occ = new int[R], fill = Arrays.copyOf(start, V);
         for (int r = 0; r < R; r++) occ[fill[ids[r]]++] = r;
-
-        double[] norm = new double[B];
-        par.forEach(V, v -> {
-            float[] acc = new float[C], perExample = new float[C];
-            double[] local = new double[B];
-            int o = start[v];
-            for (int b = 0; b < B; b++) {
-                Arrays.fill(perExample, 0f);
-                for (int t = 0; t < T; t++) {
-                    float g = dlogits[(b * T + t) * V + v];
-                    if (g != 0f) VectorMath.axpy(g, x, (b * T + t) * C, perExample, 0, C);
-                }
-                for (; o < start[v + 1] && occ[o] / T == b; o++) VectorMath.axpy(1f, demb, occ[o] * C, perExample, 0, C);
-                local[b] = VectorMath.sumSq(perExample, 0, C);
-                VectorMath.axpy(1f, perExample, 0, acc, 0, C);
-            }
-            VectorMath.axpy(scale, acc, 0, grads, wteOff + v * C, C);
-            synchronized (norm) {
-                for (int b = 0; b < B; b++) norm[b] += local[b];
-            }
-        });
-        for (int b = 0; b < B; b++) sq[row * B + b] = norm[b];
+        matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, sq, row, -1, false, inpT,
+                new TiedRows(start, occ, demb, T));
     }
 
     // ---------------------------------------------------------------- normalisation

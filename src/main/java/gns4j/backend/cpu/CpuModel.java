@@ -28,6 +28,8 @@ public final class CpuModel implements AutoCloseable {
     private final float[][] resid;
     private final float[] lnf, lnfMean, lnfRstd, logits, losses;
     private final float[] dresid, dnormOut, dqkv, dfc, datty, dfcAct;
+    // Scratch for transposed operands: a weight (largest N·K) and a layer input (R × widest K).
+    private final float[] weightT, inputT;
     private int[] ids, targets;
     private int batch, seqLen;
 
@@ -62,6 +64,8 @@ public final class CpuModel implements AutoCloseable {
         dfc = new float[4 * R * C];
         dfcAct = new float[4 * R * C];
         datty = new float[R * C];
+        weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
+        inputT = new float[4 * R * C];
     }
 
     public int threads() { return par.threads; }
@@ -150,10 +154,10 @@ public final class CpuModel implements AutoCloseable {
         float s = gradScale;
 
         CpuKernels.crossEntropyBackward(par, logits, targets, R, V, T);
-        CpuKernels.matmulBackwardInput(par, dnormOut, logits, params, headOffset(), R, C, V);
+        CpuKernels.matmulBackwardInput(par, dnormOut, logits, params, headOffset(), R, C, V, weightT);
         if (p.lmHead != null)
             CpuKernels.matmulBackwardWeight(par, grads, p.lmHead.offset(), -1, logits, lnf, B, T, C, V, s, sq,
-                    row(p.lmHead, all), -1, method.useGhost(T, C, V));
+                    row(p.lmHead, all), -1, method.useGhost(T, C, V), inputT, null);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
         CpuKernels.normBackward(par, dresid, dnormOut, resid[L], lnfMean, lnfRstd, params, grads, p.lnfWeight.offset(),
@@ -163,18 +167,18 @@ public final class CpuModel implements AutoCloseable {
             ParameterLayout.Block w = p.blocks[l];
             Layer a = layers[l];
             // MLP: resid[l+1] = mid + proj(gelu(fc(ln2(mid))))
-            CpuKernels.matmulBackwardInput(par, dfcAct, dresid, params, w.mlpProjWeight().offset(), R, 4 * C, C);
+            CpuKernels.matmulBackwardInput(par, dfcAct, dresid, params, w.mlpProjWeight().offset(), R, 4 * C, C, weightT);
             linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresid, a.fcAct, B, T, 4 * C, C, s, sq, all, method);
             CpuKernels.geluBackward(par, dfc, a.fc, dfcAct, R, 4 * C);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dfc, params, w.fcWeight().offset(), R, C, 4 * C);
+            CpuKernels.matmulBackwardInput(par, dnormOut, dfc, params, w.fcWeight().offset(), R, C, 4 * C, weightT);
             linearWeight(w.fcWeight(), w.fcBias(), dfc, a.ln2, B, T, C, 4 * C, s, sq, all, method);
             CpuKernels.normBackward(par, dresid, dnormOut, a.mid, a.ln2Mean, a.ln2Rstd, params, grads,
                     w.ln2Weight().offset(), off(w.ln2Bias()), B, T, C, s, sq, row(w.ln2Weight(), norms), row(w.ln2Bias(), norms));
             // attention: mid = resid[l] + proj(attn(qkv(ln1(resid[l]))))
-            CpuKernels.matmulBackwardInput(par, datty, dresid, params, w.attnProjWeight().offset(), R, C, C);
+            CpuKernels.matmulBackwardInput(par, datty, dresid, params, w.attnProjWeight().offset(), R, C, C, weightT);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresid, a.atty, B, T, C, C, s, sq, all, method);
             CpuKernels.attentionBackward(par, dqkv, datty, a.qkv, a.lse, B, T, C, NH);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dqkv, params, w.qkvWeight().offset(), R, C, 3 * C);
+            CpuKernels.matmulBackwardInput(par, dnormOut, dqkv, params, w.qkvWeight().offset(), R, C, 3 * C, weightT);
             linearWeight(w.qkvWeight(), w.qkvBias(), dqkv, a.ln1, B, T, C, 3 * C, s, sq, all, method);
             CpuKernels.normBackward(par, dresid, dnormOut, resid[l], a.ln1Mean, a.ln1Rstd, params, grads,
                     w.ln1Weight().offset(), off(w.ln1Bias()), B, T, C, s, sq, row(w.ln1Weight(), norms), row(w.ln1Bias(), norms));
@@ -183,7 +187,7 @@ public final class CpuModel implements AutoCloseable {
         CpuKernels.positionEmbeddingBackward(par, grads, p.wpe.offset(), dresid, B, T, C, s, sq, row(p.wpe, all));
         if (p.lmHead == null)
             CpuKernels.tiedEmbeddingHeadBackward(par, grads, p.wte.offset(), logits, lnf, dresid, ids, B, T, C, V, s, sq,
-                    row(p.wte, all), method.useGhost(T, C, V));
+                    row(p.wte, all), method.useGhost(T, C, V), inputT);
         else
             CpuKernels.tokenEmbeddingBackward(par, grads, p.wte.offset(), dresid, ids, B, T, C, s, sq, row(p.wte, all));
     }
@@ -191,7 +195,7 @@ public final class CpuModel implements AutoCloseable {
     private void linearWeight(ParamTensor weight, ParamTensor bias, float[] dout, float[] inp, int B, int T, int K, int N,
                               float scale, double[] sq, boolean tracked, LinearNormMethod method) {
         CpuKernels.matmulBackwardWeight(par, grads, weight.offset(), off(bias), dout, inp, B, T, K, N, scale, sq,
-                row(weight, tracked), row(bias, tracked), method.useGhost(T, K, N));
+                row(weight, tracked), row(bias, tracked), method.useGhost(T, K, N), inputT, null);
     }
 
     private int headOffset() { return layout.lmHead != null ? layout.lmHead.offset() : layout.wte.offset(); }

@@ -35,7 +35,10 @@ class PerExampleNormTest {
     @ParameterizedTest(name = "{0} bias={1} {2} tied={3}")
     @MethodSource("variants")
     void batchedNormsEqualSingleExampleBackward(LinearNormMethod method, boolean bias, NormType norm, boolean tied) {
-        ModelConfig cfg = TinyModels.config(bias, norm, tied);
+        checkAgainstSingleExamples(TinyModels.config(bias, norm, tied), B, T, method);
+    }
+
+    private static void checkAgainstSingleExamples(ModelConfig cfg, int B, int T, LinearNormMethod method) {
         int[] ids = TinyModels.tokens(B, T, cfg.vocabSize(), 11);
         int[] targets = TinyModels.tokens(B, T, cfg.vocabSize(), 12);
         try (CpuModel m = new CpuModel(cfg, B, 2)) {
@@ -78,6 +81,15 @@ class PerExampleNormTest {
             assertGradEquals(meanGrad, m.grads);
         }
     }
+
+    /** Widths past the vector length and T past one register tile, so the vectorised paths carry the result. */
+    @ParameterizedTest(name = "wide {0}")
+    @MethodSource("methods")
+    void wideModelNormsEqualSingleExampleBackward(LinearNormMethod method) {
+        checkAgainstSingleExamples(new ModelConfig(1, 2, 40, 24, 37, true, NormType.LAYERNORM, true), 3, 21, method);
+    }
+
+    static Stream<LinearNormMethod> methods() { return Stream.of(LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST); }
 
     @ParameterizedTest(name = "LN-only tracking, {0}")
     @MethodSource("variants")
