@@ -58,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
                 fmt(r.gnsTotal()), fmt(r.gnsLn()));
         System.out.println("The GNS estimates the batch size beyond which larger batches stop paying off; the paper's"
                 + " finding is that the LayerNorm-only GNS tracks the total.");
-        System.out.println("run folder: " + run + " (metrics.jsonl has one JSON line per step)");
+        System.out.println("run folder: " + run + " (metrics.jsonl: one JSON line per step; open report.html in a browser)");
         return 0;
     }
 

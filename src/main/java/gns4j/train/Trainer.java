@@ -11,6 +11,7 @@ import gns4j.data.TokenDataset;
 import gns4j.gns.GnsTracker;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
+import gns4j.report.ReportWriter;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 
@@ -63,6 +64,7 @@ public final class Trainer {
                         + " parameters, backend " + backend.name());
                 Result result = loop(backend, train, val, metrics);
                 writeSummary(result);
+                status.notice("report: " + ReportWriter.writeForRun(runDir));
                 return result;
             }
         } catch (IOException e) {
