@@ -1,25 +1,50 @@
 package gns4j.cli;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import gns4j.UserError;
+import gns4j.checkpoint.HfGpt2;
+import gns4j.model.ModelConfig;
+import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.train.Trainer;
-import gns4j.train.StatusLine;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
-/** {@code gns4j train}: one training run into a run folder. */
+/** {@code gns4j train}: one training run into a run folder, or the continuation of one (--resume). */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a model on a prepared dataset, logging loss and GNS to OUT/metrics.jsonl.")
+        description = "Train a model on a prepared dataset, logging loss and GNS to OUT/metrics.jsonl and writing "
+                + "checkpoints to OUT/checkpoints; or continue such a run with --resume.")
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Folder with train.bin (and val.bin).")
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder with train.bin (and val.bin). With --resume: "
+            + "only if the data moved.")
     Path dataDir;
 
-    @Option(names = "--out-dir", required = true, paramLabel = "DIR", description = "Run folder to create (must not hold a run).")
+    @Option(names = "--out-dir", paramLabel = "DIR", description = "Run folder to create (must not hold a run).")
     Path outDir;
+
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue this run from its newest checkpoint, "
+            + "with its stored config and data dir, appending to its metrics.jsonl.")
+    Path resume;
+
+    @Option(names = "--init-from", paramLabel = "PATH", description = "Start from Hugging Face GPT-2 weights: a folder "
+            + "with model.safetensors and config.json (the model shape comes from it; block_size may be smaller).")
+    Path initFrom;
 
     @Option(names = "--config", paramLabel = "FILE", description = "JSON file of config keys (flat object).")
     Path config;
@@ -35,13 +60,88 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> overrides = new ArrayList<>(sets);
-        if (device != null) overrides.add("device=" + device);
-        if (maxSteps != null) overrides.add("max_steps=" + maxSteps);
-        TrainConfig cfg = TrainConfig.load(config, overrides);
-        Trainer.Result r = new Trainer(cfg, dataDir, outDir, StatusLine.stderr()).run();
+        Trainer trainer;
+        Path run;
+        if (resume != null) {
+            List<String> extra = new ArrayList<>();
+            if (outDir != null) extra.add("--out-dir");
+            if (initFrom != null) extra.add("--init-from");
+            if (config != null) extra.add("--config");
+            if (!sets.isEmpty()) extra.add("--set");
+            if (device != null) extra.add("--device");
+            if (maxSteps != null) extra.add("--max-steps");
+            if (!extra.isEmpty())
+                throw new CommandLine.ParameterException(spec.commandLine(), "--resume continues with the run's stored "
+                        + "config; it cannot be combined with " + String.join(", ", extra));
+            run = resume;
+            trainer = Trainer.resume(resume, dataDir, StatusLine.stderr());
+        } else {
+            List<String> missing = new ArrayList<>();
+            if (dataDir == null) missing.add("'--data-dir=DIR'");
+            if (outDir == null) missing.add("'--out-dir=DIR'");
+            if (!missing.isEmpty())
+                throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option"
+                        + (missing.size() > 1 ? "s: " : ": ") + String.join(", ", missing) + " (or --resume RUN_DIR)");
+            List<String> overrides = new ArrayList<>(sets);
+            if (device != null) overrides.add("device=" + device);
+            if (maxSteps != null) overrides.add("max_steps=" + maxSteps);
+            TrainConfig cfg = TrainConfig.load(config, overrides);
+            if (initFrom != null) cfg = pretrainedShape(cfg, HfGpt2.open(initFrom).config(), explicitKeys(config, sets), initFrom);
+            run = outDir;
+            trainer = new Trainer(cfg, dataDir, outDir, StatusLine.stderr());
+            if (initFrom != null) trainer.initFrom(initFrom);
+        }
+        Trainer.Result r = trainer.run();
+        if (trainer.stopped()) {
+            System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",
+                    r.steps(), r.tokens(), trainer.lastCheckpoint(), run);
+            return 130;
+        }
         System.out.printf("done: %d steps, %,d tokens, loss %.4f%s, %.1f s; run folder %s%n", r.steps(), r.tokens(), r.loss(),
-                r.valLoss() == null ? "" : String.format(", val loss %.4f", r.valLoss()), r.seconds(), outDir);
+                r.valLoss() == null ? "" : String.format(", val loss %.4f", r.valLoss()), r.seconds(), run);
         return 0;
+    }
+
+    /** Config keys the user gave explicitly (in --config or --set). */
+    static Set<String> explicitKeys(Path configFile, List<String> sets) {
+        Set<String> keys = new LinkedHashSet<>();
+        if (configFile != null) {
+            try {
+                JsonElement e = JsonParser.parseString(Files.readString(configFile));
+                if (e.isJsonObject()) keys.addAll(e.getAsJsonObject().keySet());
+            } catch (IOException | RuntimeException e) {
+                // TrainConfig.load has already reported a bad file
+            }
+        }
+        for (String s : sets) if (s.indexOf('=') > 0) keys.add(s.substring(0, s.indexOf('=')).trim());
+        return keys;
+    }
+
+    /**
+     * The config with the pretrained model's shape. A shape key the user set explicitly must agree with it, except
+     * block_size, which may be smaller than n_positions (the position table is cut).
+     */
+    static TrainConfig pretrainedShape(TrainConfig cfg, ModelConfig hf, Set<String> explicit, Path source) {
+        List<String> shape = new ArrayList<>();
+        agree(explicit, "n_layer", cfg.nLayer(), hf.nLayer(), source, shape);
+        agree(explicit, "n_head", cfg.nHead(), hf.nHead(), source, shape);
+        agree(explicit, "n_embd", cfg.nEmbd(), hf.nEmbd(), source, shape);
+        agree(explicit, "vocab_size", cfg.vocabSize(), hf.vocabSize(), source, shape);
+        agree(explicit, "bias", cfg.bias(), hf.bias(), source, shape);
+        agree(explicit, "norm", cfg.norm().name().toLowerCase(), hf.norm().name().toLowerCase(), source, shape);
+        agree(explicit, "tied_head", cfg.tiedHead(), hf.tiedHead(), source, shape);
+        if (explicit.contains("block_size")) {
+            if (cfg.blockSize() > hf.blockSize())
+                throw new UserError("block_size " + cfg.blockSize() + " exceeds the " + hf.blockSize()
+                        + " positions of the model in " + source);
+        } else shape.add("block_size=" + hf.blockSize());
+        return cfg.with(shape.toArray(String[]::new));
+    }
+
+    private static void agree(Set<String> explicit, String key, Object mine, Object theirs, Path source, List<String> out) {
+        if (explicit.contains(key) && !String.valueOf(mine).equals(String.valueOf(theirs)))
+            throw new UserError("config key " + key + " is " + mine + " but the model in " + source + " has " + theirs
+                    + " (--init-from takes the model shape from its config.json)");
+        out.add(key + "=" + theirs);
     }
 }

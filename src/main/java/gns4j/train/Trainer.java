@@ -1,78 +1,220 @@
 package gns4j.train;
 
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.backend.Backend;
 import gns4j.backend.Backends;
 import gns4j.backend.NormTracking;
+import gns4j.checkpoint.CheckpointStore;
+import gns4j.checkpoint.HfGpt2;
+import gns4j.checkpoint.RunInfo;
+import gns4j.checkpoint.RunLock;
+import gns4j.checkpoint.TrainingState;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
 import gns4j.gns.GnsTracker;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
+import gns4j.model.ParameterLayout;
 import gns4j.report.ReportWriter;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The training loop: batches realised as gradient-accumulation micro-batches, per-example norms gathered across
  * them, GNS updated once per optimizer step (before clipping), AdamW with an LR schedule in tokens, validation every
  * eval_interval steps, one metrics.jsonl line per step.
+ *
+ * <p>Checkpoints ({@link CheckpointStore}) every checkpoint_interval steps and at the end. Step s draws its batches
+ * from an RNG seeded by (seed, s) alone, so a run resumed from a checkpoint ({@link #resume}) repeats exactly the
+ * steps the uninterrupted run would have made, bit for bit on the CPU. A step whose loss, gradient or per-example
+ * norms are not finite is skipped (no GNS or optimizer update), logged with {@code "skipped": true}, and never
+ * checkpointed; max_bad_steps of them in a row stop the run. SIGINT/SIGTERM finish the current step, write a
+ * checkpoint and end the run cleanly. The run folder is locked ({@link RunLock}) while the run writes it.
  */
 public final class Trainer {
     /** What a finished run reports. */
     public record Result(int steps, long tokens, double loss, Double valLoss, Double gnsTotal, Double gnsLn,
                          double seconds) {}
 
+    /**
+     * Seams for tests: wrap the backend (fault injection), act after each step (e.g. throw to simulate a kill), and
+     * create checkpoint files (e.g. a disk that fills up).
+     */
+    public record Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink) {
+        public static final Hooks NONE = new Hooks(b -> b, s -> {}, CheckpointStore.DISK);
+    }
+
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
     private final StatusLine status;
+    private final boolean resuming;
+    private Path initFrom;
+    private String initFromSha256;
+    private Hooks hooks = Hooks.NONE;
+    private volatile boolean stopRequested;
+    private boolean stopped;
+    private TrainConfig resolved;
+    private Path lastCheckpoint;
 
+    /** A new run of {@code cfg} on {@code dataDir} into {@code runDir}, which must not hold a run yet. */
     public Trainer(TrainConfig cfg, Path dataDir, Path runDir, StatusLine status) {
+        this(cfg, dataDir, runDir, status, false);
+    }
+
+    private Trainer(TrainConfig cfg, Path dataDir, Path runDir, StatusLine status, boolean resuming) {
         this.cfg = cfg;
         this.dataDir = dataDir;
         this.runDir = runDir;
         this.status = status;
+        this.resuming = resuming;
     }
 
+    /**
+     * Continues the run in {@code runDir} with its stored config from its newest checkpoint (or from the start if
+     * it has none yet), on the data dir it recorded unless {@code dataDir} is given (moved data).
+     */
+    public static Trainer resume(Path runDir, Path dataDir, StatusLine status) {
+        RunInfo info = RunInfo.read(runDir);
+        Path file = runDir.resolve("config.json");
+        TrainConfig cfg;
+        try {
+            cfg = TrainConfig.fromJson(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            throw new UserError(runDir + " has no config.json; cannot resume");
+        } catch (IOException e) {
+            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        Trainer t = new Trainer(cfg, dataDir != null ? dataDir : Path.of(info.dataDir()), runDir, status, true);
+        if (info.initFrom() != null) {
+            t.initFrom = Path.of(info.initFrom());
+            t.initFromSha256 = info.initFromSha256();
+        }
+        return t;
+    }
+
+    /** Starts from the weights of a Hugging Face GPT-2 folder (or model.safetensors) instead of a random init. */
+    public Trainer initFrom(Path hfModel) {
+        if (resuming) throw new IllegalStateException("a resumed run keeps the weights it started from");
+        this.initFrom = HfGpt2.weightsFile(hfModel).toAbsolutePath();
+        return this;
+    }
+
+    public Trainer hooks(Hooks hooks) {
+        this.hooks = hooks;
+        return this;
+    }
+
+    /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
+    public void requestStop() { stopRequested = true; }
+
+    /** Whether the last {@link #run} ended early on a stop request. */
+    public boolean stopped() { return stopped; }
+
+    /** The checkpoint the last {@link #run} wrote last, or null. */
+    public Path lastCheckpoint() { return lastCheckpoint; }
+
     public Result run() {
+        try (SignalStop ignored = new SignalStop(this)) {
+            RunLock lock = resuming ? RunLock.acquire(runDir) : null;
+            try {
+                return runLocked(lock);
+            } finally {
+                if (lock != null) lock.close();
+            }
+        }
+    }
+
+    private Result runLocked(RunLock resumeLock) {
+        // A resumed run verifies its checkpoint before anything else, so a damaged one changes nothing.
+        CheckpointStore.Checkpoint from = null;
+        if (resuming) {
+            Path latest = CheckpointStore.latest(runDir);
+            if (latest != null) {
+                try {
+                    from = CheckpointStore.load(latest);
+                } catch (UserError e) {
+                    List<Path> all = CheckpointStore.list(runDir);
+                    throw new UserError(e.getMessage() + "; nothing was changed"
+                            + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
+                }
+                if (!from.state().config().equals(JsonParser.parseString(cfg.toJson())))
+                    throw new UserError("checkpoint " + latest + " was written with another config than " + runDir.resolve("config.json")
+                            + "; nothing was changed");
+            }
+        }
         if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
         DataMeta meta = TokenDataset.readMeta(dataDir);
         ModelConfig model = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
-        TrainConfig resolved = cfg.with("vocab_size=" + model.vocabSize());
+        resolved = cfg.with("vocab_size=" + model.vocabSize());
         Path valFile = dataDir.resolve(DatasetPreparer.VAL_FILE);
         boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
         try (TokenDataset train = TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
              TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
             if (cfg.evalInterval() > 0 && !evaluate) status.notice("no " + valFile + ": validation is off");
-            prepareRunDir(resolved);
-            try (Backend backend = Backends.open(cfg.device().name().toLowerCase(), model, cfg.microBatchSize(),
-                    cfg.threadCount(), status::notice);
-                 MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
-                status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
-                        + " parameters, backend " + backend.name());
-                Result result = loop(backend, train, val, metrics);
-                writeSummary(result);
-                status.notice("report: " + ReportWriter.writeForRun(runDir));
-                return result;
+            float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
+            RunLock lock = resuming ? resumeLock : prepareRunDir(resolved, meta);
+            try (Backend backend = hooks.backend().apply(Backends.open(cfg.device().name().toLowerCase(), model,
+                    cfg.microBatchSize(), cfg.threadCount(), status::notice))) {
+                if (resuming) prepareResume(from);
+                try (MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
+                    status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
+                            + " parameters, backend " + backend.name()
+                            + (from != null ? "; resuming from " + from.dir().getFileName()
+                            : initFrom != null ? "; weights from " + initFrom : ""));
+                    Result result = loop(backend, train, val, metrics, from, initParams);
+                    if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
+                    status.notice("report: " + ReportWriter.writeForRun(runDir));
+                    return result;
+                }
+            } finally {
+                if (!resuming && lock != null) lock.close();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private Result loop(Backend backend, TokenDataset train, TokenDataset val, MetricsWriter metrics) {
+    /** The --init-from weights for {@code model}; on resume, checked to be the very file the run started from. */
+    private float[] pretrained(ModelConfig model) {
+        HfGpt2.Pretrained hf = HfGpt2.open(initFrom);
+        String sha = CheckpointStore.sha256(hf.weights());
+        if (initFromSha256 != null && !initFromSha256.equals(sha))
+            throw new UserError(initFrom + " changed since the run started from it (SHA-256 differs); cannot restart the run exactly");
+        initFromSha256 = sha;
+        return hf.params(model);
+    }
+
+    /** Mutable counters of the loop, saved in checkpoints. */
+    private static final class Progress {
+        int step, updates, badInARow, skipped;
+        long tokens;
+        double loss = Double.NaN, elapsedBefore;
+        Double valLoss;
+        long segmentStart = System.nanoTime();
+
+        double elapsed() { return elapsedBefore + (System.nanoTime() - segmentStart) / 1e9; }
+    }
+
+    private Result loop(Backend backend, TokenDataset train, TokenDataset val, MetricsWriter metrics,
+                        CheckpointStore.Checkpoint from, float[] initParams) {
         var layout = backend.layout();
         int micro = cfg.microBatchSize(), T = cfg.blockSize();
         NormTracking tracking = cfg.perExampleNorms();
@@ -85,17 +227,19 @@ public final class Trainer {
         double[] sq = new double[layout.numTensors() * micro];
         int[] inputs = new int[micro * T], targets = new int[micro * T];
         long[] offsets = new long[micro];
-        SplittableRandom rng = new SplittableRandom(cfg.seed());
         backend.initWeights(cfg.seed());
+        if (initParams != null) backend.writeParams(initParams);
 
-        long tokens = 0, start = System.nanoTime();
-        double loss = Double.NaN;
-        Double valLoss = null;
-        int step = 0;
-        while (step < cfg.maxSteps() && (cfg.maxTokens() == 0 || tokens < cfg.maxTokens())) {
+        Progress p = new Progress();
+        if (from != null) restore(from, backend, gns, p);
+        CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
+        int checkpointed = from != null ? p.step : -1;
+        boolean checkpointPending = false;
+        while (p.step < cfg.maxSteps() && (cfg.maxTokens() == 0 || p.tokens < cfg.maxTokens()) && !stopRequested) {
             long stepStart = System.nanoTime();
-            int B = batches.batchSize(tokens, step);
+            int B = batches.batchSize(p.tokens, p.step);
             int accum = B / micro;
+            SplittableRandom rng = new SplittableRandom(stepSeed(cfg.seed(), p.step));
             backend.zeroGrad();
             stats.reset();
             double lossSum = 0;
@@ -104,23 +248,32 @@ public final class Trainer {
                 lossSum += backend.forwardBackward(inputs, targets, micro, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
                 if (tracking != NormTracking.OFF) stats.add(sq, micro);
             }
-            loss = lossSum / accum;
-            if (!Double.isFinite(loss)) throw new UserError("loss is " + loss + " at step " + (step + 1) + ": training diverged (lower learning_rate?)");
+            p.loss = lossSum / accum;
             double[] gradSq = backend.gradSqPerTensor();
             double gradNorm = Math.sqrt(sum(gradSq));
-            if (gns != null) gns.update(select(stats.sqSumPerTensor, tracked), B, select(gradSq, tracked));
-            if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
-            tokens += (long) B * T;
-            double lr = lrs.lr(tokens);
-            backend.adamwStep(cfg.adamW(), lr, ++step);
+            double[] exampleSq = gns != null ? select(stats.sqSumPerTensor, tracked) : null;
+            String bad = badReason(p.loss, gradNorm, exampleSq);
+            p.tokens += (long) B * T;
+            double lr = lrs.lr(p.tokens);
+            p.step++;
+            int step = p.step;
+            if (bad == null) {
+                p.badInARow = 0;
+                if (gns != null) gns.update(exampleSq, B, select(gradSq, tracked));
+                if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
+                backend.adamwStep(cfg.adamW(), lr, ++p.updates);
+            } else {
+                p.badInARow++;
+                p.skipped++;
+            }
 
-            double seconds = (System.nanoTime() - start) / 1e9;
+            double seconds = p.elapsed();
             double tokPerS = (double) B * T / ((System.nanoTime() - stepStart) / 1e9);
-            boolean last = step == cfg.maxSteps() || (cfg.maxTokens() > 0 && tokens >= cfg.maxTokens());
+            boolean last = step == cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("step", step);
-            rec.put("tokens", tokens);
-            rec.put("loss", loss);
+            rec.put("tokens", p.tokens);
+            rec.put("loss", p.loss);
             rec.put("lr", lr);
             rec.put("batch_size", B);
             rec.put("micro_batches", accum);
@@ -135,18 +288,108 @@ public final class Trainer {
             rec.put("gns_layer", gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of());
             rec.put("pe_norm_total", tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null);
             rec.put("pe_norm_ln", tracking != NormTracking.OFF ? StepStats.norms(stats.exampleLnSq, stats.examples) : null);
+            if (bad != null) {
+                rec.put("skipped", true);
+                rec.put("skip_reason", bad);
+            }
             if (val != null && (step % cfg.evalInterval() == 0 || last)) {
-                valLoss = evaluate(backend, val, micro, T);
-                rec.put("val_loss", valLoss);
+                p.valLoss = evaluate(backend, val, micro, T);
+                rec.put("val_loss", p.valLoss);
             }
             metrics.write(rec);
             if (step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
-                status.step(step, cfg.maxSteps(), loss, valLoss, lr, B, tokPerS, gnsTotal, gnsLn);
+                status.step(step, cfg.maxSteps(), p.loss, p.valLoss, lr, B, tokPerS, gnsTotal, gnsLn);
+            if (bad != null) {
+                status.notice("step " + step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
+                        + cfg.maxBadSteps() + ")");
+                if (p.badInARow >= cfg.maxBadSteps())
+                    throw new UserError(p.badInARow + " steps in a row (" + (step - p.badInARow + 1) + " to " + step
+                            + ") had a non-finite loss or gradient (last: " + bad + "): training diverged (lower learning_rate?)"
+                            + (lastCheckpoint != null ? "; last checkpoint: " + lastCheckpoint : ""));
+            }
+            // A checkpoint that falls on a skipped step waits for the next good one.
+            if ((cfg.checkpointInterval() > 0 && step % cfg.checkpointInterval() == 0) || checkpointPending) {
+                checkpointPending = bad != null;
+                if (bad == null) {
+                    checkpoint(store, backend, gns, p, batches, lrs);
+                    checkpointed = step;
+                }
+            }
+            hooks.afterStep().accept(step);
         }
         status.done();
+        if (p.step != checkpointed) checkpoint(store, backend, gns, p, batches, lrs);
+        if (stopRequested && !(p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens()))) {
+            stopped = true;
+            status.notice("stopped at step " + p.step + " on request; checkpoint " + lastCheckpoint
+                    + "; continue with: ./gns4j train --resume " + runDir);
+        }
         Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
-        return new Result(step, tokens, loss, valLoss, gnsTotal, gns != null ? gns.gnsLn() : null,
-                (System.nanoTime() - start) / 1e9);
+        return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal, gns != null ? gns.gnsLn() : null, p.elapsed());
+    }
+
+    /** Why a step must be skipped (a non-finite loss, gradient or per-example norm), or null if it is good. */
+    private static String badReason(double loss, double gradNorm, double[] exampleSq) {
+        if (!Double.isFinite(loss)) return "loss is " + loss;
+        if (!Double.isFinite(gradNorm)) return "gradient norm is " + gradNorm;
+        if (exampleSq != null)
+            for (double v : exampleSq) if (!Double.isFinite(v)) return "a per-example gradient norm is " + v;
+        return null;
+    }
+
+    private void restore(CheckpointStore.Checkpoint from, Backend backend, GnsTracker gns, Progress p) {
+        ParameterLayout layout = backend.layout();
+        TrainingState s = from.state();
+        backend.writeParams(from.params(layout));
+        float[] m = new float[layout.totalSize], v = new float[layout.totalSize];
+        from.moments(layout, m, v);
+        backend.writeOptimizerState(m, v);
+        if (gns != null) {
+            if (s.gns() == null) throw new UserError("checkpoint " + from.dir() + " has no GNS state");
+            try {
+                gns.restore(s.gns());
+            } catch (IllegalArgumentException e) {
+                throw new UserError("checkpoint " + from.dir() + ": " + e.getMessage(), e);
+            }
+        }
+        p.step = s.step();
+        p.tokens = s.tokens();
+        p.updates = s.updates();
+        p.badInARow = s.badStepsInARow();
+        p.skipped = s.skippedSteps();
+        p.elapsedBefore = s.elapsedS();
+        p.loss = s.loss() == null ? Double.NaN : s.loss();
+        p.valLoss = s.valLoss();
+        lastCheckpoint = from.dir();
+    }
+
+    private void checkpoint(CheckpointStore store, Backend backend, GnsTracker gns, Progress p, BatchSchedule batches,
+                            LrSchedule lrs) {
+        ParameterLayout layout = backend.layout();
+        float[] params = new float[layout.totalSize], m = new float[layout.totalSize], v = new float[layout.totalSize];
+        backend.readParams(params);
+        backend.readOptimizerState(m, v);
+        for (float x : params)
+            if (!Float.isFinite(x))
+                throw new UserError("the weights are no longer finite at step " + p.step + "; not checkpointed"
+                        + (lastCheckpoint != null ? " (last good checkpoint: " + lastCheckpoint + ")" : ""));
+        JsonElement config = JsonParser.parseString(resolved.toJson());
+        TrainingState state = new TrainingState(TrainingState.FORMAT, p.step, p.tokens, p.updates, p.badInARow, p.skipped,
+                p.elapsed(), Double.isFinite(p.loss) ? p.loss : null, p.valLoss, batches.batchSize(p.tokens, p.step),
+                lrs.lr(p.tokens), TrainingState.RNG_SCHEME, cfg.seed(), gns != null ? gns.snapshot() : null,
+                config.getAsJsonObject());
+        lastCheckpoint = store.write(layout, params, m, v, state);
+    }
+
+    /**
+     * The seed of step {@code step}'s data RNG: the splitmix64 finaliser of seed + (step+1)·golden gamma, so each
+     * step's batches depend on (seed, step) only.
+     */
+    static long stepSeed(long seed, long step) {
+        long z = seed + (step + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     private double evaluate(Backend backend, TokenDataset val, int micro, int T) {
@@ -160,17 +403,77 @@ public final class Trainer {
         return sum / batches;
     }
 
-    private void prepareRunDir(TrainConfig resolved) throws IOException {
-        if (Files.exists(runDir.resolve("metrics.jsonl")))
-            throw new UserError("out dir " + runDir + " already holds a run (metrics.jsonl); choose another --out-dir");
+    /** Creates the run folder, locks it, and records config.json and run.json; returns the lock. */
+    private RunLock prepareRunDir(TrainConfig resolved, DataMeta meta) throws IOException {
         if (Files.exists(runDir) && !Files.isDirectory(runDir)) throw new UserError("out dir " + runDir + " is a file");
         Files.createDirectories(runDir);
-        Files.writeString(runDir.resolve("config.json"), resolved.toJson());
+        RunLock lock = RunLock.acquire(runDir);
+        try {
+            if (Files.exists(runDir.resolve("metrics.jsonl")))
+                throw new UserError("out dir " + runDir + " already holds a run (metrics.jsonl); choose another --out-dir"
+                        + " or continue it with --resume " + runDir);
+            Files.writeString(runDir.resolve("config.json"), resolved.toJson());
+            new RunInfo(dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
+                    initFrom == null ? null : initFrom.toString(), initFromSha256).write(runDir);
+            return lock;
+        } catch (RuntimeException | IOException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */
+    private void prepareResume(CheckpointStore.Checkpoint from) {
+        new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink()).removeTemporary();
+        int step = from == null ? 0 : from.state().step();
+        truncateMetrics(runDir.resolve("metrics.jsonl"), step);
+        if (from == null) status.notice("no checkpoint in " + runDir + " yet: starting the run over");
+    }
+
+    /**
+     * Keeps the lines of metrics.jsonl up to and including {@code step} (and drops a partial last line), replacing
+     * the file atomically if anything changes; the resumed run then logs the later steps again, with the same values.
+     */
+    static void truncateMetrics(Path file, int step) {
+        if (!Files.exists(file)) return;
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        int keep = 0;
+        for (int start = 0; start < bytes.length; ) {
+            int nl = start;
+            while (nl < bytes.length && bytes[nl] != '\n') nl++;
+            if (nl == bytes.length) break; // partial last line
+            String line = new String(bytes, start, nl - start, StandardCharsets.UTF_8);
+            try {
+                JsonElement e = JsonParser.parseString(line);
+                if (e.isJsonObject() && e.getAsJsonObject().has("step") && e.getAsJsonObject().get("step").getAsDouble() > step)
+                    break;
+            } catch (RuntimeException ex) {
+                break; // a damaged line: it and everything after it are redone
+            }
+            start = nl + 1;
+            keep = start;
+        }
+        if (keep < bytes.length) CheckpointStore.writeAtomically(file, java.util.Arrays.copyOf(bytes, keep));
     }
 
     private void writeSummary(Result r) throws IOException {
-        Files.writeString(runDir.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(r));
+        var o = new com.google.gson.JsonObject();
+        o.addProperty("steps", r.steps());
+        o.addProperty("tokens", r.tokens());
+        o.addProperty("loss", finiteOrNull(r.loss()));
+        o.addProperty("valLoss", finiteOrNull(r.valLoss()));
+        o.addProperty("gnsTotal", finiteOrNull(r.gnsTotal()));
+        o.addProperty("gnsLn", finiteOrNull(r.gnsLn()));
+        o.addProperty("seconds", r.seconds());
+        Files.writeString(runDir.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o));
     }
+
+    private static Double finiteOrNull(Double v) { return v != null && Double.isFinite(v) ? v : null; }
 
     /** The tensors whose per-example norms this run measures. */
     static List<ParamTensor> trackedTensors(List<ParamTensor> all, NormTracking tracking) {

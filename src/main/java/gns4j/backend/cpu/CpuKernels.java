@@ -111,7 +111,7 @@ final class CpuKernels {
         Object lock = new Object();
         par.forEach((N + W_BLOCK - 1) / W_BLOCK, blk -> {
             int n0 = blk * W_BLOCK, rows = Math.min(W_BLOCK, N - n0);
-            float[] doutT = new float[rows * R], acc = new float[rows * K], t = new float[Gemm.TI * Gemm.TJ];
+            float[] doutT = new float[rows * R], acc = new float[rows * K], t = new float[Gemm.TILE_BUFFER];
             for (int r = 0; r < R; r++)
                 for (int i = 0; i < rows; i++) doutT[i * R + r] = dout[r * N + n0 + i];
             double[] localW = perExample ? new double[B] : null, localB = normB != null ? new double[B] : null;

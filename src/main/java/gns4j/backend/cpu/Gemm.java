@@ -1,7 +1,6 @@
 package gns4j.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,6 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int TI = 2, TJ = 4;
+    /** Length of the tile array callers pass: TI·TJ results, then room for the accumulators' lanes. */
+    static final int TILE_BUFFER = TI * TJ * (1 + VectorMath.LANES);
     /** Rows of the right operand kept hot in cache while a chunk of left rows streams past them. */
     private static final int B_BLOCK = 64;
     private static final int ROW_CHUNK = 8;
@@ -19,7 +20,8 @@ final class Gemm {
     private Gemm() {}
 
     /**
-     * tile[i·TJ + j] = Σ_k A[a + i·as + k]·B[b + j·bs + k] for i < mi ≤ 2, j < nj ≤ 4 (as/bs: row strides).
+     * tile[i·TJ + j] = Σ_k A[a + i·as + k]·B[b + j·bs + k] for i < mi ≤ 2, j < nj ≤ 4 (as/bs: row strides);
+     * tile has {@link #TILE_BUFFER} floats.
      */
     static void tile(float[] A, int a, int as, int mi, float[] B, int b, int bs, int nj, int K, float[] tile) {
         if (mi != TI || nj != TJ || !VectorMath.VECTOR) {
@@ -45,14 +47,17 @@ final class Gemm {
             c03 = x0.fma(w, c03);
             c13 = x1.fma(w, c13);
         }
-        tile[0] = c00.reduceLanes(VectorOperators.ADD);
-        tile[1] = c01.reduceLanes(VectorOperators.ADD);
-        tile[2] = c02.reduceLanes(VectorOperators.ADD);
-        tile[3] = c03.reduceLanes(VectorOperators.ADD);
-        tile[4] = c10.reduceLanes(VectorOperators.ADD);
-        tile[5] = c11.reduceLanes(VectorOperators.ADD);
-        tile[6] = c12.reduceLanes(VectorOperators.ADD);
-        tile[7] = c13.reduceLanes(VectorOperators.ADD);
+        // Lanes stored and summed in the fixed order of VectorMath.sumLanes (never reduceLanes: see VectorMath).
+        int o = TI * TJ, L = VectorMath.LANES;
+        c00.intoArray(tile, o);
+        c01.intoArray(tile, o + L);
+        c02.intoArray(tile, o + 2 * L);
+        c03.intoArray(tile, o + 3 * L);
+        c10.intoArray(tile, o + 4 * L);
+        c11.intoArray(tile, o + 5 * L);
+        c12.intoArray(tile, o + 6 * L);
+        c13.intoArray(tile, o + 7 * L);
+        for (int j = 0; j < TI * TJ; j++) tile[j] = VectorMath.sumStored(tile, o + j * L);
         for (; k < K; k++) {
             float x0 = A[a0 + k], x1 = A[a1 + k];
             tile[0] += x0 * B[b0 + k];
@@ -73,7 +78,7 @@ final class Gemm {
     static void abt(Parallel par, float[] out, float[] A, int aOff, float[] B, int bOff, float[] bias, int biasOff,
                     int M, int N, int K) {
         par.forEach((M + ROW_CHUNK - 1) / ROW_CHUNK, chunk -> {
-            float[] t = new float[TI * TJ];
+            float[] t = new float[TILE_BUFFER];
             int r0 = chunk * ROW_CHUNK, r1 = Math.min(M, r0 + ROW_CHUNK);
             for (int nb = 0; nb < N; nb += B_BLOCK) {
                 int nEnd = Math.min(N, nb + B_BLOCK);

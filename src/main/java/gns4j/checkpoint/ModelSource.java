@@ -1,0 +1,47 @@
+package gns4j.checkpoint;
+
+import gns4j.UserError;
+import gns4j.model.ModelConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A model to load for inference: a run folder (its newest checkpoint), one checkpoint folder, or a Hugging Face
+ * GPT-2 folder (model.safetensors + config.json). Our checkpoints are such folders too; their checksums are
+ * verified first, and their run's tokenizer is known.
+ *
+ * @param weights    the model.safetensors
+ * @param config     the model shape
+ * @param tokenizer  the tokenizer name the run recorded, or null (unknown: a plain HF folder)
+ * @param checkpoint the checkpoint folder, or null for an HF folder
+ */
+public record ModelSource(Path weights, ModelConfig config, String tokenizer, Path checkpoint) {
+
+    public static ModelSource open(Path path) {
+        if (!Files.exists(path)) throw new UserError("not found: " + path);
+        Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+        Path runDir = null, checkpoint = null;
+        if (Files.isRegularFile(dir.resolve(RunInfo.FILE)) || Files.isDirectory(dir.resolve(CheckpointStore.DIR))) {
+            runDir = dir;
+            checkpoint = CheckpointStore.latest(dir);
+            if (checkpoint == null) throw new UserError("run folder " + dir + " has no checkpoint yet");
+        } else if (Files.isRegularFile(dir.resolve(CheckpointStore.STATE_FILE))) {
+            checkpoint = dir;
+            Path parent = dir.toAbsolutePath().getParent();
+            if (parent != null && parent.getFileName() != null && parent.getFileName().toString().equals(CheckpointStore.DIR))
+                runDir = parent.getParent();
+        }
+        String tokenizer = null;
+        if (checkpoint != null) {
+            CheckpointStore.load(checkpoint); // verifies every checksum
+            dir = checkpoint;
+            if (runDir != null && Files.isRegularFile(runDir.resolve(RunInfo.FILE))) tokenizer = RunInfo.read(runDir).tokenizer();
+        }
+        HfGpt2.Pretrained hf = HfGpt2.open(dir);
+        return new ModelSource(hf.weights(), hf.config(), tokenizer, checkpoint);
+    }
+
+    /** The weights in our flat layout. */
+    public float[] params() { return new HfGpt2.Pretrained(weights, config).params(config); }
+}

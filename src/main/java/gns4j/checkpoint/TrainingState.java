@@ -1,0 +1,50 @@
+package gns4j.checkpoint;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import gns4j.gns.GnsTracker;
+
+/**
+ * Everything besides weights and optimizer moments that a run needs to continue exactly: state.json of a
+ * checkpoint. Doubles are written by Gson in Java's shortest round-trip form, so they read back bit for bit.
+ *
+ * <p>Data position: the trainer draws step s's batches from an RNG seeded by {@code (seed, s)} alone
+ * ({@code rng} names the scheme), so the step number is the whole data position and no generator state is saved.
+ * Schedules (LR and batch size) are functions of tokens and step, so {@code tokens} and {@code step} are their
+ * state; {@code nextBatchSize} and {@code nextLr} are recorded for people reading the file.
+ *
+ * @param step           optimizer steps done (including skipped ones)
+ * @param tokens         tokens consumed by those steps
+ * @param updates        AdamW updates applied (steps minus skipped steps): AdamW's bias-correction step count
+ * @param badStepsInARow skipped steps immediately before this point
+ * @param skippedSteps   skipped steps in the whole run
+ * @param elapsedS       wall-clock seconds of training so far (metrics' elapsed_s continues from here)
+ * @param loss           train loss of the last step, null if it was not finite
+ * @param valLoss        last validation loss, null if none yet
+ * @param gns            GNS EMA state, null when per_example_norms=off
+ * @param config         the run's TrainConfig as written to config.json
+ */
+public record TrainingState(int format, int step, long tokens, int updates, int badStepsInARow, int skippedSteps,
+                            double elapsedS, Double loss, Double valLoss, int nextBatchSize, double nextLr,
+                            String rng, long seed, GnsTracker.Snapshot gns, JsonObject config) {
+    public static final int FORMAT = 1;
+    /** The data-order scheme: splitmix64 finaliser of (seed, step) seeds a SplittableRandom per step. */
+    public static final String RNG_SCHEME = "splittable-random(splitmix64(seed + (step+1)*golden))";
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls()
+            .setFieldNamingPolicy(com.google.gson.FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create();
+
+    public String toJson() { return GSON.toJson(this) + "\n"; }
+
+    /** @throws JsonParseException or IllegalArgumentException on a malformed file */
+    public static TrainingState fromJson(String json) {
+        TrainingState s = GSON.fromJson(json, TrainingState.class);
+        if (s == null || s.config() == null) throw new JsonParseException("no state");
+        if (s.format() != FORMAT) throw new JsonParseException("unknown state format " + s.format());
+        if (s.step() < 0 || s.updates() < 0 || s.updates() > s.step() || s.tokens() < 0)
+            throw new JsonParseException("inconsistent step counters");
+        return s;
+    }
+}
