@@ -103,7 +103,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** Config keys the user gave explicitly (in --config or --set). */
-    static Set<String> explicitKeys(Path configFile, List<String> sets) {
+    public static Set<String> explicitKeys(Path configFile, List<String> sets) {
         Set<String> keys = new LinkedHashSet<>();
         if (configFile != null) {
             try {
@@ -121,7 +121,7 @@ public final class TrainCommand implements Callable<Integer> {
      * The config with the pretrained model's shape. A shape key the user set explicitly must agree with it, except
      * block_size, which may be smaller than n_positions (the position table is cut).
      */
-    static TrainConfig pretrainedShape(TrainConfig cfg, ModelConfig hf, Set<String> explicit, Path source) {
+    public static TrainConfig pretrainedShape(TrainConfig cfg, ModelConfig hf, Set<String> explicit, Path source) {
         List<String> shape = new ArrayList<>();
         agree(explicit, "n_layer", cfg.nLayer(), hf.nLayer(), source, shape);
         agree(explicit, "n_head", cfg.nHead(), hf.nHead(), source, shape);
