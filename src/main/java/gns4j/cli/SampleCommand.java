@@ -105,21 +105,27 @@ public final class SampleCommand implements Callable<Integer> {
             out.println();
             double s = (System.nanoTime() - t0) / 1e9;
             err.printf("%d tokens in %.2f s (%.1f tok/s)%n", all.length, s, all.length / Math.max(s, 1e-9));
-            if (dumpLogits != null) writeIds(ids, all);
+            if (dumpLogits != null) writeIds(ids, all, sampling.allowedVocab());
         }
         return 0;
     }
 
+    /** The tokens whose logits --dump-logits wrote (the prompt's last block_size tokens). */
+    private int[] dumpedWindow;
+
     private void dump(CpuSampler sampler, int[] ids) throws IOException {
         int T = Math.min(ids.length, sampler.config().blockSize());
         int[] window = Arrays.copyOfRange(ids, ids.length - T, ids.length);
+        dumpedWindow = window;
         float[] logits = sampler.logitsAll(window, T);
         Npy.write(dumpLogits, logits, T, sampler.config().vocabSize());
         sampler.reset();
     }
 
-    private void writeIds(int[] prompt, int[] generated) throws IOException {
-        String json = "{\n  \"prompt_tokens\": " + list(prompt) + ",\n  \"generated_tokens\": " + list(generated)
+    private void writeIds(int[] prompt, int[] generated, int allowedVocab) throws IOException {
+        String json = "{\n  \"prompt_tokens\": " + list(prompt) + ",\n  \"logits_tokens\": " + list(dumpedWindow)
+                + ",\n  \"generated_tokens\": " + list(generated)
+                + ",\n  \"allowed_vocab\": " + allowedVocab + ",\n  \"kv_cache\": " + !noCache
                 + ",\n  \"temperature\": " + temperature + ",\n  \"top_k\": " + topK + ",\n  \"model\": \""
                 + model.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"\n}\n";
         Files.writeString(Path.of(dumpLogits + ".json"), json);

@@ -65,6 +65,16 @@ class ResumeTest {
     }
 
     @Test
+    void twoThreadsResumeBitForBitToo() {
+        TrainConfig cfg = tiny("max_steps=" + N, "threads=2");
+        Path ref = tmp.resolve("threads-ref"), run = tmp.resolve("threads-kill");
+        new Trainer(cfg, data, ref, QUIET).run();
+        assertThrows(Killed.class, () -> new Trainer(cfg, data, run, QUIET).hooks(killAfter(13)).run());
+        Trainer.resume(run, null, QUIET).run();
+        assertSameSteps(metrics(ref), metrics(run), N);
+    }
+
+    @Test
     void stopRequestWritesACheckpointAtTheCurrentStepAndResumes() {
         Path run = tmp.resolve("stopped");
         Trainer t = new Trainer(tiny("max_steps=" + N), data, run, QUIET);

@@ -106,15 +106,16 @@ final class CpuKernels {
         int R = B * T;
         boolean perExample = wRow >= 0 && !ghost;
         Gemm.transpose(par, inpT, inp, 0, R, K);
-        double[] normW = perExample ? new double[B] : null;
-        double[] normB = bRow >= 0 ? new double[B] : null;
-        Object lock = new Object();
-        par.forEach((N + W_BLOCK - 1) / W_BLOCK, blk -> {
+        int blocks = (N + W_BLOCK - 1) / W_BLOCK;
+        // Per-block partial norms, summed in block order afterwards: the same bits whatever the thread schedule.
+        double[] partW = perExample ? new double[blocks * B] : null;
+        double[] partB = bRow >= 0 ? new double[blocks * B] : null;
+        par.forEach(blocks, blk -> {
             int n0 = blk * W_BLOCK, rows = Math.min(W_BLOCK, N - n0);
             float[] doutT = new float[rows * R], acc = new float[rows * K], t = new float[Gemm.TILE_BUFFER];
             for (int r = 0; r < R; r++)
                 for (int i = 0; i < rows; i++) doutT[i * R + r] = dout[r * N + n0 + i];
-            double[] localW = perExample ? new double[B] : null, localB = normB != null ? new double[B] : null;
+            double[] localW = perExample ? new double[B] : null, localB = partB != null ? new double[B] : null;
             if (bOff >= 0 || localB != null)
                 for (int i = 0; i < rows; i++) {
                     double total = 0;
@@ -145,15 +146,18 @@ final class CpuKernels {
                 }
             }
             VectorMath.axpy(scale, acc, 0, grads, wOff + n0 * K, rows * K);
-            if (localW != null || localB != null) synchronized (lock) {
-                for (int b = 0; b < B; b++) {
-                    if (localW != null) normW[b] += localW[b];
-                    if (localB != null) normB[b] += localB[b];
-                }
-            }
+            if (localW != null) System.arraycopy(localW, 0, partW, blk * B, B);
+            if (localB != null) System.arraycopy(localB, 0, partB, blk * B, B);
         });
-        if (normB != null) for (int b = 0; b < B; b++) sq[bRow * B + b] = normB[b];
-        if (perExample) for (int b = 0; b < B; b++) sq[wRow * B + b] = normW[b];
+        for (int b = 0; b < B; b++) {
+            double w = 0, bias = 0;
+            for (int blk = 0; blk < blocks; blk++) {
+                if (partW != null) w += partW[blk * B + b];
+                if (partB != null) bias += partB[blk * B + b];
+            }
+            if (partB != null) sq[bRow * B + b] = bias;
+            if (perExample) sq[wRow * B + b] = w;
+        }
         if (wRow >= 0 && ghost) par.forEach(B, b -> sq[wRow * B + b] = ghostSumSq(inp, K, dout, N, b, T));
     }
 
