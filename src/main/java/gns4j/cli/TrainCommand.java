@@ -5,6 +5,7 @@ import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.model.ModelConfig;
+import gns4j.train.SignalStop;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.train.Trainer;
@@ -91,15 +92,19 @@ public final class TrainCommand implements Callable<Integer> {
             trainer = new Trainer(cfg, dataDir, outDir, StatusLine.stderr());
             if (initFrom != null) trainer.initFrom(initFrom);
         }
-        Trainer.Result r = trainer.run();
-        if (trainer.stopped()) {
-            System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",
-                    r.steps(), r.tokens(), trainer.lastCheckpoint(), run);
-            return 130;
+        // Signals are handled around the run and the last line, so a stopped process still prints it.
+        try (SignalStop ignored = SignalStop.install(trainer)) {
+            Trainer.Result r = trainer.run();
+            if (trainer.stopped()) {
+                System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",
+                        r.steps(), r.tokens(), trainer.lastCheckpoint(), run);
+                System.out.flush();
+                return 130;
+            }
+            System.out.printf("done: %d steps, %,d tokens, loss %.4f%s, %.1f s; run folder %s%n", r.steps(), r.tokens(), r.loss(),
+                    r.valLoss() == null ? "" : String.format(", val loss %.4f", r.valLoss()), r.seconds(), run);
+            return 0;
         }
-        System.out.printf("done: %d steps, %,d tokens, loss %.4f%s, %.1f s; run folder %s%n", r.steps(), r.tokens(), r.loss(),
-                r.valLoss() == null ? "" : String.format(", val loss %.4f", r.valLoss()), r.seconds(), run);
-        return 0;
     }
 
     /** Config keys the user gave explicitly (in --config or --set). */

@@ -8,12 +8,22 @@ import java.util.concurrent.TimeUnit;
  * the current step and then waits (up to {@link #MAX_WAIT_MINUTES}) until the run has written its checkpoint and
  * released its folder, so the process ends only after that (exit status 130 or 143, as for any signal). Removed
  * again when the run ends normally. Standard API only: no sun.misc.Signal.
+ *
+ * <p>{@link Trainer#run} installs one for itself; a command that prints after the run installs it around both
+ * ({@link #install}), so the process does not end before its last line is out.
  */
-final class SignalStop implements AutoCloseable {
+public final class SignalStop implements AutoCloseable {
     static final int MAX_WAIT_MINUTES = 10;
 
     private final Thread hook;
     private final CountDownLatch runEnded = new CountDownLatch(1);
+
+    /** Handles SIGINT/SIGTERM for {@code trainer} until closed (its run then installs none of its own). */
+    public static SignalStop install(Trainer trainer) {
+        SignalStop s = new SignalStop(trainer);
+        trainer.signals(s);
+        return s;
+    }
 
     SignalStop(Trainer trainer) {
         hook = new Thread(() -> {

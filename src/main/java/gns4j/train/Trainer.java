@@ -73,6 +73,7 @@ public final class Trainer {
     private boolean stopped;
     private TrainConfig resolved;
     private Path lastCheckpoint;
+    private SignalStop signals;
 
     /** A new run of {@code cfg} on {@code dataDir} into {@code runDir}, which must not hold a run yet. */
     public Trainer(TrainConfig cfg, Path dataDir, Path runDir, StatusLine status) {
@@ -132,15 +133,21 @@ public final class Trainer {
     public Path lastCheckpoint() { return lastCheckpoint; }
 
     public Result run() {
-        try (SignalStop ignored = new SignalStop(this)) {
+        SignalStop own = signals == null ? new SignalStop(this) : null;
+        try {
             RunLock lock = resuming ? RunLock.acquire(runDir) : null;
             try {
                 return runLocked(lock);
             } finally {
                 if (lock != null) lock.close();
             }
+        } finally {
+            if (own != null) own.close();
         }
     }
+
+    /** A signal handler installed around {@link #run} by the caller ({@link SignalStop#install}). */
+    void signals(SignalStop s) { this.signals = s; }
 
     private Result runLocked(RunLock resumeLock) {
         // A resumed run verifies its checkpoint before anything else, so a damaged one changes nothing.
@@ -168,24 +175,30 @@ public final class Trainer {
         boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
         try (TokenDataset train = TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
              TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
-            if (cfg.evalInterval() > 0 && !evaluate) status.notice("no " + valFile + ": validation is off");
+            // Everything that can refuse the run (including the backend) comes before the run folder is made, and
+            // notices wait until then, so refused input gives one line on stderr and leaves no files.
+            List<String> notices = new ArrayList<>();
+            if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
             float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
-            RunLock lock = resuming ? resumeLock : prepareRunDir(resolved, meta);
             try (Backend backend = hooks.backend().apply(Backends.open(cfg.device().name().toLowerCase(), model,
-                    cfg.microBatchSize(), cfg.threadCount(), status::notice))) {
-                if (resuming) prepareResume(from);
-                try (MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
-                    status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
-                            + " parameters, backend " + backend.name()
-                            + (from != null ? "; resuming from " + from.dir().getFileName()
-                            : initFrom != null ? "; weights from " + initFrom : ""));
-                    Result result = loop(backend, train, val, metrics, from, initParams);
-                    if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
-                    status.notice("report: " + ReportWriter.writeForRun(runDir));
-                    return result;
+                    cfg.microBatchSize(), cfg.threadCount(), notices::add))) {
+                RunLock lock = resuming ? resumeLock : prepareRunDir(resolved, meta);
+                try {
+                    notices.forEach(status::notice);
+                    if (resuming) prepareResume(from);
+                    try (MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
+                        status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
+                                + " parameters, backend " + backend.name()
+                                + (from != null ? "; resuming from " + from.dir().getFileName()
+                                : initFrom != null ? "; weights from " + initFrom : ""));
+                        Result result = loop(backend, train, val, metrics, from, initParams);
+                        if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
+                        status.notice("report: " + ReportWriter.writeForRun(runDir));
+                        return result;
+                    }
+                } finally {
+                    if (!resuming) lock.close();
                 }
-            } finally {
-                if (!resuming && lock != null) lock.close();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
