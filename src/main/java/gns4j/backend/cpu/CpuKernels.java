@@ -126,24 +126,16 @@ final class CpuKernels {
                     }
                     if (bOff >= 0) grads[bOff + n0 + i] += (float) (scale * total);
                 }
-            if (perExample) {
-                float[] pair = new float[Gemm.TI * K];
-                for (int b = 0; b < B; b++)
-                    for (int i = 0; i < rows; i += Gemm.TI) {
-                        int mi = Math.min(Gemm.TI, rows - i);
-                        rowsOf(doutT, i * R + b * T, R, mi, inpT, b * T, R, K, T, t, pair);
-                        if (tied != null) for (int ii = 0; ii < mi; ii++) tied.addTo(n0 + i + ii, b, pair, ii * K, K);
-                        localW[b] += VectorMath.sumSq(pair, 0, mi * K);
-                        VectorMath.axpy(1f, pair, 0, acc, i * K, mi * K);
-                    }
-            } else {
-                float[] pair = new float[Gemm.TI * K];
+            // One example at a time even without norms: its T-long slices of the transposed operands stay in cache.
+            float[] pair = new float[Gemm.TI * K];
+            for (int b = 0; b < B; b++)
                 for (int i = 0; i < rows; i += Gemm.TI) {
                     int mi = Math.min(Gemm.TI, rows - i);
-                    rowsOf(doutT, i * R, R, mi, inpT, 0, R, K, R, t, pair);
-                    System.arraycopy(pair, 0, acc, i * K, mi * K);
+                    rowsOf(doutT, i * R + b * T, R, mi, inpT, b * T, R, K, T, t, pair);
+                    if (tied != null) for (int ii = 0; ii < mi; ii++) tied.addTo(n0 + i + ii, b, pair, ii * K, K);
+                    if (perExample) localW[b] += VectorMath.sumSq(pair, 0, mi * K);
+                    VectorMath.axpy(1f, pair, 0, acc, i * K, mi * K);
                 }
-            }
             VectorMath.axpy(scale, acc, 0, grads, wOff + n0 * K, rows * K);
             if (localW != null || localB != null) synchronized (lock) {
                 for (int b = 0; b < B; b++) {

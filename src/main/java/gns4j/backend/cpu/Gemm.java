@@ -15,6 +15,8 @@ final class Gemm {
     /** Rows of the right operand kept hot in cache while a chunk of left rows streams past them. */
     private static final int B_BLOCK = 64;
     private static final int ROW_CHUNK = 8;
+    /** Reduction length per pass: 2 + 4 operand rows of this many floats stay in L1/L2. */
+    private static final int K_BLOCK = 1024;
 
     private Gemm() {}
 
@@ -68,23 +70,28 @@ final class Gemm {
 
     /**
      * out (M,N) = A (M,K) · B (N,K)ᵀ + bias (N, at biasOff; -1 = none). A and B are row-major with row length K,
-     * starting at aOff and bOff. Parallel over chunks of rows of A, blocked over rows of B.
+     * starting at aOff and bOff. Parallel over chunks of rows of A; blocked over the reduction (so a long K, like the
+     * vocabulary in the head's input gradient, stays in cache) and over rows of B.
      */
     static void abt(Parallel par, float[] out, float[] A, int aOff, float[] B, int bOff, float[] bias, int biasOff,
                     int M, int N, int K) {
         par.forEach((M + ROW_CHUNK - 1) / ROW_CHUNK, chunk -> {
             float[] t = new float[TI * TJ];
             int r0 = chunk * ROW_CHUNK, r1 = Math.min(M, r0 + ROW_CHUNK);
-            for (int nb = 0; nb < N; nb += B_BLOCK) {
-                int nEnd = Math.min(N, nb + B_BLOCK);
-                for (int r = r0; r < r1; r += TI) {
-                    int mi = Math.min(TI, r1 - r);
-                    for (int n = nb; n < nEnd; n += TJ) {
-                        int nj = Math.min(TJ, nEnd - n);
-                        tile(A, aOff + r * K, K, mi, B, bOff + n * K, K, nj, K, t);
-                        for (int i = 0; i < mi; i++)
-                            for (int j = 0; j < nj; j++)
-                                out[(r + i) * N + n + j] = biasOff >= 0 ? t[i * TJ + j] + bias[biasOff + n + j] : t[i * TJ + j];
+            for (int r = r0; r < r1; r++)
+                for (int n = 0; n < N; n++) out[r * N + n] = biasOff >= 0 ? bias[biasOff + n] : 0f;
+            for (int kb = 0; kb < K; kb += K_BLOCK) {
+                int kLen = Math.min(K_BLOCK, K - kb);
+                for (int nb = 0; nb < N; nb += B_BLOCK) {
+                    int nEnd = Math.min(N, nb + B_BLOCK);
+                    for (int r = r0; r < r1; r += TI) {
+                        int mi = Math.min(TI, r1 - r);
+                        for (int n = nb; n < nEnd; n += TJ) {
+                            int nj = Math.min(TJ, nEnd - n);
+                            tile(A, aOff + r * K + kb, K, mi, B, bOff + n * K + kb, K, nj, kLen, t);
+                            for (int i = 0; i < mi; i++)
+                                for (int j = 0; j < nj; j++) out[(r + i) * N + n + j] += t[i * TJ + j];
+                        }
                     }
                 }
             }

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** The tiled kernel against a plain triple loop, at sizes that hit full tiles, edges and vector tails. */
 class GemmTest {
     @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1, 1, 1", "2, 4, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129"})
+    @CsvSource({"1, 1, 1", "2, 4, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129", "3, 5, 2500"})
     void abtMatchesNaive(int M, int N, int K) {
         SplittableRandom rng = new SplittableRandom(M * 1000L + N * 10L + K);
         float[] a = new float[3 + M * K], b = new float[5 + N * K], bias = new float[2 + N], out = new float[M * N];
