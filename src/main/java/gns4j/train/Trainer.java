@@ -55,17 +55,22 @@ public final class Trainer {
         boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
         try (TokenDataset train = TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
              TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
-            if (cfg.evalInterval() > 0 && !evaluate) status.notice("no " + valFile + ": validation is off");
-            prepareRunDir(resolved);
+            // Everything that can refuse the run (including the backend) comes before the run folder is made, and
+            // notices wait until then, so refused input gives one line on stderr and leaves no files.
+            List<String> notices = new ArrayList<>();
+            if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
             try (Backend backend = Backends.open(cfg.device().name().toLowerCase(), model, cfg.microBatchSize(),
-                    cfg.threadCount(), status::notice);
-                 MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
-                status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
-                        + " parameters, backend " + backend.name());
-                Result result = loop(backend, train, val, metrics);
-                writeSummary(result);
-                status.notice("report: " + ReportWriter.writeForRun(runDir));
-                return result;
+                    cfg.threadCount(), notices::add)) {
+                prepareRunDir(resolved);
+                notices.forEach(status::notice);
+                try (MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
+                    status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
+                            + " parameters, backend " + backend.name());
+                    Result result = loop(backend, train, val, metrics);
+                    writeSummary(result);
+                    status.notice("report: " + ReportWriter.writeForRun(runDir));
+                    return result;
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
