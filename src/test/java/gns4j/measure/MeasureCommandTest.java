@@ -2,64 +2,24 @@ package gns4j.measure;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import gns4j.UserError;
-import gns4j.cli.Main;
-import gns4j.cli.MeasureCommand;
+import gns4j.cli.Cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code gns4j measure} end to end, on the planted dataset and trained model of {@link PlantedFixture}. Runs
- * through {@link Main#run} once the command is registered there, and until then through a command line built the
- * same way (same handlers) with the command added.
+ * {@code gns4j measure} end to end through the CLI, on the planted dataset and trained model of
+ * {@link PlantedFixture}.
  */
 class MeasureCommandTest {
     @TempDir Path tmp;
 
-    record Outcome(int status, String out, String err) {}
-
-    static Outcome run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        int status;
-        try {
-            status = new CommandLine(new Main()).getSubcommands().containsKey("measure") ? Main.run(args) : runLocally(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Outcome(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
-    /** Main.run's wiring with measure added. */
-    private static int runLocally(String... args) {
-        CommandLine cli = new CommandLine(new Main()).addSubcommand(new MeasureCommand());
-        cli.setParameterExceptionHandler((e, a) -> {
-            System.err.println("gns4j: " + e.getMessage() + " (see: ./gns4j measure --help)");
-            return 2;
-        });
-        cli.setExecutionExceptionHandler((e, c, p) -> {
-            if (e instanceof UserError) {
-                System.err.println("gns4j: " + e.getMessage());
-                return 2;
-            }
-            throw e;
-        });
-        return cli.execute(args);
-    }
+    static Cli run(String... args) { return Cli.run(args); }
 
     static Path data() throws IOException {
         PlantedFixture.build();
@@ -67,8 +27,8 @@ class MeasureCommandTest {
     }
 
     private static void assertBadInput(String expected, String... args) {
-        Outcome o = run(args);
-        assertEquals(2, o.status(), o.err());
+        Cli o = run(args);
+        assertEquals(2, o.exitCode(), o.err());
         assertEquals("", o.out());
         assertTrue(o.err().startsWith("gns4j: ") && o.err().endsWith("\n") && o.err().indexOf('\n') == o.err().length() - 1,
                 "one line on stderr, got: " + o.err());
@@ -100,9 +60,9 @@ class MeasureCommandTest {
 
     @Test
     void measuresATrainedModelAsJsonWithPlantedDocumentsOnTop() throws IOException {
-        Outcome o = run("measure", "--data-dir", data().toString(), "--init-from", PlantedFixture.run.toString(),
+        Cli o = run("measure", "--data-dir", data().toString(), "--init-from", PlantedFixture.run.toString(),
                 "--batches", "6", "--batch-size", "16", "--top", "3", "--json", "--seed", "9");
-        assertEquals(0, o.status(), o.err());
+        assertEquals(0, o.exitCode(), o.err());
         JsonObject j = JsonParser.parseString(o.out()).getAsJsonObject();
         assertEquals(6 * 16, j.getAsJsonArray("examples").size());
         assertEquals(6L * 16 * PlantedFixture.T, j.get("tokens").getAsLong());
@@ -130,9 +90,9 @@ class MeasureCommandTest {
     void freshModelFromConfigPrintsTheTable() throws IOException {
         Path config = Files.writeString(tmp.resolve("c.json"),
                 "{\"n_layer\": 1, \"n_embd\": 16, \"n_head\": 2, \"block_size\": 16, \"batch_size\": 8, \"micro_batch_size\": 4, \"threads\": 2}");
-        Outcome o = run("measure", "--data-dir", data().toString(), "--config", config.toString(), "--batches", "4",
+        Cli o = run("measure", "--data-dir", data().toString(), "--config", config.toString(), "--batches", "4",
                 "--top", "2", "--interval", "jackknife", "--confidence", "0.8");
-        assertEquals(0, o.status(), o.err());
+        assertEquals(0, o.exitCode(), o.err());
         String t = o.out();
         assertTrue(t.contains("4 batches x 8 sequences x 16 tokens = 512 tokens"), t);
         assertTrue(t.contains("fresh init (seed 1337)"), t);
