@@ -1,0 +1,37 @@
+// Softmax cross-entropy over V classes; one block per token row, logits z (R,V) bf16 read in chunks of blockDim.
+// losses (R) = logsumexp(z) − z[target]. With backward != 0, z is replaced in place by dlogits of the example's
+// mean token loss: (softmax(z) − onehot)·invT.
+extern "C" __global__ void cross_entropy(bf16* z, float* losses, const int* targets, int V, float invT, int backward) {
+    __shared__ float pm[32], ps[32];
+    bf16* zr = z + (long) blockIdx.x * V;
+    int target = targets[blockIdx.x];
+    float zt = bf2f(zr[target]), m = -INFINITY, s = 0.f;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float x = bf2f(zr[v]);
+        if (x > m) {
+            s = s * expf(m - x) + 1.f;
+            m = x;
+        } else s += expf(x - m);
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o), mx = fmaxf(m, m2);
+        s = (m == -INFINITY ? 0.f : s * expf(m - mx)) + (m2 == -INFINITY ? 0.f : s2 * expf(m2 - mx));
+        m = mx;
+    }
+    int w = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+    if (lane == 0) {
+        pm[w] = m;
+        ps[w] = s;
+    }
+    __syncthreads();
+    float mx = -INFINITY, tot = 0.f;
+    for (int i = 0; i < nw; i++) mx = fmaxf(mx, pm[i]);
+    for (int i = 0; i < nw; i++) tot += ps[i] * expf(pm[i] - mx);
+    float lse = mx + logf(tot);
+    if (threadIdx.x == 0) losses[blockIdx.x] = lse - zt;
+    if (!backward) return;
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float p = expf(bf2f(zr[v]) - lse);
+        zr[v] = f2bf((v == target ? p - 1.f : p) * invT);
+    }
+}
