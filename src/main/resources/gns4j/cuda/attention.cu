@@ -116,3 +116,246 @@ extern "C" __global__ void attn_bwd_dkv(bf16* dqkv, const float* delta, const bf
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tensor-core flash attention (mma.sync m16n8k16 bf16 → fp32) for head sizes that are multiples of 16 up to 64.
+// Blocks of 4 warps take 64 rows; each warp owns 16 rows, so scores, probabilities and outputs live in registers as
+// mma fragments (g = lane/4 picks rows g and g+8, q = lane%4 picks column pairs). Grid (ceil(T/64), NH·B).
+#if HS % 16 == 0 && HS <= 64
+#define TILE 64
+#define LDS (HS + 8)
+#define LDT (TILE + 8)
+
+__device__ __forceinline__ void mma16816(float* d, const unsigned* a, unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ unsigned pack2(float lo, float hi) { return (unsigned) f2bf(lo) | ((unsigned) f2bf(hi) << 16); }
+
+__device__ __forceinline__ unsigned ld2(const bf16* p) { return *(const unsigned*) p; }
+
+// A fragments (16 rows × HS) of rows r0.. of a row-major (row stride rs) global matrix; rows ≥ T read as zero.
+__device__ __forceinline__ void loadA(unsigned (*a)[4], const bf16* m, long rs, int r0, int T, int lane) {
+    int g = lane >> 2, c = (lane & 3) * 2;
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; kk++) {
+        int k = kk * 16 + c;
+        bool lo = r0 + g < T, hi = r0 + g + 8 < T;
+        a[kk][0] = lo ? ld2(m + (r0 + g) * rs + k) : 0u;
+        a[kk][1] = hi ? ld2(m + (r0 + g + 8) * rs + k) : 0u;
+        a[kk][2] = lo ? ld2(m + (r0 + g) * rs + k + 8) : 0u;
+        a[kk][3] = hi ? ld2(m + (r0 + g + 8) * rs + k + 8) : 0u;
+    }
+}
+
+// TILE rows from r0 of a global matrix (row stride rs, HS columns) into shared: row-major s (stride LDS) and/or
+// transposed t (t[d·LDT + r]); rows ≥ T become zero.
+__device__ __forceinline__ void loadTile(bf16* s, bf16* t, const bf16* m, long rs, int r0, int T) {
+    for (int i = threadIdx.x; i < TILE * HS / 2; i += blockDim.x) {
+        int r = i / (HS / 2), c = (i % (HS / 2)) * 2;
+        unsigned v = r0 + r < T ? ld2(m + (r0 + r) * rs + c) : 0u;
+        if (s) *(unsigned*) &s[r * LDS + c] = v;
+        if (t) {
+            t[c * LDT + r] = (bf16) (v & 0xffffu);
+            t[(c + 1) * LDT + r] = (bf16) (v >> 16);
+        }
+    }
+}
+
+// acc (16 × 8·NT) += a (16 × 16·KK fragments) · B, B (k × n) read from n-major shared y[n·ld + k].
+template <int NT, int KK>
+__device__ __forceinline__ void mmaTile(float (*acc)[4], const unsigned (*a)[4], const bf16* y, int ld, int lane) {
+    int g = lane >> 2, c = (lane & 3) * 2;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int kk = 0; kk < KK; kk++) {
+            const bf16* p = y + (nt * 8 + g) * ld + kk * 16 + c;
+            mma16816(acc[nt], a[kk], ld2(p), ld2(p + 8));
+        }
+}
+
+// acc (16 × HS) += P (16 × TILE, held as accumulator fragments) · B, B read from n-major shared y[n·LDT + k].
+__device__ __forceinline__ void mmaFromAcc(float (*acc)[4], float (*p)[4], const bf16* y, int lane) {
+    unsigned a[TILE / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < TILE / 16; kk++) {
+        a[kk][0] = pack2(p[2 * kk][0], p[2 * kk][1]);
+        a[kk][1] = pack2(p[2 * kk][2], p[2 * kk][3]);
+        a[kk][2] = pack2(p[2 * kk + 1][0], p[2 * kk + 1][1]);
+        a[kk][3] = pack2(p[2 * kk + 1][2], p[2 * kk + 1][3]);
+    }
+    mmaTile<HS / 8, TILE / 16>(acc, a, y, LDT, lane);
+}
+
+// Writes 16 rows × HS accumulator fragments as bf16 to rows r0.. (stride rs) of dst, times per-row factors.
+__device__ __forceinline__ void storeRows(bf16* dst, long rs, float (*acc)[4], int r0, int T, float f0, float f1, int lane) {
+    int g = lane >> 2, c = (lane & 3) * 2;
+#pragma unroll
+    for (int nt = 0; nt < HS / 8; nt++) {
+        if (r0 + g < T) *(unsigned*) (dst + (r0 + g) * rs + nt * 8 + c) = pack2(acc[nt][0] * f0, acc[nt][1] * f0);
+        if (r0 + g + 8 < T) *(unsigned*) (dst + (r0 + g + 8) * rs + nt * 8 + c) = pack2(acc[nt][2] * f1, acc[nt][3] * f1);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int C, int NH, float scale) {
+    __shared__ __align__(16) bf16 ks[TILE * LDS];
+    __shared__ __align__(16) bf16 vt[HS * LDT];
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
+    long rs = 3L * C;
+    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    unsigned qa[HS / 16][4];
+    loadA(qa, base, rs, r0, T, lane);
+    float o[HS / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
+        __syncthreads();
+        loadTile(ks, nullptr, base + C, rs, k0, T);
+        loadTile(nullptr, vt, base + 2 * C, rs, k0, T);
+        __syncthreads();
+        float s[TILE / 8][4] = {};
+        mmaTile<TILE / 8, HS / 16>(s, qa, ks, LDS, lane);
+        float mx[2] = {m[0], m[1]};
+#pragma unroll
+        for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = k0 + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
+                float v = key <= row && key < T ? s[nt][e] * scale : -INFINITY;
+                s[nt][e] = v;
+                mx[e >> 1] = fmaxf(mx[e >> 1], v);
+            }
+        float corr[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+            corr[i] = mx[i] == -INFINITY ? 1.f : expf(m[i] - mx[i]);
+            l[i] *= corr[i];
+            m[i] = mx[i];
+        }
+#pragma unroll
+        for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float p = s[nt][e] == -INFINITY ? 0.f : expf(s[nt][e] - m[e >> 1]);
+                s[nt][e] = p;
+                l[e >> 1] += p;
+            }
+#pragma unroll
+        for (int nt = 0; nt < HS / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[nt][e] *= corr[e >> 1];
+        mmaFromAcc(o, s, vt, lane);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+    }
+    storeRows(out + (long) b * T * C + h * HS, C, o, r0, T, 1.f / l[0], 1.f / l[1], lane);
+    if ((lane & 3) == 0)
+        for (int i = 0; i < 2; i++)
+            if (r0 + g + 8 * i < T) lse[(long) blockIdx.y * T + r0 + g + 8 * i] = m[i] + logf(l[i]);
+}
+
+// delta (B,NH,T) = rowsum(dO ∘ O), one thread per row.
+extern "C" __global__ void attn_delta(float* delta, const bf16* dout, const bf16* out, int B, int T, int C, int NH) {
+    long i = blockIdx.x * (long) blockDim.x + threadIdx.x;
+    if (i >= (long) B * NH * T) return;
+    int t = (int) (i % T), h = (int) (i / T % NH), b = (int) (i / T / NH);
+    long o = ((long) b * T + t) * C + h * HS;
+    float s = 0.f;
+    for (int d = 0; d < HS; d++) s += bf2f(dout[o + d]) * bf2f(out[o + d]);
+    delta[i] = s;
+}
+
+// dK, dV for a tile of 64 keys (each warp 16 keys), over the query tiles at or after the diagonal.
+extern "C" __global__ void __launch_bounds__(128) attn_bwd_dkv_tc(bf16* dqkv, const float* delta, const bf16* dout,
+                                                               const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+    __shared__ __align__(16) bf16 qs[TILE * LDS];
+    __shared__ __align__(16) bf16 qt[HS * LDT];
+    __shared__ __align__(16) bf16 dos[TILE * LDS];
+    __shared__ __align__(16) bf16 dot[HS * LDT];
+    __shared__ float ls[TILE], ds[TILE];
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + (threadIdx.x >> 5) * 16;
+    long rs = 3L * C, bh = blockIdx.y;
+    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    const bf16* dob = dout + (long) b * T * C + h * HS;
+    unsigned ka[HS / 16][4], va[HS / 16][4];
+    loadA(ka, base + C, rs, r0, T, lane);
+    loadA(va, base + 2 * C, rs, r0, T, lane);
+    float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
+    for (int q0 = k0; q0 < T; q0 += TILE) {
+        __syncthreads();
+        loadTile(qs, qt, base, rs, q0, T);
+        loadTile(dos, dot, dob, C, q0, T);
+        for (int i = threadIdx.x; i < TILE; i += blockDim.x) {
+            ls[i] = q0 + i < T ? lse[bh * T + q0 + i] : 0.f;
+            ds[i] = q0 + i < T ? delta[bh * T + q0 + i] : 0.f;
+        }
+        __syncthreads();
+        float st[TILE / 8][4] = {}, dpt[TILE / 8][4] = {};
+        mmaTile<TILE / 8, HS / 16>(st, ka, qs, LDS, lane);
+        mmaTile<TILE / 8, HS / 16>(dpt, va, dos, LDS, lane);
+#pragma unroll
+        for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int qi = nt * 8 + c + (e & 1), key = r0 + g + (e >> 1) * 8;
+                float p = q0 + qi >= key && q0 + qi < T && key < T ? expf(st[nt][e] * scale - ls[qi]) : 0.f;
+                st[nt][e] = p;
+                dpt[nt][e] = p * (dpt[nt][e] - ds[qi]) * scale;
+            }
+        mmaFromAcc(dv, st, dot, lane);
+        mmaFromAcc(dk, dpt, qt, lane);
+    }
+    bf16* dst = dqkv + (long) b * T * rs + h * HS;
+    storeRows(dst + C, rs, dk, r0, T, 1.f, 1.f, lane);
+    storeRows(dst + 2 * C, rs, dv, r0, T, 1.f, 1.f, lane);
+}
+
+// dQ for a tile of 64 queries (each warp 16), over the key tiles up to the diagonal (scores recomputed).
+extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, const float* delta, const bf16* dout,
+                                                              const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+    __shared__ __align__(16) bf16 ks[TILE * LDS];
+    __shared__ __align__(16) bf16 kt[HS * LDT];
+    __shared__ __align__(16) bf16 vs[TILE * LDS];
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
+    long rs = 3L * C, bh = blockIdx.y;
+    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    unsigned qa[HS / 16][4], da[HS / 16][4];
+    loadA(qa, base, rs, r0, T, lane);
+    loadA(da, dout + (long) b * T * C + h * HS, C, r0, T, lane);
+    float L[2], D[2];
+    for (int i = 0; i < 2; i++) {
+        int row = r0 + g + 8 * i;
+        L[i] = row < T ? lse[bh * T + row] : 0.f;
+        D[i] = row < T ? delta[bh * T + row] : 0.f;
+    }
+    float dq[HS / 8][4] = {};
+    for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
+        __syncthreads();
+        loadTile(ks, kt, base + C, rs, k0, T);
+        loadTile(vs, nullptr, base + 2 * C, rs, k0, T);
+        __syncthreads();
+        float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
+        mmaTile<TILE / 8, HS / 16>(s, qa, ks, LDS, lane);
+        mmaTile<TILE / 8, HS / 16>(dp, da, vs, LDS, lane);
+#pragma unroll
+        for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = k0 + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
+                float p = key <= row && key < T && row < T ? expf(s[nt][e] * scale - L[e >> 1]) : 0.f;
+                dp[nt][e] = p * (dp[nt][e] - D[e >> 1]) * scale;
+            }
+        mmaFromAcc(dq, dp, kt, lane);
+    }
+    storeRows(dqkv + (long) b * T * rs + h * HS, rs, dq, r0, T, 1.f, 1.f, lane);
+}
+#endif

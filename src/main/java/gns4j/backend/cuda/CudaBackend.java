@@ -247,7 +247,9 @@ public final class CudaBackend implements Backend {
             normForward(a.ln1, a.ln1Mean, a.ln1Rstd, resid[l], w.ln1Weight(), w.ln1Bias(), R);
             linear(a.qkv, R_16BF, a.ln1, bf(w.qkvWeight()), R, C, 3 * C, 0);
             if (w.qkvBias() != null) gpu.launch("bias_add_bf16", gpu.blocksFor(3 * RC), 1, 256, 0, a.qkv, param(w.qkvBias()), 3 * RC, 3 * C);
-            gpu.launch("attn_fwd", rowWarpBlocks(B, T), 1, 256, 0, a.atty, a.lse, a.qkv, B, T, C, NH, attnScale());
+            if (tensorCoreAttention())
+                gpu.launch("attn_fwd_tc", (T + 63) / 64, NH * B, 128, 0, a.atty, a.lse, a.qkv, T, C, NH, attnScale());
+            else gpu.launch("attn_fwd", rowWarpBlocks(B, T), 1, 256, 0, a.atty, a.lse, a.qkv, B, T, C, NH, attnScale());
             linear(a.mid, R_32F, a.atty, bf(w.attnProjWeight()), R, C, C, resid[l]);
             biasF32(a.mid, w.attnProjBias(), RC, C);
             normForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.mid, w.ln2Weight(), w.ln2Bias(), R);
@@ -301,8 +303,7 @@ public final class CudaBackend implements Backend {
             normBackward(dnorm, a.mid, a.ln2Mean, a.ln2Rstd, w.ln2Weight(), w.ln2Bias(), B, T, s, norms);
             linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresidBf, a.atty, B, T, C, C, s, all, method);
-            gpu.launch("attn_bwd_dq", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, B, T, C, NH, attnScale());
-            gpu.launch("attn_bwd_dkv", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.qkv, a.lse, B, T, C, NH, attnScale());
+            attentionBackward(a, B, T);
             linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C);
             linearWeight(w.qkvWeight(), w.qkvBias(), dbig, a.ln1, B, T, C, 3 * C, s, all, method);
             normBackward(dnorm, resid[l], a.ln1Mean, a.ln1Rstd, w.ln1Weight(), w.ln1Bias(), B, T, s, norms);
@@ -316,6 +317,19 @@ public final class CudaBackend implements Backend {
             if (p.lmHead == null) weightGrad(grad(p.wte), logits, lnf, R, C, V, 1, s, 1f);
             gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
             if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
+        }
+    }
+
+    /** dqkv (in dbig) from datty: tensor-core flash kernels (dK/dV per key tile, dQ per query tile) or one warp per row. */
+    private void attentionBackward(Activations a, int B, int T) {
+        if (tensorCoreAttention()) {
+            int tiles = (T + 63) / 64;
+            gpu.launch("attn_delta", (B * NH * T + 255) / 256, 1, 256, 0, delta, datty, a.atty, B, T, C, NH);
+            gpu.launch("attn_bwd_dkv_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
+            gpu.launch("attn_bwd_dq_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
+        } else {
+            gpu.launch("attn_bwd_dq", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, B, T, C, NH, attnScale());
+            gpu.launch("attn_bwd_dkv", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.qkv, a.lse, B, T, C, NH, attnScale());
         }
     }
 
@@ -485,6 +499,9 @@ public final class CudaBackend implements Backend {
     }
 
     private ParamTensor head() { return layout.lmHead != null ? layout.lmHead : layout.wte; }
+
+    /** The mma.sync flash kernels cover head sizes that are multiples of 16 up to 64 (attention.cu). */
+    private boolean tensorCoreAttention() { return cfg.headSize() % 16 == 0 && cfg.headSize() <= 64; }
 
     private float attnScale() { return (float) (1.0 / Math.sqrt(cfg.headSize())); }
 

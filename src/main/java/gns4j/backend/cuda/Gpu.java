@@ -31,7 +31,7 @@ final class Gpu implements AutoCloseable {
     final int device, smCount;
     final String name, arch;
     final long stream;
-    private final long context;
+    private final long context, module;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment argValues, argPointers;
     private final List<Long> allocations = new ArrayList<>();
@@ -50,7 +50,7 @@ final class Gpu implements AutoCloseable {
         argValues = arena.allocate(8L * MAX_ARGS, 16);
         argPointers = arena.allocate(ADDRESS, MAX_ARGS);
         for (int i = 0; i < MAX_ARGS; i++) argPointers.setAtIndex(ADDRESS, i, argValues.asSlice(8L * i));
-        loadKernels(defines);
+        module = driver.moduleLoad(compile(defines));
     }
 
     static String source() {
@@ -75,19 +75,11 @@ final class Gpu implements AutoCloseable {
         return opts;
     }
 
-    private void loadKernels(Map<String, String> defines) {
+    private byte[] compile(Map<String, String> defines) {
         String src = source();
         List<String> opts = options(arch, defines);
-        byte[] cubin = KernelCache.getOrCompile(KernelCache.dir(), KernelCache.key(src, opts, arch),
+        return KernelCache.getOrCompile(KernelCache.dir(), KernelCache.key(src, opts, arch),
                 () -> Nvrtc.get().compile(src, "gns4j.cu", opts));
-        long module = driver.moduleLoad(cubin);
-        for (String line : src.split("\n")) {
-            int at = line.indexOf("__global__ void ");
-            if (line.startsWith("extern \"C\"") && at > 0) {
-                String fn = line.substring(at + 16, line.indexOf('(', at));
-                functions.put(fn, driver.function(module, fn));
-            }
-        }
     }
 
     void makeCurrent() { driver.setCurrent(context); }
@@ -131,11 +123,7 @@ final class Gpu implements AutoCloseable {
         driver.launch(kernel, fn(kernel), gx, gy, 1, block, smem, stream, argPointers);
     }
 
-    private long fn(String kernel) {
-        Long f = functions.get(kernel);
-        if (f == null) throw new IllegalArgumentException("no kernel " + kernel);
-        return f;
-    }
+    private long fn(String kernel) { return functions.computeIfAbsent(kernel, k -> driver.function(module, k)); }
 
     @Override
     public void close() {
