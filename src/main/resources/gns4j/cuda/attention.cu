@@ -151,15 +151,26 @@ __device__ __forceinline__ void loadA(unsigned (*a)[4], const bf16* m, long rs, 
 }
 
 // TILE rows from r0 of a global matrix (row stride rs, HS columns) into shared: row-major s (stride LDS) and/or
-// transposed t (t[d·LDT + r]); rows ≥ T become zero.
+// transposed t (t[d·LDT + r]); rows ≥ T become zero. Blocks of 128 threads; all 16-byte loads issue before the stores.
 __device__ __forceinline__ void loadTile(bf16* s, bf16* t, const bf16* m, long rs, int r0, int T) {
-    for (int i = threadIdx.x; i < TILE * HS / 2; i += blockDim.x) {
-        int r = i / (HS / 2), c = (i % (HS / 2)) * 2;
-        unsigned v = r0 + r < T ? ld2(m + (r0 + r) * rs + c) : 0u;
-        if (s) *(unsigned*) &s[r * LDS + c] = v;
+    constexpr int PER_ROW = HS / 8, N = TILE * PER_ROW / 128;
+    uint4 v[N];
+#pragma unroll
+    for (int j = 0; j < N; j++) {
+        int i = threadIdx.x + 128 * j, r = i / PER_ROW, c = (i % PER_ROW) * 8;
+        v[j] = r0 + r < T ? *(const uint4*) (m + (r0 + r) * rs + c) : make_uint4(0u, 0u, 0u, 0u);
+    }
+#pragma unroll
+    for (int j = 0; j < N; j++) {
+        int i = threadIdx.x + 128 * j, r = i / PER_ROW, c = (i % PER_ROW) * 8;
+        if (s) *(uint4*) &s[r * LDS + c] = v[j];
         if (t) {
-            t[c * LDT + r] = (bf16) (v & 0xffffu);
-            t[(c + 1) * LDT + r] = (bf16) (v >> 16);
+            unsigned w[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                t[(c + 2 * k) * LDT + r] = (bf16) (w[k] & 0xffffu);
+                t[(c + 2 * k + 1) * LDT + r] = (bf16) (w[k] >> 16);
+            }
         }
     }
 }
@@ -232,7 +243,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* 
         for (int i = 0; i < 2; i++) {
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-            corr[i] = mx[i] == -INFINITY ? 1.f : expf(m[i] - mx[i]);
+            corr[i] = mx[i] == -INFINITY ? 1.f : __expf(m[i] - mx[i]);
             l[i] *= corr[i];
             m[i] = mx[i];
         }
@@ -240,7 +251,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* 
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                float p = s[nt][e] == -INFINITY ? 0.f : expf(s[nt][e] - m[e >> 1]);
+                float p = s[nt][e] == -INFINITY ? 0.f : __expf(s[nt][e] - m[e >> 1]);
                 s[nt][e] = p;
                 l[e >> 1] += p;
             }
@@ -293,7 +304,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dkv_tc(bf16* dqkv, co
         __syncthreads();
         loadTile(qs, qt, base, rs, q0, T);
         loadTile(dos, dot, dob, C, q0, T);
-        for (int i = threadIdx.x; i < TILE; i += blockDim.x) {
+        for (int i = threadIdx.x; i < TILE; i += 128) {
             ls[i] = q0 + i < T ? lse[bh * T + q0 + i] : 0.f;
             ds[i] = q0 + i < T ? delta[bh * T + q0 + i] : 0.f;
         }
@@ -306,7 +317,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dkv_tc(bf16* dqkv, co
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 int qi = nt * 8 + c + (e & 1), key = r0 + g + (e >> 1) * 8;
-                float p = q0 + qi >= key && q0 + qi < T && key < T ? expf(st[nt][e] * scale - ls[qi]) : 0.f;
+                float p = q0 + qi >= key && q0 + qi < T && key < T ? __expf(st[nt][e] * scale - ls[qi]) : 0.f;
                 st[nt][e] = p;
                 dpt[nt][e] = p * (dpt[nt][e] - ds[qi]) * scale;
             }
@@ -351,7 +362,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, con
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 int key = k0 + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
-                float p = key <= row && key < T && row < T ? expf(s[nt][e] * scale - L[e >> 1]) : 0.f;
+                float p = key <= row && key < T && row < T ? __expf(s[nt][e] * scale - L[e >> 1]) : 0.f;
                 dp[nt][e] = p * (dp[nt][e] - D[e >> 1]) * scale;
             }
         mmaFromAcc(dq, dp, kt, lane);

@@ -66,6 +66,7 @@ extern "C" __global__ void norm_bwd(float* dx, bf16* dxb, float* pg, float* pb, 
 }
 
 // Per-example partials part (B,C) → grad (C) += scale·Σ_b part_b and sq[b] += |part_b|² (sq null: untracked).
+// Also reduces the Linear bias partials of bias_partial (C = N there).
 extern "C" __global__ void norm_wgrad(float* grad, double* sq, const float* part, int B, int C, float scale) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     float s = 0.f;

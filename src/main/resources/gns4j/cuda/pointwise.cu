@@ -31,17 +31,13 @@ extern "C" __global__ void bias_add_f32(float* y, const float* bias, long n, int
     GRID_STRIDE(i, n) y[i] += bias[i % N];
 }
 
-// Bias gradient with per-example norms: db_b = Σ_t dy_bt; grad += scale·Σ_b db_b, sq[b] += |db_b|² (sq may be
-// null). Grid (ceil(N/blockDim), B); dy (B,T,N) bf16.
-extern "C" __global__ void bias_grad(float* grad, double* sq, const bf16* dy, int T, int N, float scale) {
-    int n = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y;
+// Per-example bias gradients part (B,N) += Σ_t dy_bt over tiles of `rows` tokens (zeroed first; reduced to the
+// gradient and norms by norm_wgrad). Grid (ceil(N/blockDim), B·tiles), tiles = ceil(T/rows); dy (B,T,N) bf16.
+extern "C" __global__ void bias_partial(float* part, const bf16* dy, int T, int N, int rows, int tiles) {
+    int n = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y / tiles, t0 = blockIdx.y % tiles * rows;
+    int t1 = min(T, t0 + rows);
+    if (n >= N) return;
     float s = 0.f;
-    if (n < N) {
-        for (int t = 0; t < T; t++) s += bf2f(dy[((long) b * T + t) * N + n]);
-        atomicAdd(grad + n, scale * s);
-    }
-    if (sq) {
-        s = blockSum(s * s);
-        if (threadIdx.x == 0) atomicAdd(sq + b, (double) s);
-    }
+    for (int t = t0; t < t1; t++) s += bf2f(dy[((long) b * T + t) * N + n]);
+    atomicAdd(part + (long) b * N + n, s);
 }

@@ -80,9 +80,10 @@ final class CublasLt implements AutoCloseable {
         alpha.set(JAVA_FLOAT, 0, alphaValue);
         beta.set(JAVA_FLOAT, 0, betaValue);
         long stream = gpu.stream;
-        check("cublasLtMatmul(m=" + g.m() + " n=" + g.n() + " k=" + g.k() + " batch=" + g.batch() + ")",
+        String name = gpu.profiling ? "gemm " + g.m() + "x" + g.n() + "x" + g.k() + (g.batch() > 1 ? " batch " + g.batch() : "") : null;
+        gpu.timed(name, () -> check("cublasLtMatmul(m=" + g.m() + " n=" + g.n() + " k=" + g.k() + " batch=" + g.batch() + ")",
                 call(() -> (int) matmul.invokeExact(handle, p.desc(), alpha, a, p.layoutA(), b, p.layoutB(), beta, c,
-                        p.layoutD(), d, p.layoutD(), p.algo(), workspace, WORKSPACE, stream)));
+                        p.layoutD(), d, p.layoutD(), p.algo(), workspace, WORKSPACE, stream))));
     }
 
     private Plan plan(Gemm g) {

@@ -31,7 +31,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * All pointers below are device byte addresses; shapes: B examples, T tokens, R = B·T rows, C channels, V vocabulary.
  */
 public final class CudaBackend implements Backend {
-    private static final int MAX_CHUNK = 8, NORM_ROWS = 32;
+    private static final int MAX_CHUNK = 8, NORM_ROWS = 32, BIAS_ROWS = 64;
     private static final long WORKSPACE_BUDGET = 2L << 30;
 
     private final ModelConfig cfg;
@@ -43,7 +43,7 @@ public final class CudaBackend implements Backend {
     private final long[] resid;
     private final Activations[] acts;
     private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets;
-    private final long dresid, dresidBf, dnorm, dbig, datty, delta, partG, partB, sq, gradSq, segments, ws;
+    private final long dresid, dresidBf, dnorm, dbig, datty, delta, partG, partB, partBias, sq, gradSq, segments, ws;
     private final long wsFloats;
     private long gramX, gramY;
     private int batch, seqLen;
@@ -122,6 +122,7 @@ public final class CudaBackend implements Backend {
             delta = gpu.alloc(4 * heads);
             partG = gpu.alloc(4L * maxB * C);
             partB = gpu.alloc(4L * maxB * C);
+            partBias = config.bias() ? gpu.alloc(16L * maxB * C) : 0;
             int nt = layout.numTensors();
             sq = gpu.alloc(8L * nt * maxB);
             gradSq = gpu.alloc(8L * nt);
@@ -350,7 +351,12 @@ public final class CudaBackend implements Backend {
         if (!tracked || method.useGhost(T, K, N)) weightGrad(grad(w), dy, x, B * T, K, N, 1, s, 1f);
         if (tracked && method.useGhost(T, K, N)) ghostNorm(sqRow(w), x, dy, B, T, K, N);
         else if (tracked) perExample(grad(w), sqRow(w), dy, x, B, T, K, N, s, 0);
-        if (bias != null) gpu.launch("bias_grad", (N + 255) / 256, B, 256, 0, grad(bias), tracked ? sqRow(bias) : 0L, dy, T, N, s);
+        if (bias != null) {
+            int tiles = (T + BIAS_ROWS - 1) / BIAS_ROWS;
+            gpu.zero(partBias, 4L * B * N);
+            gpu.launch("bias_partial", (N + 255) / 256, B * tiles, 256, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
+            gpu.launch("norm_wgrad", (N + 255) / 256, 1, 256, 0, grad(bias), tracked ? sqRow(bias) : 0L, partBias, B, N, s);
+        }
     }
 
     /**
@@ -467,6 +473,12 @@ public final class CudaBackend implements Backend {
     public void writeOptimizerState(float[] m, float[] v) {
         upload(adamM, m);
         upload(adamV, v);
+    }
+
+    /** GPU milliseconds per kernel/GEMM since the last call when run with -Dgns4j.cuda.profile=true, else empty. */
+    public Map<String, Double> takeProfile() {
+        gpu.makeCurrent();
+        return gpu.takeProfile();
     }
 
     @Override

@@ -12,6 +12,7 @@ import gns4j.model.ParamTensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -170,9 +171,19 @@ public final class CudaCheck {
                 }
                 double sec = (System.nanoTime() - t0) / 1e9 / steps;
                 System.out.printf(Locale.ROOT, "tracking %-4s %8.1f ms/step %10.0f tok/s  loss %.4f%n", tr, sec * 1e3, B * T / sec, loss);
+                printProfile(((CudaBackend) gpu).takeProfile(), warm + steps);
             }
         }
         return 0;
+    }
+
+    /** The ops taking the most GPU time per step (profiling runs only). */
+    private static void printProfile(Map<String, Double> ms, int steps) {
+        if (ms.isEmpty()) return;
+        double total = ms.values().stream().mapToDouble(Double::doubleValue).sum();
+        System.out.printf(Locale.ROOT, "  profiled GPU time %.1f ms/step:%n", total / steps);
+        ms.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(20).forEach(e ->
+                System.out.printf(Locale.ROOT, "    %-40s %8.2f ms/step %5.1f%%%n", e.getKey(), e.getValue() / steps, 100 * e.getValue() / total));
     }
 
     /** Parameters far from init (gains ≠ 1, biases ≠ 0), scaled by 1/√fan-in so activations stay O(1). */

@@ -36,6 +36,11 @@ final class Gpu implements AutoCloseable {
     private final MemorySegment argValues, argPointers;
     private final List<Long> allocations = new ArrayList<>();
     private final Map<String, Long> functions = new HashMap<>();
+    /** -Dgns4j.cuda.profile=true: every launch and GEMM is bracketed by events; {@link #takeProfile} sums them. */
+    final boolean profiling = Boolean.getBoolean("gns4j.cuda.profile");
+    private final List<long[]> marks = new ArrayList<>();
+    private final List<String> markNames = new ArrayList<>();
+    private final List<Long> freeEvents = new ArrayList<>();
 
     Gpu(int ordinal, Map<String, String> defines) {
         driver = Driver.get();
@@ -120,7 +125,39 @@ final class Gpu implements AutoCloseable {
                 default -> throw new IllegalArgumentException("kernel argument " + i + " of " + kernel + ": " + args[i]);
             }
         }
-        driver.launch(kernel, fn(kernel), gx, gy, 1, block, smem, stream, argPointers);
+        long f = fn(kernel);
+        timed(kernel, () -> driver.launch(kernel, f, gx, gy, 1, block, smem, stream, argPointers));
+    }
+
+    /** Runs op; when profiling, records its GPU time under name. */
+    void timed(String name, Runnable op) {
+        if (!profiling) {
+            op.run();
+            return;
+        }
+        long e0 = event(), e1 = event();
+        driver.eventRecord(e0, stream);
+        op.run();
+        driver.eventRecord(e1, stream);
+        marks.add(new long[]{e0, e1});
+        markNames.add(name);
+    }
+
+    private long event() { return freeEvents.isEmpty() ? driver.eventCreate() : freeEvents.removeLast(); }
+
+    /** Milliseconds per op name since the last call (waits for the stream); empty unless profiling. */
+    Map<String, Double> takeProfile() {
+        Map<String, Double> out = new HashMap<>();
+        sync();
+        for (int i = 0; i < marks.size(); i++) {
+            long[] m = marks.get(i);
+            out.merge(markNames.get(i), (double) driver.elapsedMs(m[0], m[1]), Double::sum);
+            freeEvents.add(m[0]);
+            freeEvents.add(m[1]);
+        }
+        marks.clear();
+        markNames.clear();
+        return out;
     }
 
     private long fn(String kernel) { return functions.computeIfAbsent(kernel, k -> driver.function(module, k)); }
@@ -129,6 +166,8 @@ final class Gpu implements AutoCloseable {
     public void close() {
         makeCurrent();
         sync();
+        takeProfile();
+        for (long e : freeEvents) driver.eventDestroy(e);
         for (long p : allocations) driver.memFree(p);
         allocations.clear();
         driver.streamDestroy(stream);
