@@ -9,7 +9,16 @@ import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
 import gns4j.model.ParamTensor;
 
+import com.google.gson.GsonBuilder;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -19,6 +28,7 @@ import java.util.SplittableRandom;
  * GPU-machine commands. {@code check}: CUDA vs the CPU reference on the same weights and batch (loss, every gradient
  * tensor, every per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants,
  * exiting 1 on any failure. {@code bench [B]}: tokens/s of the 111M config with tracking off / LN / all.
+ * {@code export DIR}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
  */
 public final class CudaCheck {
     static final double GRAD_TOL = 0.05, NORM_TOL = 0.08, LOSS_TOL = 0.01;
@@ -32,8 +42,9 @@ public final class CudaCheck {
         int rc = switch (cmd) {
             case "check" -> check();
             case "bench" -> bench(args.length > 1 ? Integer.parseInt(args[1]) : 8);
+            case "export" -> export(Path.of(args.length > 1 ? args[1] : "pe-export"));
             default -> {
-                System.err.println("usage: CudaCheck check | bench [micro-batch]");
+                System.err.println("usage: CudaCheck check | bench [micro-batch] | export DIR");
                 yield 2;
             }
         };
@@ -149,6 +160,63 @@ public final class CudaCheck {
         System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10s %6s%n", "", "adamw step", worst, "", ok);
         return ok ? 0 : 1;
     }
+
+    /**
+     * Writes weights, a batch and the per-example squared norms of CUDA and CPU for the reference check of
+     * scripts/torch_pe_norms.py (torch.func per-sample gradients): params.f32 (flat, layout order), ids.i32,
+     * targets.i32, sq_cuda.f64 and sq_cpu.f64 ([tensor][example]), all little-endian, and meta.json.
+     */
+    static int export(Path dir) {
+        ModelConfig cfg = new ModelConfig(2, 2, 64, 32, 97, true, NormType.LAYERNORM, true);
+        int B = 4, T = cfg.blockSize();
+        int[] ids = tokens(B, T, cfg.vocabSize(), 1), tg = tokens(B, T, cfg.vocabSize(), 2);
+        try (CpuModel cpu = new CpuModel(cfg, B, 2); Backend gpu = CudaBackend.open(cfg, B)) {
+            randomise(cpu, 7);
+            gpu.writeParams(cpu.params);
+            int nt = cpu.layout.numTensors();
+            double[] sqCpu = new double[nt * B], sqGpu = new double[nt * B];
+            cpu.zeroGrad();
+            cpu.forward(ids, tg, B, T);
+            cpu.backward(1f / B, NormTracking.ALL, LinearNormMethod.SIMULTANEOUS, sqCpu);
+            gpu.zeroGrad();
+            gpu.forwardBackward(ids, tg, B, T, 1f / B, NormTracking.ALL, LinearNormMethod.AUTO, sqGpu);
+            Files.createDirectories(dir);
+            ByteBuffer p = le(4L * cpu.params.length), i = le(4L * ids.length), t = le(4L * tg.length);
+            ByteBuffer a = le(8L * sqGpu.length), c = le(8L * sqCpu.length);
+            for (float x : cpu.params) p.putFloat(x);
+            for (int x : ids) i.putInt(x);
+            for (int x : tg) t.putInt(x);
+            for (double x : sqGpu) a.putDouble(x);
+            for (double x : sqCpu) c.putDouble(x);
+            Files.write(dir.resolve("params.f32"), p.array());
+            Files.write(dir.resolve("ids.i32"), i.array());
+            Files.write(dir.resolve("targets.i32"), t.array());
+            Files.write(dir.resolve("sq_cuda.f64"), a.array());
+            Files.write(dir.resolve("sq_cpu.f64"), c.array());
+            Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("n_layer", cfg.nLayer());
+            meta.put("n_head", cfg.nHead());
+            meta.put("n_embd", cfg.nEmbd());
+            meta.put("block_size", cfg.blockSize());
+            meta.put("vocab_size", cfg.vocabSize());
+            meta.put("bias", cfg.bias());
+            meta.put("norm", cfg.norm().name().toLowerCase(Locale.ROOT));
+            meta.put("tied_head", cfg.tiedHead());
+            meta.put("batch", B);
+            meta.put("seq_len", T);
+            List<Map<String, Object>> tensors = new ArrayList<>();
+            for (ParamTensor x : cpu.layout.tensors)
+                tensors.add(Map.of("name", x.name(), "offset", x.offset(), "shape", x.shape()));
+            meta.put("tensors", tensors);
+            Files.writeString(dir.resolve("meta.json"), new GsonBuilder().setPrettyPrinting().create().toJson(meta));
+            System.out.println("exported " + nt + " tensors, B=" + B + " T=" + T + " to " + dir);
+            return 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ByteBuffer le(long bytes) { return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN); }
 
     static int bench(int B) {
         ModelConfig cfg = new ModelConfig(10, 12, 768, 2048, 50304, true, NormType.LAYERNORM, true);
