@@ -124,12 +124,29 @@ extern "C" __global__ void attn_bwd_dkv(bf16* dqkv, const float* delta, const bf
 #if HS % 16 == 0 && HS <= 64
 #define TILE 64
 #define LDS (HS + 8)
-#define LDT (TILE + 8)
 
 __device__ __forceinline__ void mma16816(float* d, const unsigned* a, unsigned b0, unsigned b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Four 8×8 b16 matrices from shared memory (lane l gives the row address of matrix l/8); .trans transposes each.
+__device__ __forceinline__ void ldsm4(unsigned* r, const bf16* p) {
+    unsigned a = (unsigned) __cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+__device__ __forceinline__ void ldsm4t(unsigned* r, const bf16* p) {
+    unsigned a = (unsigned) __cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+__device__ __forceinline__ void ldsm2(unsigned* r, const bf16* p) {
+    unsigned a = (unsigned) __cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];" : "=r"(r[0]), "=r"(r[1]) : "r"(a));
 }
 
 __device__ __forceinline__ unsigned pack2(float lo, float hi) { return (unsigned) f2bf(lo) | ((unsigned) f2bf(hi) << 16); }
@@ -150,9 +167,15 @@ __device__ __forceinline__ void loadA(unsigned (*a)[4], const bf16* m, long rs, 
     }
 }
 
-// TILE rows from r0 of a global matrix (row stride rs, HS columns) into shared: row-major s (stride LDS) and/or
-// transposed t (t[d·LDT + r]); rows ≥ T become zero. Blocks of 128 threads; all 16-byte loads issue before the stores.
-__device__ __forceinline__ void loadTile(bf16* s, bf16* t, const bf16* m, long rs, int r0, int T) {
+// A fragments (16 rows × HS) from a row-major shared tile (stride LDS) starting at row pointer s.
+__device__ __forceinline__ void loadAShared(unsigned (*a)[4], const bf16* s, int lane) {
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; kk++) ldsm4(a[kk], s + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
+}
+
+// TILE rows from r0 of a global matrix (row stride rs, HS columns) into the row-major shared tile s (stride LDS);
+// rows ≥ T become zero. Blocks of 128 threads; all 16-byte loads issue before the stores.
+__device__ __forceinline__ void loadTile(bf16* s, const bf16* m, long rs, int r0, int T) {
     constexpr int PER_ROW = HS / 8, N = TILE * PER_ROW / 128;
     uint4 v[N];
 #pragma unroll
@@ -163,42 +186,36 @@ __device__ __forceinline__ void loadTile(bf16* s, bf16* t, const bf16* m, long r
 #pragma unroll
     for (int j = 0; j < N; j++) {
         int i = threadIdx.x + 128 * j, r = i / PER_ROW, c = (i % PER_ROW) * 8;
-        if (s) *(uint4*) &s[r * LDS + c] = v[j];
-        if (t) {
-            unsigned w[4] = {v[j].x, v[j].y, v[j].z, v[j].w};
-#pragma unroll
-            for (int k = 0; k < 4; k++) {
-                t[(c + 2 * k) * LDT + r] = (bf16) (w[k] & 0xffffu);
-                t[(c + 2 * k + 1) * LDT + r] = (bf16) (w[k] >> 16);
-            }
-        }
+        *(uint4*) &s[r * LDS + c] = v[j];
     }
 }
 
-// acc (16 × 8·NT) += a (16 × 16·KK fragments) · B, B (k × n) read from n-major shared y[n·ld + k].
-template <int NT, int KK>
-__device__ __forceinline__ void mmaTile(float (*acc)[4], const unsigned (*a)[4], const bf16* y, int ld, int lane) {
-    int g = lane >> 2, c = (lane & 3) * 2;
+// acc (16 × TILE) += a (16 × HS) · yᵀ with y a row-major shared tile [TILE][HS] (so B(k, n) = y[n][k]).
+__device__ __forceinline__ void mmaTile(float (*acc)[4], const unsigned (*a)[4], const bf16* y, int lane) {
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++)
+    for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
-        for (int kk = 0; kk < KK; kk++) {
-            const bf16* p = y + (nt * 8 + g) * ld + kk * 16 + c;
-            mma16816(acc[nt], a[kk], ld2(p), ld2(p + 8));
+        for (int kk = 0; kk < HS / 16; kk++) {
+            unsigned b[2];
+            ldsm2(b, y + (nt * 8 + (lane & 7)) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+            mma16816(acc[nt], a[kk], b[0], b[1]);
         }
 }
 
-// acc (16 × HS) += P (16 × TILE, held as accumulator fragments) · B, B read from n-major shared y[n·LDT + k].
+// acc (16 × HS) += P (16 × TILE, held as accumulator fragments) · y with y a row-major shared tile [TILE][HS].
 __device__ __forceinline__ void mmaFromAcc(float (*acc)[4], float (*p)[4], const bf16* y, int lane) {
-    unsigned a[TILE / 16][4];
 #pragma unroll
     for (int kk = 0; kk < TILE / 16; kk++) {
-        a[kk][0] = pack2(p[2 * kk][0], p[2 * kk][1]);
-        a[kk][1] = pack2(p[2 * kk][2], p[2 * kk][3]);
-        a[kk][2] = pack2(p[2 * kk + 1][0], p[2 * kk + 1][1]);
-        a[kk][3] = pack2(p[2 * kk + 1][2], p[2 * kk + 1][3]);
+        unsigned a[4] = {pack2(p[2 * kk][0], p[2 * kk][1]), pack2(p[2 * kk][2], p[2 * kk][3]),
+                         pack2(p[2 * kk + 1][0], p[2 * kk + 1][1]), pack2(p[2 * kk + 1][2], p[2 * kk + 1][3])};
+#pragma unroll
+        for (int nt = 0; nt < HS / 8; nt += 2) {
+            unsigned b[4];
+            ldsm4t(b, y + (kk * 16 + (lane & 15)) * LDS + nt * 8 + (lane >> 4) * 8);
+            mma16816(acc[nt], a, b[0], b[1]);
+            mma16816(acc[nt + 1], a, b[2], b[3]);
+        }
     }
-    mmaTile<HS / 8, TILE / 16>(acc, a, y, LDT, lane);
 }
 
 // Writes 16 rows × HS accumulator fragments as bf16 to rows r0.. (stride rs) of dst, times per-row factors.
@@ -211,9 +228,9 @@ __device__ __forceinline__ void storeRows(bf16* dst, long rs, float (*acc)[4], i
     }
 }
 
-extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int C, int NH, float scale) {
+extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int C, int NH, float scale) {
     __shared__ __align__(16) bf16 ks[TILE * LDS];
-    __shared__ __align__(16) bf16 vt[HS * LDT];
+    __shared__ __align__(16) bf16 vs[TILE * LDS];
     int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
     int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
     long rs = 3L * C;
@@ -223,11 +240,11 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* 
     float o[HS / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
     for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
         __syncthreads();
-        loadTile(ks, nullptr, base + C, rs, k0, T);
-        loadTile(nullptr, vt, base + 2 * C, rs, k0, T);
+        loadTile(ks, base + C, rs, k0, T);
+        loadTile(vs, base + 2 * C, rs, k0, T);
         __syncthreads();
         float s[TILE / 8][4] = {};
-        mmaTile<TILE / 8, HS / 16>(s, qa, ks, LDS, lane);
+        mmaTile(s, qa, ks, lane);
         float mx[2] = {m[0], m[1]};
 #pragma unroll
         for (int nt = 0; nt < TILE / 8; nt++)
@@ -259,7 +276,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* 
         for (int nt = 0; nt < HS / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) o[nt][e] *= corr[e >> 1];
-        mmaFromAcc(o, s, vt, lane);
+        mmaFromAcc(o, s, vs, lane);
     }
 #pragma unroll
     for (int i = 0; i < 2; i++) {
@@ -268,6 +285,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_fwd_tc(bf16* out, float* 
     }
     storeRows(out + (long) b * T * C + h * HS, C, o, r0, T, 1.f / l[0], 1.f / l[1], lane);
     if ((lane & 3) == 0)
+#pragma unroll
         for (int i = 0; i < 2; i++)
             if (r0 + g + 8 * i < T) lse[(long) blockIdx.y * T + r0 + g + 8 * i] = m[i] + logf(l[i]);
 }
@@ -283,35 +301,40 @@ extern "C" __global__ void attn_delta(float* delta, const bf16* dout, const bf16
     delta[i] = s;
 }
 
-// dK, dV for a tile of 64 keys (each warp 16 keys), over the query tiles at or after the diagonal.
-extern "C" __global__ void __launch_bounds__(128) attn_bwd_dkv_tc(bf16* dqkv, const float* delta, const bf16* dout,
+// dK, dV for a tile of 64 keys (each warp 16 keys, their K/V fragments re-read from shared memory), over the query
+// tiles at or after the diagonal: Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q.
+extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dkv_tc(bf16* dqkv, const float* delta, const bf16* dout,
                                                                const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+    __shared__ __align__(16) bf16 ks[TILE * LDS];
+    __shared__ __align__(16) bf16 vs[TILE * LDS];
     __shared__ __align__(16) bf16 qs[TILE * LDS];
-    __shared__ __align__(16) bf16 qt[HS * LDT];
     __shared__ __align__(16) bf16 dos[TILE * LDS];
-    __shared__ __align__(16) bf16 dot[HS * LDT];
     __shared__ float ls[TILE], ds[TILE];
-    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + (threadIdx.x >> 5) * 16;
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, w = threadIdx.x >> 5;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + w * 16;
     long rs = 3L * C, bh = blockIdx.y;
     const bf16* base = qkv + (long) b * T * rs + h * HS;
     const bf16* dob = dout + (long) b * T * C + h * HS;
-    unsigned ka[HS / 16][4], va[HS / 16][4];
-    loadA(ka, base + C, rs, r0, T, lane);
-    loadA(va, base + 2 * C, rs, r0, T, lane);
+    loadTile(ks, base + C, rs, k0, T);
+    loadTile(vs, base + 2 * C, rs, k0, T);
     float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
     for (int q0 = k0; q0 < T; q0 += TILE) {
         __syncthreads();
-        loadTile(qs, qt, base, rs, q0, T);
-        loadTile(dos, dot, dob, C, q0, T);
+        loadTile(qs, base, rs, q0, T);
+        loadTile(dos, dob, C, q0, T);
         for (int i = threadIdx.x; i < TILE; i += 128) {
             ls[i] = q0 + i < T ? lse[bh * T + q0 + i] : 0.f;
             ds[i] = q0 + i < T ? delta[bh * T + q0 + i] : 0.f;
         }
         __syncthreads();
         float st[TILE / 8][4] = {}, dpt[TILE / 8][4] = {};
-        mmaTile<TILE / 8, HS / 16>(st, ka, qs, LDS, lane);
-        mmaTile<TILE / 8, HS / 16>(dpt, va, dos, LDS, lane);
+        {
+            unsigned a[HS / 16][4];
+            loadAShared(a, ks + w * 16 * LDS, lane);
+            mmaTile(st, a, qs, lane);
+            loadAShared(a, vs + w * 16 * LDS, lane);
+            mmaTile(dpt, a, dos, lane);
+        }
 #pragma unroll
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
@@ -321,19 +344,19 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dkv_tc(bf16* dqkv, co
                 st[nt][e] = p;
                 dpt[nt][e] = p * (dpt[nt][e] - ds[qi]) * scale;
             }
-        mmaFromAcc(dv, st, dot, lane);
-        mmaFromAcc(dk, dpt, qt, lane);
+        mmaFromAcc(dv, st, dos, lane);
+        mmaFromAcc(dk, dpt, qs, lane);
     }
     bf16* dst = dqkv + (long) b * T * rs + h * HS;
     storeRows(dst + C, rs, dk, r0, T, 1.f, 1.f, lane);
     storeRows(dst + 2 * C, rs, dv, r0, T, 1.f, 1.f, lane);
 }
 
-// dQ for a tile of 64 queries (each warp 16), over the key tiles up to the diagonal (scores recomputed).
-extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, const float* delta, const bf16* dout,
+// dQ for a tile of 64 queries (each warp 16), over the key tiles up to the diagonal (scores recomputed):
+// S = Q·Kᵀ, dP = dO·Vᵀ, dQ += dS·K.
+extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, const float* delta, const bf16* dout,
                                                               const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
     __shared__ __align__(16) bf16 ks[TILE * LDS];
-    __shared__ __align__(16) bf16 kt[HS * LDT];
     __shared__ __align__(16) bf16 vs[TILE * LDS];
     int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
     int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
@@ -343,6 +366,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, con
     loadA(qa, base, rs, r0, T, lane);
     loadA(da, dout + (long) b * T * C + h * HS, C, r0, T, lane);
     float L[2], D[2];
+#pragma unroll
     for (int i = 0; i < 2; i++) {
         int row = r0 + g + 8 * i;
         L[i] = row < T ? lse[bh * T + row] : 0.f;
@@ -351,12 +375,12 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, con
     float dq[HS / 8][4] = {};
     for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
         __syncthreads();
-        loadTile(ks, kt, base + C, rs, k0, T);
-        loadTile(vs, nullptr, base + 2 * C, rs, k0, T);
+        loadTile(ks, base + C, rs, k0, T);
+        loadTile(vs, base + 2 * C, rs, k0, T);
         __syncthreads();
         float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
-        mmaTile<TILE / 8, HS / 16>(s, qa, ks, LDS, lane);
-        mmaTile<TILE / 8, HS / 16>(dp, da, vs, LDS, lane);
+        mmaTile(s, qa, ks, lane);
+        mmaTile(dp, da, vs, lane);
 #pragma unroll
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
@@ -365,7 +389,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq_tc(bf16* dqkv, con
                 float p = key <= row && key < T && row < T ? __expf(s[nt][e] * scale - L[e >> 1]) : 0.f;
                 dp[nt][e] = p * (dp[nt][e] - D[e >> 1]) * scale;
             }
-        mmaFromAcc(dq, dp, kt, lane);
+        mmaFromAcc(dq, dp, ks, lane);
     }
     storeRows(dqkv + (long) b * T * rs + h * HS, rs, dq, r0, T, 1.f, 1.f, lane);
 }

@@ -7,11 +7,9 @@ extern "C" __global__ void cross_entropy(bf16* z, float* losses, const int* targ
     int target = targets[blockIdx.x];
     float zt = bf2f(zr[target]), m = -INFINITY, s = 0.f;
     for (int v = threadIdx.x; v < V; v += blockDim.x) {
-        float x = bf2f(zr[v]);
-        if (x > m) {
-            s = s * expf(m - x) + 1.f;
-            m = x;
-        } else s += expf(x - m);
+        float x = bf2f(zr[v]), mx = fmaxf(m, x);
+        s = s * __expf(m - mx) + __expf(x - mx);
+        m = mx;
     }
     for (int o = 16; o > 0; o >>= 1) {
         float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o), mx = fmaxf(m, m2);
@@ -31,7 +29,7 @@ extern "C" __global__ void cross_entropy(bf16* z, float* losses, const int* targ
     if (threadIdx.x == 0) losses[blockIdx.x] = lse - zt;
     if (!backward) return;
     for (int v = threadIdx.x; v < V; v += blockDim.x) {
-        float p = expf(bf2f(zr[v]) - lse);
+        float p = __expf(bf2f(zr[v]) - lse);
         zr[v] = f2bf((v == target ? p - 1.f : p) * invT);
     }
 }
