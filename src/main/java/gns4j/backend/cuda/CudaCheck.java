@@ -61,7 +61,7 @@ public final class CudaCheck {
             variants.add(new Variant("C8 ln bias untied " + m, new ModelConfig(2, 2, 8, 6, 11, true, NormType.LAYERNORM, false), m));
             variants.add(new Variant("C8 rms bias tied " + m, new ModelConfig(2, 2, 8, 6, 11, true, NormType.RMSNORM, true), m));
         }
-        variants.add(new Variant("C96 H3 ln bias untied AUTO", new ModelConfig(1, 3, 96, 64, 301, true, NormType.LAYERNORM, false), LinearNormMethod.AUTO));
+        variants.add(new Variant("C96 H3 V304 ln bias untied AUTO", new ModelConfig(1, 3, 96, 64, 304, true, NormType.LAYERNORM, false), LinearNormMethod.AUTO));
         int failures = 0;
         System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s%n", "variant", "tensor", "grad_err", "norm_err", "ok");
         for (Variant v : variants) failures += checkVariant(v);
