@@ -55,7 +55,14 @@ final class Gpu implements AutoCloseable {
         argValues = arena.allocate(8L * MAX_ARGS, 16);
         argPointers = arena.allocate(ADDRESS, MAX_ARGS);
         for (int i = 0; i < MAX_ARGS; i++) argPointers.setAtIndex(ADDRESS, i, argValues.asSlice(8L * i));
-        module = driver.moduleLoad(compile(defines));
+        try {
+            module = driver.moduleLoad(compile(defines));
+        } catch (RuntimeException e) {
+            driver.streamDestroy(stream);
+            driver.releasePrimaryContext(device);
+            arena.close();
+            throw e;
+        }
     }
 
     static String source() {
