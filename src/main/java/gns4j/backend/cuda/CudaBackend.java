@@ -12,7 +12,9 @@ import gns4j.model.ParameterLayout;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -31,8 +33,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * All pointers below are device byte addresses; shapes: B examples, T tokens, R = B·T rows, C channels, V vocabulary.
  */
 public final class CudaBackend implements Backend {
-    private static final int MAX_CHUNK = 8, NORM_ROWS = 32, BIAS_ROWS = 64;
-    private static final long WORKSPACE_BUDGET = 2L << 30;
+    static final int MAX_CHUNK = 8;
+    static final long WORKSPACE_BUDGET = 2L << 30;
+    private static final int NORM_ROWS = 32, BIAS_ROWS = 64;
 
     private final ModelConfig cfg;
     private final ParameterLayout layout;
@@ -129,7 +132,7 @@ public final class CudaBackend implements Backend {
             segments = gpu.alloc(8L * (nt + 1));
             long maxNK = (long) V * C;
             for (ParamTensor t : layout.tensors) if (t.shape().length == 2) maxNK = Math.max(maxNK, t.size());
-            wsFloats = Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 4));
+            wsFloats = workspaceFloats(maxB, maxNK);
             ws = gpu.alloc(4 * wsFloats);
             if (8 * C > 48 * 1024) gpu.setMaxDynamicShared("norm_bwd", 8 * C);
             try (Arena a = Arena.ofConfined()) {
@@ -366,7 +369,7 @@ public final class CudaBackend implements Backend {
      */
     private void perExample(long gw, long sqRow, long dy, long x, int B, int T, int K, int N, float s, long embDy) {
         long NK = (long) N * K;
-        int chunk = (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), wsFloats / NK));
+        int chunk = chunk(B, NK, wsFloats);
         for (int b0 = 0; b0 < B; b0 += chunk) {
             int nb = Math.min(chunk, B - b0);
             weightGrad(ws, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
@@ -448,19 +451,36 @@ public final class CudaBackend implements Backend {
     public void adamwStep(AdamWSettings st, double lr, int step) {
         gpu.makeCurrent();
         float bc1 = (float) (1 - Math.pow(st.beta1(), step)), bc2 = (float) (1 - Math.pow(st.beta2(), step));
-        int i = 0, nt = layout.numTensors();
-        while (i < nt) {
-            ParamTensor first = layout.tensors.get(i);
-            int j = i;
-            while (j + 1 < nt && layout.tensors.get(j + 1).kind().decayed == first.kind().decayed) j++;
-            ParamTensor last = layout.tensors.get(j);
-            long off = first.offset(), n = (long) last.offset() + last.size() - off;
+        for (DecayRun r : decayRuns(layout)) {
+            long off = r.offset(), n = r.size();
             gpu.launch("adamw", gpu.blocksFor(n), 1, 256, 0, params + 4 * off, paramsBf + 2 * off, grads + 4 * off,
                     adamM + 4 * off, adamV + 4 * off, n, (float) lr, (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
-                    first.kind().decayed ? (float) st.weightDecay() : 0f, bc1, bc2);
-            i = j + 1;
+                    r.decayed() ? (float) st.weightDecay() : 0f, bc1, bc2);
         }
         gpu.sync();
+    }
+
+    /** A maximal run [offset, offset + size) of consecutive tensors with the same weight-decay flag. */
+    record DecayRun(long offset, long size, boolean decayed) {}
+
+    static List<DecayRun> decayRuns(ParameterLayout layout) {
+        List<DecayRun> runs = new ArrayList<>();
+        for (ParamTensor t : layout.tensors) {
+            DecayRun last = runs.isEmpty() ? null : runs.getLast();
+            if (last != null && last.decayed() == t.kind().decayed) runs.set(runs.size() - 1, new DecayRun(last.offset(), last.size() + t.size(), last.decayed()));
+            else runs.add(new DecayRun(t.offset(), t.size(), t.kind().decayed));
+        }
+        return runs;
+    }
+
+    /** Examples per batched per-example GEMM: at most MAX_CHUNK and B, and as many N·K matrices as the workspace holds. */
+    static int chunk(int B, long NK, long workspaceFloats) {
+        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceFloats / NK));
+    }
+
+    /** Workspace floats: room for min(MAX_CHUNK, maxB) of the largest matrix within the budget, never less than one. */
+    static long workspaceFloats(int maxB, long maxNK) {
+        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 4));
     }
 
     @Override

@@ -75,6 +75,37 @@ class HostLogicTest {
     }
 
     @Test
+    void decayRunsCoverEveryParameterOnceWithUniformFlags() {
+        for (boolean tied : new boolean[]{true, false}) {
+            var layout = new gns4j.model.ParameterLayout(new gns4j.model.ModelConfig(2, 2, 8, 6, 11, true, gns4j.model.NormType.LAYERNORM, tied));
+            var runs = CudaBackend.decayRuns(layout);
+            long next = 0;
+            for (int i = 0; i < runs.size(); i++) {
+                var r = runs.get(i);
+                assertEquals(next, r.offset());
+                if (i > 0) assertNotEquals(runs.get(i - 1).decayed(), r.decayed());
+                for (var t : layout.tensors)
+                    if (t.offset() >= r.offset() && t.offset() < r.offset() + r.size()) assertEquals(r.decayed(), t.kind().decayed, t.name());
+                next += r.size();
+            }
+            assertEquals(layout.totalSize, next);
+        }
+    }
+
+    @Test
+    void perExampleChunksFitTheWorkspace() {
+        long head = 50304L * 768;
+        long ws = CudaBackend.workspaceFloats(8, head);
+        assertTrue(ws * 4 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
+        assertEquals(8, CudaBackend.chunk(8, head, ws));
+        assertEquals(8, CudaBackend.chunk(16, 768L * 3072, ws));
+        assertEquals(3, CudaBackend.chunk(3, 768L * 3072, ws));
+        assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
+        long huge = CudaBackend.WORKSPACE_BUDGET;
+        assertEquals(huge, CudaBackend.workspaceFloats(8, huge));
+    }
+
+    @Test
     void probeSaysNoWithoutThrowingWhenThereIsNoGpu() {
         if (!Files.exists(Path.of("/dev/nvidiactl"))) {
             assertFalse(CudaBackend.available());

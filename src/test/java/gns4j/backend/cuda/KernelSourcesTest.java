@@ -49,7 +49,8 @@ class KernelSourcesTest {
     void compilesWithNvccForSm90(String file, @TempDir Path tmp) throws Exception {
         Path nvcc = nvcc();
         assumeTrue(nvcc != null, "nvcc not found");
-        for (String hs : new String[]{"4", "64", "128"}) {
+        String[] heads = file.equals("attention.cu") ? new String[]{"4", "16", "32", "48", "64", "128"} : new String[]{"64"};
+        for (String hs : heads) {
             Path out = tmp.resolve(file + "-" + hs + ".cubin");
             Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "-cubin", "-std=c++17", "-DHS=" + hs,
                     "-include", RESOURCES.resolve("common.cuh").toAbsolutePath().toString(),
