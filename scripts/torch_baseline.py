@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for `./gns4j bench`: a nanoGPT-style GPT-2 (pre-norm, GELU-tanh MLP, tied head, biases),
-timed for forward + backward + AdamW per optimizer step, the same work the gns4j benchmarks time.
+"""PyTorch baseline for `./gns4j bench cpu|gpu`: a nanoGPT-style GPT-2 (pre-norm, GELU-tanh MLP, tied head, biases,
+SDPA attention), timed for forward + backward + AdamW per optimizer step, the same work the gns4j benchmarks time.
+On CUDA use --bf16 (autocast, fp32 master weights) and the fused AdamW, as a PyTorch user would.
 
 Prints one JSON object per measured configuration on stdout:
   {"name": ..., "mode": "eager"|"compile", "device": ..., "threads": n, "tok_per_s_median": x, "tok_per_s_min": ..,
@@ -48,9 +49,9 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(c)
         self.lm_head = nn.Linear(c, vocab, bias=False)
         self.lm_head.weight = self.wte.weight
-        for p in self.parameters():
+        for name, p in self.named_parameters():
             if p.dim() >= 2:
-                nn.init.normal_(p, std=0.02)
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layer) if name.endswith("proj.weight") else 0.02)
 
     def forward(self, idx, targets):
         t = idx.shape[1]
@@ -65,7 +66,8 @@ def measure(args, mode):
     device = torch.device(args.device)
     torch.manual_seed(0)
     model = GPT(args.n_layer, args.n_head, args.n_embd, args.block_size, args.vocab).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1,
+                            fused=device.type == "cuda")
     step_model = torch.compile(model) if mode == "compile" else model
     idx = torch.randint(args.vocab, (args.batch, args.block_size), device=device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if args.bf16 else torch.autocast("cpu", enabled=False)
@@ -108,6 +110,7 @@ def main():
     args = p.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
     for mode in args.modes.split(","):
         try:
             print(json.dumps(measure(args, mode)), flush=True)

@@ -1,7 +1,5 @@
 package gns4j.bench;
 
-import gns4j.backend.AdamWSettings;
-import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cpu.CpuBackend;
 
@@ -9,7 +7,6 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * `./gns4j bench cpu`: tok/s of forward + backward + AdamW on the CPU backend with per-example norms off,
@@ -20,7 +17,6 @@ public final class CpuBench {
     static final List<BenchModel> MODELS = List.of(
             BenchModel.gpt("L4-C256", 4, 4, 256, 256, 50304, 8),
             BenchModel.gpt("L6-C384", 6, 6, 384, 256, 50304, 8));
-    private static final AdamWSettings ADAM = new AdamWSettings(0.9, 0.95, 1e-8, 0.1);
 
     private final PrintStream out;
     private final int warmup, reps;
@@ -67,26 +63,8 @@ public final class CpuBench {
     }
 
     private Timing measure(BenchModel m, NormTracking tracking, int threads) {
-        int B = m.batch(), T = m.config().blockSize();
-        try (CpuBackend backend = new CpuBackend(m.config(), B, threads)) {
-            backend.initWeights(1);
-            SplittableRandom rng = new SplittableRandom(2);
-            int[] ids = new int[B * T], targets = new int[B * T];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = rng.nextInt(m.config().vocabSize());
-                targets[i] = rng.nextInt(m.config().vocabSize());
-            }
-            double[] sq = new double[backend.layout().numTensors() * B];
-            double[] rates = new double[reps];
-            for (int i = 0; i < warmup + reps; i++) {
-                long t0 = System.nanoTime();
-                backend.zeroGrad();
-                backend.forwardBackward(ids, targets, B, T, 1f / B, tracking, LinearNormMethod.AUTO, sq);
-                backend.adamwStep(ADAM, 1e-4, i + 1);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                if (i >= warmup) rates[i - warmup] = B * T / seconds;
-            }
-            return Timing.of(rates);
+        try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), threads)) {
+            return Throughput.measure(backend, m, tracking, warmup, reps);
         }
     }
 

@@ -2,13 +2,13 @@ package gns4j.backend.cpu;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 import gns4j.model.NormType;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * The GPT model on the CPU in fp32: flat parameter and gradient buffers (named offsets from {@link ParameterLayout}),
@@ -72,23 +72,8 @@ public final class CpuModel implements AutoCloseable {
 
     public int maxBatch() { return maxBatch; }
 
-    /** GPT-2 initialisation: N(0, 0.02) matrices and embeddings, residual projections scaled by 1/√(2L), gains 1. */
-    public void initWeights(long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        double projStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
-        for (ParamTensor t : layout.tensors) {
-            int end = t.offset() + t.size();
-            switch (t.kind()) {
-                case NORM_WEIGHT -> Arrays.fill(params, t.offset(), end, 1f);
-                case NORM_BIAS, ATTN_QKV_BIAS, ATTN_PROJ_BIAS, MLP_IN_BIAS, MLP_OUT_BIAS -> Arrays.fill(params, t.offset(), end, 0f);
-                default -> {
-                    boolean proj = t.kind() == gns4j.model.ParamKind.ATTN_PROJ_WEIGHT || t.kind() == gns4j.model.ParamKind.MLP_OUT_WEIGHT;
-                    double std = proj ? projStd : 0.02;
-                    for (int i = t.offset(); i < end; i++) params[i] = (float) (rng.nextGaussian() * std);
-                }
-            }
-        }
-    }
+    /** GPT-2 initialisation ({@link Gpt2Init}). */
+    public void initWeights(long seed) { Gpt2Init.fill(layout, seed, params); }
 
     public void zeroGrad() { Arrays.fill(grads, 0f); }
 

@@ -4,9 +4,9 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
-import gns4j.model.ParamKind;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import static gns4j.backend.cuda.CublasLt.R_16BF;
 import static gns4j.backend.cuda.CublasLt.R_32F;
@@ -161,23 +160,10 @@ public final class CudaBackend implements Backend {
     @Override
     public int maxMicroBatch() { return maxB; }
 
-    /** GPT-2 initialisation, the same draws as the CPU reference: N(0, 0.02), residual projections /√(2L), gains 1. */
     @Override
     public void initWeights(long seed) {
         float[] p = new float[P];
-        SplittableRandom rng = new SplittableRandom(seed);
-        double projStd = 0.02 / Math.sqrt(2.0 * L);
-        for (ParamTensor t : layout.tensors) {
-            int end = t.offset() + t.size();
-            switch (t.kind()) {
-                case NORM_WEIGHT -> Arrays.fill(p, t.offset(), end, 1f);
-                case NORM_BIAS, ATTN_QKV_BIAS, ATTN_PROJ_BIAS, MLP_IN_BIAS, MLP_OUT_BIAS -> { }
-                default -> {
-                    double std = t.kind() == ParamKind.ATTN_PROJ_WEIGHT || t.kind() == ParamKind.MLP_OUT_WEIGHT ? projStd : 0.02;
-                    for (int i = t.offset(); i < end; i++) p[i] = (float) (rng.nextGaussian() * std);
-                }
-            }
-        }
+        Gpt2Init.fill(layout, seed, p);
         writeParams(p);
     }
 

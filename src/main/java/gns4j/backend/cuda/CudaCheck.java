@@ -25,35 +25,19 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * GPU-machine commands. {@code check}: CUDA vs the CPU reference on the same weights and batch (loss, every gradient
- * tensor, every per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants,
- * exiting 1 on any failure. {@code bench [B]}: tokens/s of the 111M config with tracking off / LN / all.
- * {@code export DIR}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
+ * GPU-machine correctness commands, run as {@code ./gns4j check cuda} and {@code ./gns4j check export DIR}.
+ * {@link #check()}: CUDA vs the CPU reference on the same weights and batch (loss, every gradient tensor, every
+ * per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants; returns 1 on
+ * any failure. {@link #export}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
  */
 public final class CudaCheck {
     static final double GRAD_TOL = 0.05, NORM_TOL = 0.08, LOSS_TOL = 0.01;
 
-    public static void main(String[] args) {
-        String cmd = args.length > 0 ? args[0] : "check";
-        if (!CudaBackend.available()) {
-            System.err.println(CudaBackend.unavailableReason());
-            System.exit(2);
-        }
-        int rc = switch (cmd) {
-            case "check" -> check();
-            case "bench" -> bench(args.length > 1 ? Integer.parseInt(args[1]) : 8);
-            case "export" -> export(Path.of(args.length > 1 ? args[1] : "pe-export"));
-            default -> {
-                System.err.println("usage: CudaCheck check | bench [micro-batch] | export DIR");
-                yield 2;
-            }
-        };
-        System.exit(rc);
-    }
+    private CudaCheck() {}
 
     private record Variant(String name, ModelConfig cfg, LinearNormMethod method) {}
 
-    static int check() {
+    public static int check() {
         List<Variant> variants = new ArrayList<>();
         for (LinearNormMethod m : new LinearNormMethod[]{LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST}) {
             variants.add(new Variant("C64 ln bias tied " + m, new ModelConfig(2, 2, 64, 32, 97, true, NormType.LAYERNORM, true), m));
@@ -166,7 +150,7 @@ public final class CudaCheck {
      * scripts/torch_pe_norms.py (torch.func per-sample gradients): params.f32 (flat, layout order), ids.i32,
      * targets.i32, sq_cuda.f64 and sq_cpu.f64 ([tensor][example]), all little-endian, and meta.json.
      */
-    static int export(Path dir) {
+    public static int export(Path dir) {
         ModelConfig cfg = new ModelConfig(2, 2, 64, 32, 97, true, NormType.LAYERNORM, true);
         int B = 4, T = cfg.blockSize();
         int[] ids = tokens(B, T, cfg.vocabSize(), 1), tg = tokens(B, T, cfg.vocabSize(), 2);
@@ -217,42 +201,6 @@ public final class CudaCheck {
     }
 
     private static ByteBuffer le(long bytes) { return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN); }
-
-    static int bench(int B) {
-        ModelConfig cfg = new ModelConfig(10, 12, 768, 2048, 50304, true, NormType.LAYERNORM, true);
-        int T = cfg.blockSize();
-        int[] ids = tokens(B, T, cfg.vocabSize(), 1), tg = tokens(B, T, cfg.vocabSize(), 2);
-        AdamWSettings st = new AdamWSettings(0.9, 0.95, 1e-8, 0.1);
-        try (Backend gpu = CudaBackend.open(cfg, B)) {
-            gpu.initWeights(1);
-            double[] sqb = new double[gpu.layout().numTensors() * B];
-            System.out.println(gpu.name() + ", 111M config (L10 H12 C768 T2048 V50304, tied, bias), B=" + B);
-            for (NormTracking tr : NormTracking.values()) {
-                int warm = 2, steps = 5;
-                long t0 = 0;
-                double loss = 0;
-                for (int i = 0; i < warm + steps; i++) {
-                    if (i == warm) t0 = System.nanoTime();
-                    gpu.zeroGrad();
-                    loss = gpu.forwardBackward(ids, tg, B, T, 1f / B, tr, LinearNormMethod.AUTO, sqb);
-                    gpu.adamwStep(st, 1e-4, i + 1);
-                }
-                double sec = (System.nanoTime() - t0) / 1e9 / steps;
-                System.out.printf(Locale.ROOT, "tracking %-4s %8.1f ms/step %10.0f tok/s  loss %.4f%n", tr, sec * 1e3, B * T / sec, loss);
-                printProfile(((CudaBackend) gpu).takeProfile(), warm + steps);
-            }
-        }
-        return 0;
-    }
-
-    /** The ops taking the most GPU time per step (profiling runs only). */
-    private static void printProfile(Map<String, Double> ms, int steps) {
-        if (ms.isEmpty()) return;
-        double total = ms.values().stream().mapToDouble(Double::doubleValue).sum();
-        System.out.printf(Locale.ROOT, "  profiled GPU time %.1f ms/step:%n", total / steps);
-        ms.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(20).forEach(e ->
-                System.out.printf(Locale.ROOT, "    %-40s %8.2f ms/step %5.1f%%%n", e.getKey(), e.getValue() / steps, 100 * e.getValue() / total));
-    }
 
     /** Parameters far from init (gains ≠ 1, biases ≠ 0), scaled by 1/√fan-in so activations stay O(1). */
     static void randomise(CpuModel m, long seed) {
