@@ -52,4 +52,46 @@ final class VectorMath {
         for (; i < n; i++) sum += (double) a[ao + i] * a[ao + i];
         return sum;
     }
+
+    /** max of a[ao..ao+n). */
+    static float max(float[] a, int ao, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (VECTOR) {
+            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.max(FloatVector.fromArray(S, a, ao + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, a[ao + i]);
+        return m;
+    }
+
+    /** a[i] = exp(a[i] − shift) in place; returns the sum, accumulated in double (softmax denominators). */
+    static double expShiftedInPlace(float[] a, int ao, int n, float shift) {
+        int i = 0;
+        double sum = 0;
+        if (VECTOR) {
+            FloatVector vs = FloatVector.broadcast(S, shift);
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector e = FloatVector.fromArray(S, a, ao + i).sub(vs).lanewise(VectorOperators.EXP);
+                e.intoArray(a, ao + i);
+                sum += e.reduceLanes(VectorOperators.ADD);
+            }
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(a[ao + i] - shift);
+            a[ao + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** a[i] *= alpha. */
+    static void scale(float alpha, float[] a, int ao, int n) {
+        int i = 0;
+        if (VECTOR)
+            for (int bound = S.loopBound(n); i < bound; i += S.length())
+                FloatVector.fromArray(S, a, ao + i).mul(alpha).intoArray(a, ao + i);
+        for (; i < n; i++) a[ao + i] *= alpha;
+    }
 }
