@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * The training loop: batches realised as gradient-accumulation micro-batches, per-example norms gathered across
@@ -38,12 +39,22 @@ public final class Trainer {
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
     private final StatusLine status;
+    private Consumer<Backend> afterTraining = backend -> {};
 
     public Trainer(TrainConfig cfg, Path dataDir, Path runDir, StatusLine status) {
         this.cfg = cfg;
         this.dataDir = dataDir;
         this.runDir = runDir;
         this.status = status;
+    }
+
+    /**
+     * Runs {@code hook} on the trained model after the last step, before the backend closes (e.g. to measure it).
+     * The hook may overwrite the backend's gradients; the run's files are complete except summary.json and the report.
+     */
+    public Trainer afterTraining(Consumer<Backend> hook) {
+        this.afterTraining = hook;
+        return this;
     }
 
     public Result run() {
@@ -67,6 +78,7 @@ public final class Trainer {
                     status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
                             + " parameters, backend " + backend.name());
                     Result result = loop(backend, train, val, metrics);
+                    afterTraining.accept(backend);
                     writeSummary(result);
                     status.notice("report: " + ReportWriter.writeForRun(runDir));
                     return result;
@@ -96,10 +108,12 @@ public final class Trainer {
         long tokens = 0, start = System.nanoTime();
         double loss = Double.NaN;
         Double valLoss = null;
-        int step = 0;
+        int step = 0, previousBatch = 0;
+        Double gnsFed = null;
         while (step < cfg.maxSteps() && (cfg.maxTokens() == 0 || tokens < cfg.maxTokens())) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(tokens, step);
+            Double gnsBefore = gnsFed;
             int accum = B / micro;
             backend.zeroGrad();
             stats.reset();
@@ -113,7 +127,13 @@ public final class Trainer {
             if (!Double.isFinite(loss)) throw new UserError("loss is " + loss + " at step " + (step + 1) + ": training diverged (lower learning_rate?)");
             double[] gradSq = backend.gradSqPerTensor();
             double gradNorm = Math.sqrt(sum(gradSq));
-            if (gns != null) gns.update(select(stats.sqSumPerTensor, tracked), B, select(gradSq, tracked));
+            if (gns != null) {
+                gns.update(select(stats.sqSumPerTensor, tracked), B, select(gradSq, tracked));
+                // Feeds closed-loop batch schedules; the others ignore it.
+                gnsFed = cfg.adaptiveSource() == TrainConfig.AdaptiveSource.TOTAL && tracking == NormTracking.ALL
+                        ? gns.gnsTotal() : gns.gnsLn();
+                batches.observe(gnsFed);
+            }
             if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
             tokens += (long) B * T;
             double lr = lrs.lr(tokens);
@@ -132,6 +152,15 @@ public final class Trainer {
             rec.put("tok_per_s", tokPerS);
             rec.put("elapsed_s", seconds);
             rec.put("grad_norm", gradNorm);
+            if (previousBatch != 0 && B != previousBatch) {
+                // The first step with a new batch size says where it came from and the GNS the schedule had seen.
+                Map<String, Object> change = new LinkedHashMap<>();
+                change.put("from", previousBatch);
+                change.put("to", B);
+                change.put("gns", gnsBefore);
+                rec.put("batch_change", change);
+            }
+            previousBatch = B;
             Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
             Double gnsLn = gns != null ? gns.gnsLn() : null;
             rec.put("gns_total", gnsTotal);
