@@ -69,17 +69,4 @@ public final class ExperimentCommand implements Callable<Integer> {
             return 0;
         }
     }
-
-    /** Runs this command alone (until it is registered in {@link Main}): exit 0 ok, 2 bad input. */
-    public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new ExperimentCommand());
-        cli.setExecutionExceptionHandler((e, c, p) -> {
-            if (e instanceof UserError) {
-                System.err.println("gns4j: " + e.getMessage());
-                return 2;
-            }
-            throw e;
-        });
-        System.exit(cli.execute(args));
-    }
 }
