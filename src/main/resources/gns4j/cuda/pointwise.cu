@@ -56,25 +56,6 @@ extern "C" __global__ void gelu_bwd(bf16* dx, const bf16* x, const bf16* dout, l
     GRID_STRIDE(i, n) dx[i] = f2bf(geluGrad(bf2f(x[i])) * bf2f(dout[i]));
 }
 
-extern "C" __global__ void bias_add_bf16(bf16* y, const float* bias, long n, int N) {
-    if ((n & 7) == 0 && (N & 7) == 0) {
-        GRID_STRIDE(j, n / 8) {
-            float f[8];
-            int c = (int) (8 * j % N);
-            unpack8(((const uint4*) y)[j], f);
-#pragma unroll
-            for (int k = 0; k < 8; k++) f[k] += bias[c + k];
-            ((uint4*) y)[j] = pack8(f);
-        }
-        return;
-    }
-    GRID_STRIDE(i, n) y[i] = f2bf(bf2f(y[i]) + bias[i % N]);
-}
-
-extern "C" __global__ void bias_add_f32(float* y, const float* bias, long n, int N) {
-    GRID_STRIDE(i, n) y[i] += bias[i % N];
-}
-
 // Per-example bias gradients part (B,N) += Σ_t dy_bt over tiles of `rows` tokens (zeroed first; reduced to the
 // gradient and norms by norm_wgrad). Grid (ceil(N/blockDim), B·tiles), tiles = ceil(T/rows); dy (B,T,N) bf16.
 extern "C" __global__ void bias_partial(float* part, const bf16* dy, int T, int N, int rows, int tiles) {
