@@ -34,7 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class CudaBackend implements Backend {
     static final int MAX_CHUNK = 8;
     static final long WORKSPACE_BUDGET = 2L << 30;
-    private static final int NORM_ROWS = 32, BIAS_ROWS = 64;
+    private static final int BIAS_ROWS = 64, MAX_C = 8192;
 
     private final ModelConfig cfg;
     private final ParameterLayout layout;
@@ -46,7 +46,7 @@ public final class CudaBackend implements Backend {
     private final Activations[] acts;
     private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets;
     private final long dresid, dresidBf, dnorm, dbig, datty, delta, partG, partB, partBias, sq, gradSq, segments, ws;
-    private final long wsFloats;
+    private final long wsElems;
     private long gramX, gramY;
     private int batch, seqLen;
     private boolean closed;
@@ -92,6 +92,7 @@ public final class CudaBackend implements Backend {
         NH = config.nHead();
         L = config.nLayer();
         P = layout.totalSize;
+        if (C > MAX_C) throw new IllegalArgumentException("the CUDA norm kernels support n_embd <= " + MAX_C + ", got " + C);
         gpu = new Gpu(0, Map.of("HS", Integer.toString(config.headSize())));
         try {
             lt = new CublasLt(gpu);
@@ -131,9 +132,8 @@ public final class CudaBackend implements Backend {
             segments = gpu.alloc(8L * (nt + 1));
             long maxNK = (long) V * C;
             for (ParamTensor t : layout.tensors) if (t.shape().length == 2) maxNK = Math.max(maxNK, t.size());
-            wsFloats = workspaceFloats(maxB, maxNK);
-            ws = gpu.alloc(4 * wsFloats);
-            if (8 * C > 48 * 1024) gpu.setMaxDynamicShared("norm_bwd", 8 * C);
+            wsElems = workspaceElems(maxB, maxNK);
+            ws = gpu.alloc(2 * wsElems);
             if (tensorCoreAttention()) gpu.setMaxDynamicShared("attn_bwd_dkv_tc", attnDkvSmem());
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment off = a.allocate(JAVA_LONG, nt + 1);
@@ -142,6 +142,9 @@ public final class CudaBackend implements Backend {
                 gpu.upload(segments, off);
                 gpu.sync();
             }
+            gpu.zero(partG, 4L * maxB * C);
+            gpu.zero(partB, 4L * maxB * C);
+            if (partBias != 0) gpu.zero(partBias, 16L * maxB * C);
             gpu.zero(grads, 4L * P);
             gpu.zero(adamM, 4L * P);
             gpu.zero(adamV, 4L * P);
@@ -264,7 +267,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void normForward(long y, long mean, long rstd, long x, ParamTensor g, ParamTensor b, int R) {
-        gpu.launch("norm_fwd", (R + 7) / 8, 1, 256, 0, y, mean, rstd, x, param(g), b == null ? 0L : param(b), R, C);
+        NormKernels.forward(gpu, y, mean, rstd, x, param(g), b == null ? 0L : param(b), R, C);
     }
 
     // ---------------------------------------------------------------- backward
@@ -298,13 +301,10 @@ public final class CudaBackend implements Backend {
         long TC = (long) T * C;
         gpu.launch("pos_bwd", gpu.blocksFor(TC), 1, 256, 0, grad(p.wpe), dresid, B, TC, s);
         if (all) gpu.launch("dot_per_example", gpu.blocksFor(TC), B, 256, 0, sqRow(p.wpe), dresid, dresid, TC);
-        if (p.lmHead == null && all) {
-            perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
-        } else {
-            if (p.lmHead == null) weightGrad(grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
-            gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
-            if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
-        }
+        if (p.lmHead == null && all) perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
+        else if (p.lmHead == null) lt.weightGrad(grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
+        gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
+        if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
     }
 
     /** dqkv (in dbig) from datty: tensor-core flash kernels (dQ and delta per query tile, then dK/dV per key tile) or one warp per row. */
@@ -322,24 +322,20 @@ public final class CudaBackend implements Backend {
     /** Norm-layer backward: dresid += dx (and its bf16 copy), per-example γ/β partials, then grads and norms. */
     private void normBackward(long dy, long x, long mean, long rstd, ParamTensor g, ParamTensor b, int B, int T, float s,
                               boolean tracked) {
-        gpu.zero(partG, 4L * B * C);
-        if (b != null) gpu.zero(partB, 4L * B * C);
-        gpu.launch("norm_bwd", (T + NORM_ROWS - 1) / NORM_ROWS, B, 256, 8 * C, dresid, dresidBf, partG,
-                b == null ? 0L : partB, dy, x, mean, rstd, param(g), T, C, NORM_ROWS);
-        gpu.launch("norm_wgrad", (C + 255) / 256, 1, 256, 0, grad(g), tracked ? sqRow(g) : 0L, partG, B, C, s);
-        if (b != null) gpu.launch("norm_wgrad", (C + 255) / 256, 1, 256, 0, grad(b), tracked ? sqRow(b) : 0L, partB, B, C, s);
+        NormKernels.backward(gpu, dresid, dresidBf, partG, partB, dy, x, mean, rstd, param(g), grad(g), b == null ? 0L : grad(b),
+                tracked ? sqRow(g) : 0L, tracked && b != null ? sqRow(b) : 0L, B, T, C, s);
     }
 
     /** Weight (and bias) gradient of y = x·Wᵀ + b with dy (R,N) and x (R,K) bf16, plus per-example norms if tracked. */
     private void linearWeight(ParamTensor w, ParamTensor bias, long dy, long x, int B, int T, int K, int N, float s,
                               boolean tracked, LinearNormMethod method) {
-        if (!tracked || method.useGhost(T, K, N)) weightGrad(grad(w), R_32F, dy, x, B * T, K, N, 1, s, 1f);
+        if (!tracked || method.useGhost(T, K, N)) lt.weightGrad(grad(w), R_32F, dy, x, B * T, K, N, 1, s, 1f);
         if (tracked && method.useGhost(T, K, N)) ghostNorm(sqRow(w), x, dy, B, T, K, N);
         else if (tracked) perExample(grad(w), sqRow(w), dy, x, B, T, K, N, s, 0);
         if (bias != null) {
             int tiles = (T + BIAS_ROWS - 1) / BIAS_ROWS;
-            gpu.zero(partBias, 4L * B * N);
-            gpu.launch("bias_partial", (N + 255) / 256, B * tiles, 256, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
+            int cols = N % 2 == 0 ? N / 2 : N, threads = Math.min(256, (cols + 31) / 32 * 32);
+            gpu.launch("bias_partial", (cols + threads - 1) / threads, B * tiles, threads, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
             gpu.launch("norm_wgrad", (N + 255) / 256, 1, 256, 0, grad(bias), tracked ? sqRow(bias) : 0L, partBias, B, N, s);
         }
     }
@@ -347,20 +343,19 @@ public final class CudaBackend implements Backend {
     /**
      * Simultaneous method: per-example dW_b (N,K) for a chunk of examples by one batched GEMM into the workspace (bf16,
      * as PyTorch's autocast weight gradients, halving this pass's traffic), then one fused pass adds scale·Σ_b dW_b
-     * to the gradient and |dW_b|² to the norms. embDy != 0: tied head, each example's token-embedding scatter (dy rows
-     * of the residual gradient at its ids) joins dW_b in an fp32 workspace (fp32 atomics) before the norm.
+     * to the gradient and |dW_b|² to the norms. embDy != 0: tied head (dW_b = H_b, V×C), whose per-example gradient also
+     * has the token-embedding scatter S_b of dy rows of the residual gradient: adds the cross term 2⟨H_b, S_b⟩ here; the
+     * caller adds the scatter to the gradient and |S_b|² (embed_bwd, embed_group_sq).
      */
     private void perExample(long gw, long sqRow, long dy, long x, int B, int T, int K, int N, float s, long embDy) {
         long NK = (long) N * K;
-        int chunk = chunk(B, NK, wsFloats);
+        int chunk = chunk(B, NK, wsElems);
         for (int b0 = 0; b0 < B; b0 += chunk) {
             int nb = Math.min(chunk, B - b0);
-            weightGrad(ws, embDy != 0 ? R_32F : R_16BF, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
-            if (embDy != 0) {
-                long n = (long) nb * T * C;
-                gpu.launch("embed_scatter_pe", gpu.blocksFor(n), 1, 256, 0, ws, embDy + 4L * b0 * T * C, ids + 4L * b0 * T, T, C, NK, n);
-                gpu.launch("pe_reduce", gpu.blocksFor((NK + 3) / 4), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
-            } else gpu.launch("pe_reduce_bf16", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
+            lt.weightGrad(ws, R_16BF, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
+            if (embDy != 0)
+                gpu.launch("tied_cross", (T + 7) / 8, nb, 256, 0, sqRow + 8L * b0, ws, embDy + 4L * b0 * T * C, ids + 4L * b0 * T, T, C, NK);
+            gpu.launch("pe_reduce", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
         }
     }
 
@@ -395,14 +390,6 @@ public final class CudaBackend implements Backend {
     private void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
         lt.run(new CublasLt.Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, CublasLt.alignment(w), CublasLt.alignment(dy),
                 CublasLt.alignment(dx), CublasLt.alignment(dx), geluIn != 0 ? CublasLt.EPI_DGELU : CublasLt.EPI_NONE), w, dy, dx, dx, 1f, 0f, 0, geluIn);
-    }
-
-    /** dW_i (N,K) fp32 or bf16 (type) = alpha·dy_iᵀ·x_i + beta·dW_i for `count` consecutive slices of `rows` rows (dW_i stride N·K). */
-    private void weightGrad(long dw, int type, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
-        long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * N : 0, sw = count > 1 ? (long) N * K : 0;
-        int ew = type == R_32F ? 4 : 2;
-        lt.run(new CublasLt.Gemm(false, true, K, N, rows, K, N, K, sx, sy, sw, count, type, CublasLt.alignment(x, 2 * sx),
-                CublasLt.alignment(dy, 2 * sy), CublasLt.alignment(dw, ew * sw), CublasLt.alignment(dw, ew * sw), CublasLt.EPI_NONE), x, dy, dw, dw, alpha, beta);
     }
 
     /** g_b (T,T) fp32 = x_b·x_bᵀ for each example of x (B,T,K) bf16. */
@@ -463,13 +450,13 @@ public final class CudaBackend implements Backend {
     }
 
     /** Examples per batched per-example GEMM: at most MAX_CHUNK and B, and as many N·K matrices as the workspace holds. */
-    static int chunk(int B, long NK, long workspaceFloats) {
-        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceFloats / NK));
+    static int chunk(int B, long NK, long workspaceElems) {
+        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceElems / NK));
     }
 
     /** Workspace floats: room for min(MAX_CHUNK, maxB) of the largest matrix within the budget, never less than one. */
-    static long workspaceFloats(int maxB, long maxNK) {
-        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 4));
+    static long workspaceElems(int maxB, long maxNK) {
+        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 2));
     }
 
     @Override
