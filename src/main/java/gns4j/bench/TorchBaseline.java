@@ -15,17 +15,20 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs scripts/torch_baseline.py in the same process tree as our measurement, when python3 can import torch.
- * Results are tok/s medians by mode ("eager", "compile"); a mode that failed maps to its error text.
+ * Runs the PyTorch scripts (scripts/torch_baseline.py, scripts/torch_kernels.py) in the same process tree as our
+ * measurement, when python3 can import torch. Each prints one JSON object per result line on stdout.
  */
 final class TorchBaseline {
-    static final Path SCRIPT = Path.of("scripts", "torch_baseline.py");
+    static final Path SCRIPT = Path.of("scripts", "torch_baseline.py"), KERNELS = Path.of("scripts", "torch_kernels.py");
 
     private TorchBaseline() {}
 
     /** Why the baseline cannot run here, or null when it can. */
-    static String unavailable() {
-        if (!Files.exists(SCRIPT)) return "no " + SCRIPT + " (run from the repository root)";
+    static String unavailable() { return unavailable(SCRIPT); }
+
+    /** Why script cannot run here, or null when it can. */
+    static String unavailable(Path script) {
+        if (!Files.exists(script)) return "no " + script + " (run from the repository root)";
         try {
             Process p = new ProcessBuilder("python3", "-c", "import torch").redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
@@ -37,17 +40,23 @@ final class TorchBaseline {
 
     /** mode → tok/s median (Double) or error (String). */
     static Map<String, Object> run(List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("python3", SCRIPT.toString()));
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (JsonObject o : results(SCRIPT, args)) {
+            String mode = o.get("mode").getAsString();
+            out.put(mode, o.has("error") ? o.get("error").getAsString() : (Object) o.get("tok_per_s_median").getAsDouble());
+        }
+        return out;
+    }
+
+    /** The JSON lines script prints on stdout (stderr passes through). */
+    static List<JsonObject> results(Path script, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        Map<String, Object> out = new LinkedHashMap<>();
+        List<JsonObject> out = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                if (!line.startsWith("{")) continue;
-                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                String mode = o.get("mode").getAsString();
-                out.put(mode, o.has("error") ? o.get("error").getAsString() : (Object) o.get("tok_per_s_median").getAsDouble());
-            }
+            for (String line; (line = r.readLine()) != null; )
+                if (line.startsWith("{")) out.add(JsonParser.parseString(line).getAsJsonObject());
         }
         p.waitFor();
         return out;

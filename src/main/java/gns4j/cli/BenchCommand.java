@@ -2,6 +2,7 @@ package gns4j.cli;
 
 import gns4j.bench.CpuBench;
 import gns4j.bench.GpuBench;
+import gns4j.bench.KernelBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -10,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code gns4j bench ...}: throughput against baselines run in the same process or call. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Cpu.class, BenchCommand.Gpu.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Cpu.class, BenchCommand.Gpu.class, BenchCommand.Kernels.class},
         description = "Benchmarks: ours vs the baseline measured in the same run, printed as ratios.")
 public final class BenchCommand {
 
@@ -60,6 +61,27 @@ public final class BenchCommand {
             if (reps < 1 || warmup < 0 || batch < 1) throw new gns4j.UserError("--reps and --batch must be >= 1, --warmup >= 0");
             Cuda.require();
             new GpuBench(System.out, warmup, reps).run(batch, !noTorch);
+            return 0;
+        }
+    }
+
+    @Command(name = "kernels", mixinStandardHelpOptions = true,
+            description = "Norm-layer forward+backward and Linear weight gradient, with vs without per-example norms, vs PyTorch and copy bandwidth.")
+    static final class Kernels implements Callable<Integer> {
+        @Option(names = "--reps", defaultValue = "30", description = "Timed runs per cell (default: ${DEFAULT-VALUE}).")
+        int reps;
+
+        @Option(names = "--warmup", defaultValue = "5", description = "Warm-up runs per cell (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--no-torch", description = "Skip the PyTorch baseline.")
+        boolean noTorch;
+
+        @Override
+        public Integer call() throws Exception {
+            if (reps < 1 || warmup < 0) throw new gns4j.UserError("--reps must be >= 1 and --warmup >= 0");
+            Cuda.require();
+            new KernelBench(System.out, warmup, reps).run(!noTorch);
             return 0;
         }
     }

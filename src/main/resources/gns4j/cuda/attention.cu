@@ -173,21 +173,38 @@ __device__ __forceinline__ void loadAShared(unsigned (*a)[4], const bf16* s, int
     for (int kk = 0; kk < HS / 16; kk++) ldsm4(a[kk], s + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
 }
 
-// TILE rows from r0 of a global matrix (row stride rs, HS columns) into the row-major shared tile s (stride LDS);
-// rows ≥ T become zero. Blocks of 128 threads; all 16-byte loads issue before the stores.
+// Asynchronous global → shared copies (cp.async); ok = false zero-fills. The caller commits groups and waits.
+__device__ __forceinline__ void cpAsync16(void* s, const void* g, bool ok) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"((unsigned) __cvta_generic_to_shared(s)), "l"(g), "r"(ok ? 16 : 0));
+}
+
+__device__ __forceinline__ void cpAsync4(void* s, const void* g, bool ok) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"((unsigned) __cvta_generic_to_shared(s)), "l"(g), "r"(ok ? 4 : 0));
+}
+
+__device__ __forceinline__ void cpCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits until at most one committed group (the prefetch of the next tile) is still in flight.
+__device__ __forceinline__ void cpWaitPrev() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+
+// TILE rows from r0 of a global matrix (row stride rs, HS columns) into the row-major shared tile s (stride LDS) by
+// cp.async; rows ≥ T become zero. Blocks of 128 threads.
 __device__ __forceinline__ void loadTile(bf16* s, const bf16* m, long rs, int r0, int T) {
-    constexpr int PER_ROW = HS / 8, N = TILE * PER_ROW / 128;
-    uint4 v[N];
+    constexpr int PER_ROW = HS / 8;
 #pragma unroll
-    for (int j = 0; j < N; j++) {
+    for (int j = 0; j < TILE * PER_ROW / 128; j++) {
         int i = threadIdx.x + 128 * j, r = i / PER_ROW, c = (i % PER_ROW) * 8;
-        v[j] = r0 + r < T ? *(const uint4*) (m + (r0 + r) * rs + c) : make_uint4(0u, 0u, 0u, 0u);
+        bool ok = r0 + r < T;
+        cpAsync16(&s[r * LDS + c], m + (ok ? (r0 + r) * rs + c : 0), ok);
     }
-#pragma unroll
-    for (int j = 0; j < N; j++) {
-        int i = threadIdx.x + 128 * j, r = i / PER_ROW, c = (i % PER_ROW) * 8;
-        *(uint4*) &s[r * LDS + c] = v[j];
-    }
+}
+
+#define LOG2E 1.4426950408889634f
+
+__device__ __forceinline__ float ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
 }
 
 // acc (16 × TILE) += a (16 × HS) · yᵀ with y a row-major shared tile [TILE][HS] (so B(k, n) = y[n][k]).
@@ -228,30 +245,41 @@ __device__ __forceinline__ void storeRows(bf16* dst, long rs, float (*acc)[4], i
     }
 }
 
+// Grid (ceil(T/64), NH·B), query tiles in reverse so the longest rows start first. K/V tiles are double-buffered (tile
+// j+1 streams in by cp.async while tile j is used); scores in log2 units; only the diagonal tile is masked (after the
+// first tile every row has a finite running max, so no −∞ − −∞ arises). lse is stored in natural-log units.
 extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int C, int NH, float scale) {
-    __shared__ __align__(16) bf16 ks[TILE * LDS];
-    __shared__ __align__(16) bf16 vs[TILE * LDS];
-    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
+    __shared__ __align__(16) bf16 ks[2][TILE * LDS];
+    __shared__ __align__(16) bf16 vs[2][TILE * LDS];
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, qt = gridDim.x - 1 - blockIdx.x;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = qt * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
     long rs = 3L * C;
     const bf16* base = qkv + (long) b * T * rs + h * HS;
+    float sl = scale * LOG2E;
+    loadTile(ks[0], base + C, rs, 0, T);
+    loadTile(vs[0], base + 2 * C, rs, 0, T);
+    cpCommit();
     unsigned qa[HS / 16][4];
     loadA(qa, base, rs, r0, T, lane);
     float o[HS / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-    for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
-        __syncthreads();
-        loadTile(ks, base + C, rs, k0, T);
-        loadTile(vs, base + 2 * C, rs, k0, T);
+    for (int j = 0; j <= qt; j++) {
+        if (j < qt) {
+            loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
+            loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
+        }
+        cpCommit();
+        cpWaitPrev();
         __syncthreads();
         float s[TILE / 8][4] = {};
-        mmaTile(s, qa, ks, lane);
+        mmaTile(s, qa, ks[j & 1], lane);
         float mx[2] = {m[0], m[1]};
 #pragma unroll
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                int key = k0 + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
-                float v = key <= row && key < T ? s[nt][e] * scale : -INFINITY;
+                int key = j * TILE + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
+                float v = s[nt][e] * sl;
+                if (j == qt && (key > row || key >= T)) v = -INFINITY;
                 s[nt][e] = v;
                 mx[e >> 1] = fmaxf(mx[e >> 1], v);
             }
@@ -260,7 +288,7 @@ extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, floa
         for (int i = 0; i < 2; i++) {
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
             mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-            corr[i] = mx[i] == -INFINITY ? 1.f : __expf(m[i] - mx[i]);
+            corr[i] = ex2(m[i] - mx[i]);
             l[i] *= corr[i];
             m[i] = mx[i];
         }
@@ -268,7 +296,7 @@ extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, floa
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                float p = s[nt][e] == -INFINITY ? 0.f : __expf(s[nt][e] - m[e >> 1]);
+                float p = ex2(s[nt][e] - m[e >> 1]);
                 s[nt][e] = p;
                 l[e >> 1] += p;
             }
@@ -276,7 +304,8 @@ extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, floa
         for (int nt = 0; nt < HS / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) o[nt][e] *= corr[e >> 1];
-        mmaFromAcc(o, s, vs, lane);
+        mmaFromAcc(o, s, vs[j & 1], lane);
+        __syncthreads();
     }
 #pragma unroll
     for (int i = 0; i < 2; i++) {
@@ -287,110 +316,135 @@ extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, floa
     if ((lane & 3) == 0)
 #pragma unroll
         for (int i = 0; i < 2; i++)
-            if (r0 + g + 8 * i < T) lse[(long) blockIdx.y * T + r0 + g + 8 * i] = m[i] + logf(l[i]);
+            if (r0 + g + 8 * i < T) lse[(long) blockIdx.y * T + r0 + g + 8 * i] = m[i] / LOG2E + logf(l[i]);
 }
 
-// delta (B,NH,T) = rowsum(dO ∘ O), one thread per row.
-extern "C" __global__ void attn_delta(float* delta, const bf16* dout, const bf16* out, int B, int T, int C, int NH) {
-    long i = blockIdx.x * (long) blockDim.x + threadIdx.x;
-    if (i >= (long) B * NH * T) return;
-    int t = (int) (i % T), h = (int) (i / T % NH), b = (int) (i / T / NH);
-    long o = ((long) b * T + t) * C + h * HS;
-    float s = 0.f;
-    for (int d = 0; d < HS; d++) s += bf2f(dout[o + d]) * bf2f(out[o + d]);
-    delta[i] = s;
+__device__ __forceinline__ float dot2(unsigned x, unsigned y) {
+    return __uint_as_float(x << 16) * __uint_as_float(y << 16) + __uint_as_float(x & 0xffff0000u) * __uint_as_float(y & 0xffff0000u);
 }
 
-// dK, dV for a tile of 64 keys (each warp 16 keys, their K/V fragments re-read from shared memory), over the query
-// tiles at or after the diagonal: Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q.
+// dQ for a tile of 64 queries (each warp 16) over the key tiles up to the diagonal, K/V double-buffered as in the
+// forward (scores recomputed): S = Q·Kᵀ, dP = dO·Vᵀ, dQ += dS·K. Also writes delta (B,NH,T) = rowsum(dO ∘ O), which
+// attn_bwd_dkv_tc (launched after) reads.
+extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, float* delta, const bf16* dout, const bf16* out,
+                                                              const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+    __shared__ __align__(16) bf16 ks[2][TILE * LDS];
+    __shared__ __align__(16) bf16 vs[2][TILE * LDS];
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, qt = gridDim.x - 1 - blockIdx.x;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = qt * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
+    long rs = 3L * C, bh = blockIdx.y, ro = (long) b * T * C + h * HS;
+    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    float sl = scale * LOG2E;
+    loadTile(ks[0], base + C, rs, 0, T);
+    loadTile(vs[0], base + 2 * C, rs, 0, T);
+    cpCommit();
+    unsigned qa[HS / 16][4], da[HS / 16][4];
+    loadA(qa, base, rs, r0, T, lane);
+    loadA(da, dout + ro, C, r0, T, lane);
+    float L[2], D[2] = {0.f, 0.f};
+    {
+        unsigned oa[HS / 16][4];
+        loadA(oa, out + ro, C, r0, T, lane);
+#pragma unroll
+        for (int kk = 0; kk < HS / 16; kk++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) D[e & 1] += dot2(da[kk][e], oa[kk][e]);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int row = r0 + g + 8 * i;
+        D[i] += __shfl_xor_sync(0xffffffffu, D[i], 1);
+        D[i] += __shfl_xor_sync(0xffffffffu, D[i], 2);
+        L[i] = row < T ? lse[bh * T + row] * LOG2E : 0.f;
+        if ((lane & 3) == 0 && row < T) delta[bh * T + row] = D[i];
+    }
+    float dq[HS / 8][4] = {};
+    for (int j = 0; j <= qt; j++) {
+        if (j < qt) {
+            loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
+            loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
+        }
+        cpCommit();
+        cpWaitPrev();
+        __syncthreads();
+        float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
+        mmaTile(s, qa, ks[j & 1], lane);
+        mmaTile(dp, da, vs[j & 1], lane);
+#pragma unroll
+        for (int nt = 0; nt < TILE / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = j * TILE + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
+                float p = ex2(s[nt][e] * sl - L[e >> 1]);
+                if (j == qt && (key > row || key >= T)) p = 0.f;
+                dp[nt][e] = p * (dp[nt][e] - D[e >> 1]) * scale;
+            }
+        mmaFromAcc(dq, dp, ks[j & 1], lane);
+        __syncthreads();
+    }
+    storeRows(dqkv + (long) b * T * rs + h * HS, rs, dq, r0, T, 1.f, 1.f, lane);
+}
+
+// dK, dV for a tile of 64 keys (each warp 16, K/V fragments re-read from shared memory) over the query tiles at or
+// after the diagonal, with Q, dO, lse and delta double-buffered: Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q.
+// Dynamic shared memory (attnDkvSmem on the host): K, V, 2 stages of Q and dO (TILE × LDS bf16 each), 2 stages of
+// lse | delta (2·TILE fp32). Only the diagonal tile and a last tile past T are masked.
 extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dkv_tc(bf16* dqkv, const float* delta, const bf16* dout,
                                                                const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
-    __shared__ __align__(16) bf16 ks[TILE * LDS];
-    __shared__ __align__(16) bf16 vs[TILE * LDS];
-    __shared__ __align__(16) bf16 qs[TILE * LDS];
-    __shared__ __align__(16) bf16 dos[TILE * LDS];
-    __shared__ float ls[TILE], ds[TILE];
+    extern __shared__ __align__(16) bf16 sm[];
+    bf16 *ks = sm, *vs = ks + TILE * LDS, *qs = vs + TILE * LDS, *dos = qs + 2 * TILE * LDS;
+    float* stat = (float*) (dos + 2 * TILE * LDS);
     int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, w = threadIdx.x >> 5;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + w * 16;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + w * 16, nq = (T - k0 + TILE - 1) / TILE;
     long rs = 3L * C, bh = blockIdx.y;
     const bf16* base = qkv + (long) b * T * rs + h * HS;
     const bf16* dob = dout + (long) b * T * C + h * HS;
+    float sl = scale * LOG2E;
+    auto stage = [&](int q0, int st) {
+        loadTile(qs + st * TILE * LDS, base, rs, q0, T);
+        loadTile(dos + st * TILE * LDS, dob, C, q0, T);
+        int i = threadIdx.x & (TILE - 1);
+        bool ok = q0 + i < T;
+        cpAsync4(stat + (2 * st + threadIdx.x / TILE) * TILE + i, (threadIdx.x < TILE ? lse : delta) + (ok ? bh * T + q0 + i : 0), ok);
+    };
     loadTile(ks, base + C, rs, k0, T);
     loadTile(vs, base + 2 * C, rs, k0, T);
+    stage(k0, 0);
+    cpCommit();
     float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
-    for (int q0 = k0; q0 < T; q0 += TILE) {
+    for (int j = 0; j < nq; j++) {
+        int q0 = k0 + j * TILE, st = j & 1;
+        if (j + 1 < nq) stage(q0 + TILE, st ^ 1);
+        cpCommit();
+        cpWaitPrev();
         __syncthreads();
-        loadTile(qs, base, rs, q0, T);
-        loadTile(dos, dob, C, q0, T);
-        for (int i = threadIdx.x; i < TILE; i += 128) {
-            ls[i] = q0 + i < T ? lse[bh * T + q0 + i] : 0.f;
-            ds[i] = q0 + i < T ? delta[bh * T + q0 + i] : 0.f;
-        }
-        __syncthreads();
-        float st[TILE / 8][4] = {}, dpt[TILE / 8][4] = {};
+        const bf16 *qt = qs + st * TILE * LDS, *dt = dos + st * TILE * LDS;
+        const float *ls = stat + 2 * st * TILE, *ds = ls + TILE;
+        float sT[TILE / 8][4] = {}, dpT[TILE / 8][4] = {};
         {
             unsigned a[HS / 16][4];
             loadAShared(a, ks + w * 16 * LDS, lane);
-            mmaTile(st, a, qs, lane);
+            mmaTile(sT, a, qt, lane);
             loadAShared(a, vs + w * 16 * LDS, lane);
-            mmaTile(dpt, a, dos, lane);
+            mmaTile(dpT, a, dt, lane);
         }
+        bool edge = j == 0 || q0 + TILE > T;
 #pragma unroll
         for (int nt = 0; nt < TILE / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 int qi = nt * 8 + c + (e & 1), key = r0 + g + (e >> 1) * 8;
-                float p = q0 + qi >= key && q0 + qi < T && key < T ? __expf(st[nt][e] * scale - ls[qi]) : 0.f;
-                st[nt][e] = p;
-                dpt[nt][e] = p * (dpt[nt][e] - ds[qi]) * scale;
+                float p = ex2(sT[nt][e] * sl - ls[qi] * LOG2E);
+                if (edge && (q0 + qi < key || q0 + qi >= T || key >= T)) p = 0.f;
+                sT[nt][e] = p;
+                dpT[nt][e] = p * (dpT[nt][e] - ds[qi]) * scale;
             }
-        mmaFromAcc(dv, st, dos, lane);
-        mmaFromAcc(dk, dpt, qs, lane);
+        mmaFromAcc(dv, sT, dt, lane);
+        mmaFromAcc(dk, dpT, qt, lane);
+        __syncthreads();
     }
     bf16* dst = dqkv + (long) b * T * rs + h * HS;
     storeRows(dst + C, rs, dk, r0, T, 1.f, 1.f, lane);
     storeRows(dst + 2 * C, rs, dv, r0, T, 1.f, 1.f, lane);
-}
-
-// dQ for a tile of 64 queries (each warp 16), over the key tiles up to the diagonal (scores recomputed):
-// S = Q·Kᵀ, dP = dO·Vᵀ, dQ += dS·K.
-extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, const float* delta, const bf16* dout,
-                                                              const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
-    __shared__ __align__(16) bf16 ks[TILE * LDS];
-    __shared__ __align__(16) bf16 vs[TILE * LDS];
-    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = blockIdx.x * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
-    long rs = 3L * C, bh = blockIdx.y;
-    const bf16* base = qkv + (long) b * T * rs + h * HS;
-    unsigned qa[HS / 16][4], da[HS / 16][4];
-    loadA(qa, base, rs, r0, T, lane);
-    loadA(da, dout + (long) b * T * C + h * HS, C, r0, T, lane);
-    float L[2], D[2];
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-        int row = r0 + g + 8 * i;
-        L[i] = row < T ? lse[bh * T + row] : 0.f;
-        D[i] = row < T ? delta[bh * T + row] : 0.f;
-    }
-    float dq[HS / 8][4] = {};
-    for (int k0 = 0; k0 < min(q0 + TILE, T); k0 += TILE) {
-        __syncthreads();
-        loadTile(ks, base + C, rs, k0, T);
-        loadTile(vs, base + 2 * C, rs, k0, T);
-        __syncthreads();
-        float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
-        mmaTile(s, qa, ks, lane);
-        mmaTile(dp, da, vs, lane);
-#pragma unroll
-        for (int nt = 0; nt < TILE / 8; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                int key = k0 + nt * 8 + c + (e & 1), row = r0 + g + (e >> 1) * 8;
-                float p = key <= row && key < T && row < T ? __expf(s[nt][e] * scale - L[e >> 1]) : 0.f;
-                dp[nt][e] = p * (dp[nt][e] - D[e >> 1]) * scale;
-            }
-        mmaFromAcc(dq, dp, ks, lane);
-    }
-    storeRows(dqkv + (long) b * T * rs + h * HS, rs, dq, r0, T, 1.f, 1.f, lane);
 }
 #endif

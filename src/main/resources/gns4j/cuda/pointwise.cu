@@ -56,30 +56,25 @@ extern "C" __global__ void gelu_bwd(bf16* dx, const bf16* x, const bf16* dout, l
     GRID_STRIDE(i, n) dx[i] = f2bf(geluGrad(bf2f(x[i])) * bf2f(dout[i]));
 }
 
-extern "C" __global__ void bias_add_bf16(bf16* y, const float* bias, long n, int N) {
-    if ((n & 7) == 0 && (N & 7) == 0) {
-        GRID_STRIDE(j, n / 8) {
-            float f[8];
-            int c = (int) (8 * j % N);
-            unpack8(((const uint4*) y)[j], f);
-#pragma unroll
-            for (int k = 0; k < 8; k++) f[k] += bias[c + k];
-            ((uint4*) y)[j] = pack8(f);
-        }
-        return;
-    }
-    GRID_STRIDE(i, n) y[i] = f2bf(bf2f(y[i]) + bias[i % N]);
-}
-
-extern "C" __global__ void bias_add_f32(float* y, const float* bias, long n, int N) {
-    GRID_STRIDE(i, n) y[i] += bias[i % N];
-}
-
-// Per-example bias gradients part (B,N) += Σ_t dy_bt over tiles of `rows` tokens (zeroed first; reduced to the
-// gradient and norms by norm_wgrad). Grid (ceil(N/blockDim), B·tiles), tiles = ceil(T/rows); dy (B,T,N) bf16.
+// Per-example bias gradients part (B,N) += Σ_t dy_bt over tiles of `rows` tokens (zero on entry; reduced to the
+// gradient and norms, and zeroed again, by norm_wgrad); dy (B,T,N) bf16. Grid (x, B·tiles), tiles = ceil(T/rows); thread n of x owns
+// columns 2n, 2n + 1 (4-byte loads, a warp reading whole 128-byte lines) when N is even, else column n.
 extern "C" __global__ void bias_partial(float* part, const bf16* dy, int T, int N, int rows, int tiles) {
     int n = blockIdx.x * blockDim.x + threadIdx.x, b = blockIdx.y / tiles, t0 = blockIdx.y % tiles * rows;
     int t1 = min(T, t0 + rows);
+    if ((N & 1) == 0) {
+        if (2 * n >= N) return;
+        float s0 = 0.f, s1 = 0.f;
+#pragma unroll 8
+        for (int t = t0; t < t1; t++) {
+            unsigned u = *(const unsigned*) (dy + ((long) b * T + t) * N + 2 * n);
+            s0 += __uint_as_float(u << 16);
+            s1 += __uint_as_float(u & 0xffff0000u);
+        }
+        atomicAdd(part + (long) b * N + 2 * n, s0);
+        atomicAdd(part + (long) b * N + 2 * n + 1, s1);
+        return;
+    }
     if (n >= N) return;
     float s = 0.f;
     for (int t = t0; t < t1; t++) s += bf2f(dy[((long) b * T + t) * N + n]);

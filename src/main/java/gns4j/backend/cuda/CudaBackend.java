@@ -34,7 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class CudaBackend implements Backend {
     static final int MAX_CHUNK = 8;
     static final long WORKSPACE_BUDGET = 2L << 30;
-    private static final int NORM_ROWS = 32, BIAS_ROWS = 64;
+    private static final int BIAS_ROWS = 64, MAX_C = 8192;
 
     private final ModelConfig cfg;
     private final ParameterLayout layout;
@@ -46,7 +46,7 @@ public final class CudaBackend implements Backend {
     private final Activations[] acts;
     private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets;
     private final long dresid, dresidBf, dnorm, dbig, datty, delta, partG, partB, partBias, sq, gradSq, segments, ws;
-    private final long wsFloats;
+    private final long wsElems;
     private long gramX, gramY;
     private int batch, seqLen;
     private boolean closed;
@@ -92,6 +92,7 @@ public final class CudaBackend implements Backend {
         NH = config.nHead();
         L = config.nLayer();
         P = layout.totalSize;
+        if (C > MAX_C) throw new IllegalArgumentException("the CUDA norm kernels support n_embd <= " + MAX_C + ", got " + C);
         gpu = new Gpu(0, Map.of("HS", Integer.toString(config.headSize())));
         try {
             lt = new CublasLt(gpu);
@@ -131,9 +132,9 @@ public final class CudaBackend implements Backend {
             segments = gpu.alloc(8L * (nt + 1));
             long maxNK = (long) V * C;
             for (ParamTensor t : layout.tensors) if (t.shape().length == 2) maxNK = Math.max(maxNK, t.size());
-            wsFloats = workspaceFloats(maxB, maxNK);
-            ws = gpu.alloc(4 * wsFloats);
-            if (8 * C > 48 * 1024) gpu.setMaxDynamicShared("norm_bwd", 8 * C);
+            wsElems = workspaceElems(maxB, maxNK);
+            ws = gpu.alloc(2 * wsElems);
+            if (tensorCoreAttention()) gpu.setMaxDynamicShared("attn_bwd_dkv_tc", attnDkvSmem());
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment off = a.allocate(JAVA_LONG, nt + 1);
                 for (ParamTensor t : layout.tensors) off.setAtIndex(JAVA_LONG, t.index(), t.offset());
@@ -141,6 +142,9 @@ public final class CudaBackend implements Backend {
                 gpu.upload(segments, off);
                 gpu.sync();
             }
+            gpu.zero(partG, 4L * maxB * C);
+            gpu.zero(partB, 4L * maxB * C);
+            if (partBias != 0) gpu.zero(partBias, 16L * maxB * C);
             gpu.zero(grads, 4L * P);
             gpu.zero(adamM, 4L * P);
             gpu.zero(adamV, 4L * P);
@@ -235,21 +239,21 @@ public final class CudaBackend implements Backend {
             ParameterLayout.Block w = layout.blocks[l];
             Activations a = acts[l];
             normForward(a.ln1, a.ln1Mean, a.ln1Rstd, resid[l], w.ln1Weight(), w.ln1Bias(), R);
-            linear(a.qkv, R_16BF, a.ln1, bf(w.qkvWeight()), R, C, 3 * C, 0);
-            if (w.qkvBias() != null) gpu.launch("bias_add_bf16", gpu.blocksFor(3 * RC), 1, 256, 0, a.qkv, param(w.qkvBias()), 3 * RC, 3 * C);
+            linear(a.qkv, R_16BF, a.ln1, bf(w.qkvWeight()), R, C, 3 * C, 0, w.qkvBias(), 0);
             if (tensorCoreAttention())
                 gpu.launch("attn_fwd_tc", (T + 63) / 64, NH * B, 128, 0, a.atty, a.lse, a.qkv, T, C, NH, attnScale());
             else gpu.launch("attn_fwd", rowWarpBlocks(B, T), 1, 256, 0, a.atty, a.lse, a.qkv, B, T, C, NH, attnScale());
-            linear(a.mid, R_32F, a.atty, bf(w.attnProjWeight()), R, C, C, resid[l]);
-            biasF32(a.mid, w.attnProjBias(), RC, C);
+            linear(a.mid, R_32F, a.atty, bf(w.attnProjWeight()), R, C, C, resid[l], w.attnProjBias(), 0);
             normForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.mid, w.ln2Weight(), w.ln2Bias(), R);
-            linear(a.fc, R_16BF, a.ln2, bf(w.fcWeight()), R, C, 4 * C, 0);
-            gpu.launch("gelu_fwd", gpu.blocksFor(4 * RC), 1, 256, 0, a.fcAct, a.fc, w.fcBias() == null ? 0L : param(w.fcBias()), 4 * RC, 4 * C);
-            linear(resid[l + 1], R_32F, a.fcAct, bf(w.mlpProjWeight()), R, 4 * C, C, a.mid);
-            biasF32(resid[l + 1], w.mlpProjBias(), RC, C);
+            if (geluEpilogue()) linear(a.fcAct, R_16BF, a.ln2, bf(w.fcWeight()), R, C, 4 * C, 0, w.fcBias(), a.fc);
+            else {
+                linear(a.fc, R_16BF, a.ln2, bf(w.fcWeight()), R, C, 4 * C, 0, null, 0);
+                gpu.launch("gelu_fwd", gpu.blocksFor(4 * RC), 1, 256, 0, a.fcAct, a.fc, w.fcBias() == null ? 0L : param(w.fcBias()), 4 * RC, 4 * C);
+            }
+            linear(resid[l + 1], R_32F, a.fcAct, bf(w.mlpProjWeight()), R, 4 * C, C, a.mid, w.mlpProjBias(), 0);
         }
         normForward(lnf, lnfMean, lnfRstd, resid[L], layout.lnfWeight, layout.lnfBias, R);
-        linear(logits, R_16BF, lnf, bf(head()), R, C, V, 0);
+        linear(logits, R_16BF, lnf, bf(head()), R, C, V, 0, null, 0);
         gpu.launch("cross_entropy", R, 1, 256, 0, logits, losses, targets, V, 1f / T, withBackward ? 1 : 0);
         float[] perToken = new float[R];
         try (Arena a = Arena.ofConfined()) {
@@ -263,11 +267,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void normForward(long y, long mean, long rstd, long x, ParamTensor g, ParamTensor b, int R) {
-        gpu.launch("norm_fwd", (R + 7) / 8, 1, 256, 0, y, mean, rstd, x, param(g), b == null ? 0L : param(b), R, C);
-    }
-
-    private void biasF32(long y, ParamTensor bias, long n, int width) {
-        if (bias != null) gpu.launch("bias_add_f32", gpu.blocksFor(n), 1, 256, 0, y, param(bias), n, width);
+        NormKernels.forward(gpu, y, mean, rstd, x, param(g), b == null ? 0L : param(b), R, C);
     }
 
     // ---------------------------------------------------------------- backward
@@ -278,45 +278,41 @@ public final class CudaBackend implements Backend {
         boolean all = tracking == NormTracking.ALL, norms = tracking != NormTracking.OFF;
         if (norms) gpu.zero(sq, 8L * layout.numTensors() * B);
         ParameterLayout p = layout;
-        linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V);
+        linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V, 0);
         if (p.lmHead != null) linearWeight(p.lmHead, null, logits, lnf, B, T, C, V, s, all, method);
         gpu.zero(dresid, 4 * RC);
         normBackward(dnorm, resid[L], lnfMean, lnfRstd, p.lnfWeight, p.lnfBias, B, T, s, norms);
         for (int l = L - 1; l >= 0; l--) {
             ParameterLayout.Block w = p.blocks[l];
             Activations a = acts[l];
-            linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C);
+            linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C, geluEpilogue() ? a.fc : 0);
             linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresidBf, a.fcAct, B, T, 4 * C, C, s, all, method);
-            gpu.launch("gelu_bwd", gpu.blocksFor(4 * RC), 1, 256, 0, dbig, a.fc, dbig, 4 * RC);
-            linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C);
+            if (!geluEpilogue()) gpu.launch("gelu_bwd", gpu.blocksFor(4 * RC), 1, 256, 0, dbig, a.fc, dbig, 4 * RC);
+            linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C, 0);
             linearWeight(w.fcWeight(), w.fcBias(), dbig, a.ln2, B, T, C, 4 * C, s, all, method);
             normBackward(dnorm, a.mid, a.ln2Mean, a.ln2Rstd, w.ln2Weight(), w.ln2Bias(), B, T, s, norms);
-            linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C);
+            linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C, 0);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresidBf, a.atty, B, T, C, C, s, all, method);
             attentionBackward(a, B, T);
-            linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C);
+            linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C, 0);
             linearWeight(w.qkvWeight(), w.qkvBias(), dbig, a.ln1, B, T, C, 3 * C, s, all, method);
             normBackward(dnorm, resid[l], a.ln1Mean, a.ln1Rstd, w.ln1Weight(), w.ln1Bias(), B, T, s, norms);
         }
         long TC = (long) T * C;
         gpu.launch("pos_bwd", gpu.blocksFor(TC), 1, 256, 0, grad(p.wpe), dresid, B, TC, s);
         if (all) gpu.launch("dot_per_example", gpu.blocksFor(TC), B, 256, 0, sqRow(p.wpe), dresid, dresid, TC);
-        if (p.lmHead == null && all) {
-            perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
-        } else {
-            if (p.lmHead == null) weightGrad(grad(p.wte), logits, lnf, R, C, V, 1, s, 1f);
-            gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
-            if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
-        }
+        if (p.lmHead == null && all) perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
+        else if (p.lmHead == null) lt.weightGrad(grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
+        gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
+        if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
     }
 
-    /** dqkv (in dbig) from datty: tensor-core flash kernels (dK/dV per key tile, dQ per query tile) or one warp per row. */
+    /** dqkv (in dbig) from datty: tensor-core flash kernels (dQ and delta per query tile, then dK/dV per key tile) or one warp per row. */
     private void attentionBackward(Activations a, int B, int T) {
         if (tensorCoreAttention()) {
             int tiles = (T + 63) / 64;
-            gpu.launch("attn_delta", (B * NH * T + 255) / 256, 1, 256, 0, delta, datty, a.atty, B, T, C, NH);
-            gpu.launch("attn_bwd_dkv_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
-            gpu.launch("attn_bwd_dq_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
+            gpu.launch("attn_bwd_dq_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, T, C, NH, attnScale());
+            gpu.launch("attn_bwd_dkv_tc", tiles, NH * B, 128, attnDkvSmem(), dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
         } else {
             gpu.launch("attn_bwd_dq", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, B, T, C, NH, attnScale());
             gpu.launch("attn_bwd_dkv", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.qkv, a.lse, B, T, C, NH, attnScale());
@@ -326,44 +322,40 @@ public final class CudaBackend implements Backend {
     /** Norm-layer backward: dresid += dx (and its bf16 copy), per-example γ/β partials, then grads and norms. */
     private void normBackward(long dy, long x, long mean, long rstd, ParamTensor g, ParamTensor b, int B, int T, float s,
                               boolean tracked) {
-        gpu.zero(partG, 4L * B * C);
-        if (b != null) gpu.zero(partB, 4L * B * C);
-        gpu.launch("norm_bwd", (T + NORM_ROWS - 1) / NORM_ROWS, B, 256, 8 * C, dresid, dresidBf, partG,
-                b == null ? 0L : partB, dy, x, mean, rstd, param(g), T, C, NORM_ROWS);
-        gpu.launch("norm_wgrad", (C + 255) / 256, 1, 256, 0, grad(g), tracked ? sqRow(g) : 0L, partG, B, C, s);
-        if (b != null) gpu.launch("norm_wgrad", (C + 255) / 256, 1, 256, 0, grad(b), tracked ? sqRow(b) : 0L, partB, B, C, s);
+        NormKernels.backward(gpu, dresid, dresidBf, partG, partB, dy, x, mean, rstd, param(g), grad(g), b == null ? 0L : grad(b),
+                tracked ? sqRow(g) : 0L, tracked && b != null ? sqRow(b) : 0L, B, T, C, s);
     }
 
     /** Weight (and bias) gradient of y = x·Wᵀ + b with dy (R,N) and x (R,K) bf16, plus per-example norms if tracked. */
     private void linearWeight(ParamTensor w, ParamTensor bias, long dy, long x, int B, int T, int K, int N, float s,
                               boolean tracked, LinearNormMethod method) {
-        if (!tracked || method.useGhost(T, K, N)) weightGrad(grad(w), dy, x, B * T, K, N, 1, s, 1f);
+        if (!tracked || method.useGhost(T, K, N)) lt.weightGrad(grad(w), R_32F, dy, x, B * T, K, N, 1, s, 1f);
         if (tracked && method.useGhost(T, K, N)) ghostNorm(sqRow(w), x, dy, B, T, K, N);
         else if (tracked) perExample(grad(w), sqRow(w), dy, x, B, T, K, N, s, 0);
         if (bias != null) {
             int tiles = (T + BIAS_ROWS - 1) / BIAS_ROWS;
-            gpu.zero(partBias, 4L * B * N);
-            gpu.launch("bias_partial", (N + 255) / 256, B * tiles, 256, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
+            int cols = N % 2 == 0 ? N / 2 : N, threads = Math.min(256, (cols + 31) / 32 * 32);
+            gpu.launch("bias_partial", (cols + threads - 1) / threads, B * tiles, threads, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
             gpu.launch("norm_wgrad", (N + 255) / 256, 1, 256, 0, grad(bias), tracked ? sqRow(bias) : 0L, partBias, B, N, s);
         }
     }
 
     /**
-     * Simultaneous method: per-example dW_b (N,K) for a chunk of examples by one batched GEMM into the fp32 workspace,
-     * then one fused pass adds scale·Σ_b dW_b to the gradient and |dW_b|² to the norms. embDy != 0: tied head, each
-     * example's token-embedding scatter (dy rows of the residual gradient at its ids) joins dW_b before the norm.
+     * Simultaneous method: per-example dW_b (N,K) for a chunk of examples by one batched GEMM into the workspace (bf16,
+     * as PyTorch's autocast weight gradients, halving this pass's traffic), then one fused pass adds scale·Σ_b dW_b
+     * to the gradient and |dW_b|² to the norms. embDy != 0: tied head (dW_b = H_b, V×C), whose per-example gradient also
+     * has the token-embedding scatter S_b of dy rows of the residual gradient: adds the cross term 2⟨H_b, S_b⟩ here; the
+     * caller adds the scatter to the gradient and |S_b|² (embed_bwd, embed_group_sq).
      */
     private void perExample(long gw, long sqRow, long dy, long x, int B, int T, int K, int N, float s, long embDy) {
         long NK = (long) N * K;
-        int chunk = chunk(B, NK, wsFloats);
+        int chunk = chunk(B, NK, wsElems);
         for (int b0 = 0; b0 < B; b0 += chunk) {
             int nb = Math.min(chunk, B - b0);
-            weightGrad(ws, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
-            if (embDy != 0) {
-                long n = (long) nb * T * C;
-                gpu.launch("embed_scatter_pe", gpu.blocksFor(n), 1, 256, 0, ws, embDy + 4L * b0 * T * C, ids + 4L * b0 * T, T, C, NK, n);
-            }
-            gpu.launch("pe_reduce", gpu.blocksFor(NK), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
+            lt.weightGrad(ws, R_16BF, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
+            if (embDy != 0)
+                gpu.launch("tied_cross", (T + 7) / 8, nb, 256, 0, sqRow + 8L * b0, ws, embDy + 4L * b0 * T * C, ids + 4L * b0 * T, T, C, NK);
+            gpu.launch("pe_reduce", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
         }
     }
 
@@ -382,31 +374,29 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- GEMMs (row-major views of column-major cuBLASLt)
 
-    /** out (R,N) = x (R,K)·wᵀ, plus residual (R,N, fp32) when residual != 0. */
-    private void linear(long out, int outType, long x, long w, int R, int K, int N, long residual) {
-        long c = residual != 0 ? residual : out;
+    /**
+     * out (R,N) = x (R,K)·wᵀ + bias (may be null; fp32 parameters for fp32 out, their bf16 copy for bf16 out), plus
+     * residual (R,N, fp32) when residual != 0, all in the GEMM's epilogue. geluIn != 0: out = GELU(·) with the
+     * pre-activation (R,N, bf16) saved to geluIn.
+     */
+    private void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, ParamTensor bias, long geluIn) {
+        long c = residual != 0 ? residual : out, b = bias == null ? 0 : outType == R_32F ? param(bias) : bf(bias);
+        int epi = geluIn != 0 ? (bias != null ? CublasLt.EPI_GELU_AUX_BIAS : CublasLt.EPI_GELU_AUX) : bias != null ? CublasLt.EPI_BIAS : CublasLt.EPI_NONE;
         lt.run(new CublasLt.Gemm(true, false, N, R, K, K, K, N, 0, 0, 0, 1, outType, CublasLt.alignment(w),
-                CublasLt.alignment(x), CublasLt.alignment(c), CublasLt.alignment(out)), w, x, c, out, 1f, residual != 0 ? 1f : 0f);
+                CublasLt.alignment(x), CublasLt.alignment(c), CublasLt.alignment(out), epi), w, x, c, out, 1f, residual != 0 ? 1f : 0f, b, geluIn);
     }
 
-    /** dx (R,K) = dy (R,N)·w. */
-    private void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N) {
-        lt.run(new CublasLt.Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, CublasLt.alignment(w),
-                CublasLt.alignment(dy), CublasLt.alignment(dx), CublasLt.alignment(dx)), w, dy, dx, dx, 1f, 0f);
-    }
-
-    /** dW_i (N,K) fp32 = alpha·dy_iᵀ·x_i + beta·dW_i for `count` consecutive slices of `rows` rows (dW_i stride N·K). */
-    private void weightGrad(long dw, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
-        long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * N : 0, sw = count > 1 ? (long) N * K : 0;
-        lt.run(new CublasLt.Gemm(false, true, K, N, rows, K, N, K, sx, sy, sw, count, R_32F, CublasLt.alignment(x, 2 * sx),
-                CublasLt.alignment(dy, 2 * sy), CublasLt.alignment(dw, 4 * sw), CublasLt.alignment(dw, 4 * sw)), x, dy, dw, dw, alpha, beta);
+    /** dx (R,K) = dy (R,N)·w, times GELU'(geluIn) (R,K bf16) in the epilogue when geluIn != 0. */
+    private void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
+        lt.run(new CublasLt.Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, CublasLt.alignment(w), CublasLt.alignment(dy),
+                CublasLt.alignment(dx), CublasLt.alignment(dx), geluIn != 0 ? CublasLt.EPI_DGELU : CublasLt.EPI_NONE), w, dy, dx, dx, 1f, 0f, 0, geluIn);
     }
 
     /** g_b (T,T) fp32 = x_b·x_bᵀ for each example of x (B,T,K) bf16. */
     private void gram(long g, long x, int B, int T, int K) {
         long sx = B > 1 ? (long) T * K : 0, sg = B > 1 ? (long) T * T : 0;
         lt.run(new CublasLt.Gemm(true, false, T, T, K, K, K, T, sx, sx, sg, B, R_32F, CublasLt.alignment(x, 2 * sx),
-                CublasLt.alignment(x, 2 * sx), CublasLt.alignment(g, 4 * sg), CublasLt.alignment(g, 4 * sg)), x, x, g, g, 1f, 0f);
+                CublasLt.alignment(x, 2 * sx), CublasLt.alignment(g, 4 * sg), CublasLt.alignment(g, 4 * sg), CublasLt.EPI_NONE), x, x, g, g, 1f, 0f);
     }
 
     // ---------------------------------------------------------------- whole-buffer ops
@@ -460,13 +450,13 @@ public final class CudaBackend implements Backend {
     }
 
     /** Examples per batched per-example GEMM: at most MAX_CHUNK and B, and as many N·K matrices as the workspace holds. */
-    static int chunk(int B, long NK, long workspaceFloats) {
-        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceFloats / NK));
+    static int chunk(int B, long NK, long workspaceElems) {
+        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceElems / NK));
     }
 
     /** Workspace floats: room for min(MAX_CHUNK, maxB) of the largest matrix within the budget, never less than one. */
-    static long workspaceFloats(int maxB, long maxNK) {
-        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 4));
+    static long workspaceElems(int maxB, long maxNK) {
+        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 2));
     }
 
     @Override
@@ -520,6 +510,12 @@ public final class CudaBackend implements Backend {
 
     /** The mma.sync flash kernels cover head sizes that are multiples of 16 up to 64 (attention.cu). */
     private boolean tensorCoreAttention() { return cfg.headSize() % 16 == 0 && cfg.headSize() <= 64; }
+
+    /** attn_bwd_dkv_tc's shared memory: K, V and two stages of Q and dO (64 × (HS + 8) bf16), two of lse | delta. */
+    private int attnDkvSmem() { return 6 * 64 * (cfg.headSize() + 8) * 2 + 4 * 64 * 4; }
+
+    /** GELU (and its gradient) in the cuBLASLt epilogue; its aux matrix needs a leading dimension 4·C divisible by 8. */
+    private boolean geluEpilogue() { return C % 2 == 0; }
 
     private float attnScale() { return (float) (1.0 / Math.sqrt(cfg.headSize())); }
 

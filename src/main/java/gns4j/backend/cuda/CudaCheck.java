@@ -45,6 +45,7 @@ public final class CudaCheck {
             variants.add(new Variant("C8 ln bias untied " + m, new ModelConfig(2, 2, 8, 6, 11, true, NormType.LAYERNORM, false), m));
             variants.add(new Variant("C8 rms bias tied " + m, new ModelConfig(2, 2, 8, 6, 11, true, NormType.RMSNORM, true), m));
         }
+        variants.add(new Variant("C128 H2 T200 ln bias tied AUTO", new ModelConfig(1, 2, 128, 200, 97, true, NormType.LAYERNORM, true), LinearNormMethod.AUTO));
         variants.add(new Variant("C96 H3 V304 ln bias untied AUTO", new ModelConfig(1, 3, 96, 64, 304, true, NormType.LAYERNORM, false), LinearNormMethod.AUTO));
         int failures = 0;
         System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s%n", "variant", "tensor", "grad_err", "norm_err", "ok");

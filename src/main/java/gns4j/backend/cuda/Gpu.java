@@ -114,6 +114,8 @@ final class Gpu implements AutoCloseable {
 
     void sync() { driver.streamSynchronize(stream); }
 
+    void copy(long dst, long src, long bytes) { driver.copyDtoD(dst, src, bytes, stream); }
+
     /** Grid-stride launch config: enough 256-thread blocks for n elements, capped at 32 per SM. */
     int blocksFor(long n) { return (int) Math.max(1, Math.min((n + 255) / 256, 32L * smCount)); }
 
@@ -148,6 +150,22 @@ final class Gpu implements AutoCloseable {
         driver.eventRecord(e1, stream);
         marks.add(new long[]{e0, e1});
         markNames.add(name);
+    }
+
+    /** GPU milliseconds of each of reps back-to-back runs of op (events between them), after warmup runs. */
+    double[] timeMs(int warmup, int reps, Runnable op) {
+        for (int i = 0; i < warmup; i++) op.run();
+        long[] ev = new long[reps + 1];
+        for (int i = 0; i <= reps; i++) ev[i] = event();
+        driver.eventRecord(ev[0], stream);
+        for (int i = 0; i < reps; i++) {
+            op.run();
+            driver.eventRecord(ev[i + 1], stream);
+        }
+        double[] ms = new double[reps];
+        for (int i = 0; i < reps; i++) ms[i] = driver.elapsedMs(ev[i], ev[i + 1]);
+        for (long e : ev) freeEvents.add(e);
+        return ms;
     }
 
     private long event() { return freeEvents.isEmpty() ? driver.eventCreate() : freeEvents.removeLast(); }

@@ -95,14 +95,14 @@ class HostLogicTest {
     @Test
     void perExampleChunksFitTheWorkspace() {
         long head = 50304L * 768;
-        long ws = CudaBackend.workspaceFloats(8, head);
-        assertTrue(ws * 4 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
+        long ws = CudaBackend.workspaceElems(8, head);
+        assertTrue(ws * 2 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
         assertEquals(8, CudaBackend.chunk(8, head, ws));
         assertEquals(8, CudaBackend.chunk(16, 768L * 3072, ws));
         assertEquals(3, CudaBackend.chunk(3, 768L * 3072, ws));
         assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
         long huge = CudaBackend.WORKSPACE_BUDGET;
-        assertEquals(huge, CudaBackend.workspaceFloats(8, huge));
+        assertEquals(huge, CudaBackend.workspaceElems(8, huge));
     }
 
     @Test
