@@ -1,23 +1,36 @@
 package gns4j.backend;
 
+import gns4j.UserError;
 import gns4j.backend.cpu.CpuBackend;
+import gns4j.backend.cuda.CudaBackend;
+import gns4j.backend.cuda.CudaUnavailableException;
 import gns4j.model.ModelConfig;
 
-/** Opens the backend a run asks for. */
+import java.util.function.Consumer;
+
+/** Opens the backend a run asks for; CUDA libraries are only touched when CUDA is asked for or probed by auto. */
 public final class Backends {
     private Backends() {}
 
-    /** device: "cpu", "cuda" or "auto"; notices (e.g. auto falling back to the CPU) go to {@code notice}. */
-    public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads,
-                               java.util.function.Consumer<String> notice) {
+    /** device: "cpu", "cuda" or "auto" (CUDA when a driver and a GPU are found, else the CPU with a notice). */
+    public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads, Consumer<String> notice) {
         return switch (device) {
             case "cpu" -> new CpuBackend(config, maxMicroBatch, threads);
+            case "cuda" -> cuda(config, maxMicroBatch);
             case "auto" -> {
-                notice.accept("device auto: no CUDA backend in this build, using the CPU");
+                if (CudaBackend.available()) yield cuda(config, maxMicroBatch);
+                notice.accept("device auto: " + CudaBackend.unavailableReason() + "; using the CPU");
                 yield new CpuBackend(config, maxMicroBatch, threads);
             }
-            case "cuda" -> throw new gns4j.UserError("--device cuda: this build has no CUDA backend yet; use --device cpu");
-            default -> throw new gns4j.UserError("unknown device '" + device + "' (cpu, cuda or auto)");
+            default -> throw new UserError("unknown device '" + device + "' (cpu, cuda or auto)");
         };
+    }
+
+    private static Backend cuda(ModelConfig config, int maxMicroBatch) {
+        try {
+            return CudaBackend.open(config, maxMicroBatch);
+        } catch (CudaUnavailableException e) {
+            throw new UserError(e.getMessage() + " (use --device cpu)");
+        }
     }
 }

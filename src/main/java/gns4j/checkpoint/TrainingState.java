@@ -12,8 +12,9 @@ import gns4j.gns.GnsTracker;
  *
  * <p>Data position: the trainer draws step s's batches from an RNG seeded by {@code (seed, s)} alone
  * ({@code rng} names the scheme), so the step number is the whole data position and no generator state is saved.
- * Schedules (LR and batch size) are functions of tokens and step, so {@code tokens} and {@code step} are their
- * state; {@code nextBatchSize} and {@code nextLr} are recorded for people reading the file.
+ * The LR and the open-loop batch schedules are functions of tokens and step, so {@code tokens} and {@code step} are
+ * their state ({@code nextLr} is recorded for people reading the file); the adaptive batch schedule's own state and
+ * what the metrics of the next step refer back to are in {@link Schedule}.
  *
  * @param step           optimizer steps done (including skipped ones)
  * @param tokens         tokens consumed by those steps
@@ -23,12 +24,22 @@ import gns4j.gns.GnsTracker;
  * @param elapsedS       wall-clock seconds of training so far (metrics' elapsed_s continues from here)
  * @param loss           train loss of the last step, null if it was not finite
  * @param valLoss        last validation loss, null if none yet
+ * @param schedule       batch-schedule state
  * @param gns            GNS EMA state, null when per_example_norms=off
  * @param config         the run's TrainConfig as written to config.json
  */
 public record TrainingState(int format, int step, long tokens, int updates, int badStepsInARow, int skippedSteps,
-                            double elapsedS, Double loss, Double valLoss, int nextBatchSize, double nextLr,
+                            double elapsedS, Double loss, Double valLoss, double nextLr, Schedule schedule,
                             String rng, long seed, GnsTracker.Snapshot gns, JsonObject config) {
+    /**
+     * @param lastBatch          batch size of the last step (0 before any): the next step's batch_change refers to it
+     * @param gnsFed             the GNS last fed to the batch schedule (null: none yet)
+     * @param adaptiveBatch      the adaptive schedule's batch in force, null for other schedules
+     * @param adaptiveLastChange the step of its last change
+     * @param adaptiveGns        the latest finite GNS it observed, or null
+     */
+    public record Schedule(int lastBatch, Double gnsFed, Integer adaptiveBatch, int adaptiveLastChange, Double adaptiveGns) {}
+
     public static final int FORMAT = 1;
     /** The data-order scheme: splitmix64 finaliser of (seed, step) seeds a SplittableRandom per step. */
     public static final String RNG_SCHEME = "splittable-random(splitmix64(seed + (step+1)*golden))";

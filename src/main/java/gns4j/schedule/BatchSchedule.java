@@ -45,4 +45,104 @@ public sealed interface BatchSchedule {
             return (int) Math.max(microBatch, Math.round(raw / microBatch) * microBatch);
         }
     }
+
+    /**
+     * Closed loop: the batch follows {@code k × GNS}, the latest smoothed gradient noise scale in sequences (LayerNorm
+     * only or total, as the caller feeds it through {@link #observe}).
+     *
+     * <ul>
+     *   <li>Until a finite GNS has been observed the batch is {@code start} (rounded and bounded like every target).</li>
+     *   <li>A target is {@code round(k·GNS / microBatch)·microBatch}, clamped to {@code [min, max]}; a negative or
+     *       tiny GNS (the unbiased tr(Σ) estimate can dip below 0) gives {@code min}.</li>
+     *   <li>Unless {@code allowDecrease}, the batch never shrinks: a target below the current batch is ignored.</li>
+     *   <li>The batch changes at most once every {@code interval} steps: a change at step s allows the next at step
+     *       s + interval at the earliest; the first change may come at step {@code interval} (0-based), which also
+     *       keeps the first, noisiest GNS estimates from setting the batch.</li>
+     * </ul>
+     * Stateful and not thread-safe: {@link #batchSize} must be called once per step with increasing steps, as the
+     * trainer does. The state for a checkpoint is {@link #current()} and {@link #lastChangeStep()}.
+     */
+    final class Adaptive implements BatchSchedule {
+        private final double k;
+        private final int min, max, microBatch, interval;
+        private final boolean allowDecrease;
+        private int current, lastChangeStep;
+        private Double gns;
+
+        /**
+         * @param k             batch per unit of GNS, &gt; 0
+         * @param min           smallest batch, a positive multiple of microBatch
+         * @param max           largest batch, a multiple of microBatch, &ge; min
+         * @param start         batch until a GNS is known (rounded to micro batches and clamped to [min, max])
+         * @param microBatch    sequences per forward/backward, &ge; 1
+         * @param interval      steps between changes, &ge; 1
+         * @param allowDecrease whether the batch may shrink when the GNS falls
+         */
+        public Adaptive(double k, int min, int max, int start, int microBatch, int interval, boolean allowDecrease) {
+            if (!(k > 0) || Double.isInfinite(k)) throw new IllegalArgumentException("k must be > 0, got " + k);
+            if (microBatch < 1) throw new IllegalArgumentException("micro batch must be >= 1, got " + microBatch);
+            if (min < 1 || min % microBatch != 0)
+                throw new IllegalArgumentException("min batch size must be a positive multiple of " + microBatch + ", got " + min);
+            if (max < min || max % microBatch != 0)
+                throw new IllegalArgumentException("max batch size must be a multiple of " + microBatch + " and >= "
+                        + min + ", got " + max);
+            if (start < 1) throw new IllegalArgumentException("start batch size must be >= 1, got " + start);
+            if (interval < 1) throw new IllegalArgumentException("interval must be >= 1, got " + interval);
+            this.k = k;
+            this.min = min;
+            this.max = max;
+            this.microBatch = microBatch;
+            this.interval = interval;
+            this.allowDecrease = allowDecrease;
+            this.current = bounded(start);
+            this.lastChangeStep = 0;
+        }
+
+        @Override
+        public void observe(Double gns) {
+            if (gns != null && Double.isFinite(gns)) this.gns = gns;
+        }
+
+        @Override
+        public int batchSize(long tokensSeen, int step) {
+            if (gns != null && step - lastChangeStep >= interval) {
+                int target = target(gns);
+                if (!allowDecrease) target = Math.max(target, current);
+                if (target != current) {
+                    current = target;
+                    lastChangeStep = step;
+                }
+            }
+            return current;
+        }
+
+        /** The batch that {@code gns} asks for: k·gns rounded to whole micro batches, clamped to [min, max]. */
+        public int target(double gns) { return bounded(k * gns); }
+
+        private int bounded(double raw) {
+            double micros = Math.rint(raw / microBatch);   // NaN-free: callers pass finite values
+            long b = (long) Math.min(micros, (double) Integer.MAX_VALUE) * microBatch;
+            return (int) Math.max(min, Math.min(max, b));
+        }
+
+        /** The batch size in force. */
+        public int current() { return current; }
+
+        /** The step (0-based) of the last change, 0 before any. */
+        public int lastChangeStep() { return lastChangeStep; }
+
+        /** The latest finite GNS observed, or null. */
+        public Double lastGns() { return gns; }
+
+        /** Continues from a checkpoint's {@link #current()} and {@link #lastChangeStep()} (and GNS, may be null). */
+        public void restore(int current, int lastChangeStep, Double gns) {
+            if (current < min || current > max || current % microBatch != 0)
+                throw new IllegalArgumentException("batch " + current + " is not a multiple of " + microBatch
+                        + " in [" + min + ", " + max + "]");
+            this.current = current;
+            this.lastChangeStep = lastChangeStep;
+            this.gns = null;
+            observe(gns);
+        }
+    }
 }

@@ -38,8 +38,9 @@ import static java.util.Map.entry;
  *
  * <p>Zero means "derive it" for: {@code vocab_size} (from the dataset, see {@link #modelConfig}),
  * {@code decay_tokens} (the end of the run, see {@link #lrSchedule}), {@code max_tokens} (no token limit),
- * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code grad_clip} (no clipping) and
- * {@code batch_size_start} (one micro batch; resolved here so the stored config holds the number used) and
+ * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code grad_clip} (no clipping),
+ * {@code batch_size_start} (one micro batch; resolved here so the stored config holds the number used),
+ * {@code batch_size_min} (one micro batch; kept as 0, see {@link #batchSizeMinResolved()}) and
  * {@code checkpoint_interval} (a checkpoint only at the end of the run, or when it is stopped by SIGINT/SIGTERM).
  */
 public record TrainConfig(
@@ -47,6 +48,9 @@ public record TrainConfig(
         int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm, boolean tiedHead,
         // batch
         int microBatchSize, int batchSize, BatchScheduleType batchSchedule, int batchSizeStart, long rampTokens,
+        // adaptive batch schedule
+        int batchSizeMin, double adaptiveK, AdaptiveSource adaptiveSource, int adaptiveInterval,
+        boolean adaptiveAllowDecrease,
         // optimisation
         double learningRate, double minLr, LrSchedule.Decay lrDecay, long warmupTokens, long decayTokens,
         double weightDecay, double beta1, double beta2, double adamEps, double gradClip,
@@ -60,7 +64,10 @@ public record TrainConfig(
     /** Vocabulary used when neither the config nor the dataset gives one (GPT-2's 50257 padded to a multiple of 64). */
     public static final int DEFAULT_VOCAB = 50304;
 
-    public enum BatchScheduleType { FIXED, LINEAR_RAMP }
+    public enum BatchScheduleType { FIXED, LINEAR_RAMP, ADAPTIVE }
+
+    /** Which smoothed GNS drives the adaptive batch schedule: the norm layers' alone (the paper's) or all tensors'. */
+    public enum AdaptiveSource { LN, TOTAL }
 
     public enum Device { CPU, CUDA, AUTO }
 
@@ -69,6 +76,8 @@ public record TrainConfig(
             entry("vocab_size", "0"), entry("bias", "true"), entry("norm", "layernorm"), entry("tied_head", "true"),
             entry("micro_batch_size", "8"), entry("batch_size", "8"), entry("batch_schedule", "fixed"),
             entry("batch_size_start", "0"), entry("ramp_tokens", "0"),
+            entry("batch_size_min", "0"), entry("adaptive_k", "1.0"), entry("adaptive_source", "ln"),
+            entry("adaptive_interval", "50"), entry("adaptive_allow_decrease", "false"),
             entry("learning_rate", "6e-4"), entry("min_lr", "6e-5"), entry("lr_decay", "cosine"),
             entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("weight_decay", "0.1"),
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
@@ -94,6 +103,26 @@ public record TrainConfig(
         check(rampTokens >= 0, "ramp_tokens", "must be >= 0, got " + rampTokens);
         check(batchSchedule != BatchScheduleType.LINEAR_RAMP || rampTokens > 0, "ramp_tokens",
                 "must be > 0 with batch_schedule=linear_ramp");
+        // 0 stays 0 ("one micro batch", see batchSizeMinResolved) so that changing micro_batch_size alone stays valid.
+        check(batchSizeMin == 0 || (batchSizeMin % microBatchSize == 0 && batchSizeMin <= batchSize), "batch_size_min",
+                "must be 0 (one micro batch) or a multiple of micro_batch_size (" + microBatchSize + ") in [1, batch_size ("
+                        + batchSize + ")], got " + batchSizeMin);
+        check(batchSizeMin >= 0, "batch_size_min", "must be >= 0, got " + batchSizeMin);
+        check(adaptiveK > 0, "adaptive_k", "must be > 0, got " + adaptiveK);
+        check(adaptiveInterval >= 1, "adaptive_interval", "must be >= 1, got " + adaptiveInterval);
+        if (batchSchedule == BatchScheduleType.ADAPTIVE) {
+            int min = batchSizeMin > 0 ? batchSizeMin : microBatchSize;
+            check(min >= 2, "batch_size_min",
+                    "must be >= 2 with batch_schedule=adaptive (the GNS needs two examples per step), got " + min);
+            check(batchSizeStart >= min, "batch_size_start",
+                    "must be >= batch_size_min (" + min + ") with batch_schedule=adaptive, got " + batchSizeStart);
+            check(maxTokens > 0, "max_tokens",
+                    "must be > 0 with batch_schedule=adaptive: it is the token budget and the LR schedule's horizon");
+            check(perExampleNorms != NormTracking.OFF, "per_example_norms",
+                    "must be ln or all with batch_schedule=adaptive (the schedule follows the GNS)");
+            check(adaptiveSource != AdaptiveSource.TOTAL || perExampleNorms == NormTracking.ALL, "adaptive_source",
+                    "total needs per_example_norms=all (got " + format(perExampleNorms) + ")");
+        }
         check(learningRate > 0, "learning_rate", "must be > 0, got " + learningRate);
         check(minLr >= 0 && minLr <= learningRate, "min_lr",
                 "must be in [0, learning_rate (" + learningRate + ")], got " + minLr);
@@ -188,11 +217,17 @@ public record TrainConfig(
         return switch (batchSchedule) {
             case FIXED -> new BatchSchedule.Fixed(batchSize);
             case LINEAR_RAMP -> new BatchSchedule.LinearRamp(batchSizeStart, batchSize, rampTokens, microBatchSize);
+            case ADAPTIVE -> new BatchSchedule.Adaptive(adaptiveK, batchSizeMinResolved(), batchSize, batchSizeStart,
+                    microBatchSize, adaptiveInterval, adaptiveAllowDecrease);
         };
     }
 
-    /** Tokens the run will process: max_tokens or max_steps steps of the batch schedule, whichever ends it first. */
+    /**
+     * Tokens the run will process: max_tokens or max_steps steps of the batch schedule, whichever ends it first.
+     * With batch_schedule=adaptive the steps do not fix the tokens, so this is max_tokens (required there).
+     */
     public long plannedTokens() {
+        if (batchSchedule == BatchScheduleType.ADAPTIVE) return maxTokens;
         BatchSchedule schedule = batchSizeSchedule();
         long tokens = 0;
         int step = 0;
@@ -201,6 +236,9 @@ public record TrainConfig(
         tokens += (long) (maxSteps - step) * batchSize * blockSize;
         return maxTokens > 0 ? Math.min(maxTokens, tokens) : tokens;
     }
+
+    /** The adaptive schedule's smallest batch: batch_size_min, or one micro batch when it is 0. */
+    public int batchSizeMinResolved() { return batchSizeMin > 0 ? batchSizeMin : microBatchSize; }
 
     public AdamWSettings adamW() { return new AdamWSettings(beta1, beta2, adamEps, weightDecay); }
 

@@ -34,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.UnaryOperator;
 
@@ -74,6 +75,7 @@ public final class Trainer {
     private TrainConfig resolved;
     private Path lastCheckpoint;
     private SignalStop signals;
+    private Consumer<Backend> afterTraining = backend -> {};
 
     /** A new run of {@code cfg} on {@code dataDir} into {@code runDir}, which must not hold a run yet. */
     public Trainer(TrainConfig cfg, Path dataDir, Path runDir, StatusLine status) {
@@ -115,6 +117,15 @@ public final class Trainer {
     public Trainer initFrom(Path hfModel) {
         if (resuming) throw new IllegalStateException("a resumed run keeps the weights it started from");
         this.initFrom = HfGpt2.weightsFile(hfModel).toAbsolutePath();
+        return this;
+    }
+
+    /**
+     * Runs {@code hook} on the trained model after the last step, before the backend closes (e.g. to measure it).
+     * The hook may overwrite the backend's gradients; the run's files are complete except summary.json and the report.
+     */
+    public Trainer afterTraining(Consumer<Backend> hook) {
+        this.afterTraining = hook;
         return this;
     }
 
@@ -192,6 +203,7 @@ public final class Trainer {
                                 + (from != null ? "; resuming from " + from.dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
                         Result result = loop(backend, train, val, metrics, from, initParams);
+                        if (!stopped) afterTraining.accept(backend);
                         if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
                         status.notice("report: " + ReportWriter.writeForRun(runDir));
                         return result;
@@ -217,10 +229,10 @@ public final class Trainer {
 
     /** Mutable counters of the loop, saved in checkpoints. */
     private static final class Progress {
-        int step, updates, badInARow, skipped;
+        int step, updates, badInARow, skipped, previousBatch;
         long tokens;
         double loss = Double.NaN, elapsedBefore;
-        Double valLoss;
+        Double valLoss, gnsFed;
         long segmentStart = System.nanoTime();
 
         double elapsed() { return elapsedBefore + (System.nanoTime() - segmentStart) / 1e9; }
@@ -244,13 +256,14 @@ public final class Trainer {
         if (initParams != null) backend.writeParams(initParams);
 
         Progress p = new Progress();
-        if (from != null) restore(from, backend, gns, p);
+        if (from != null) restore(from, backend, gns, batches, p);
         CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
         while (p.step < cfg.maxSteps() && (cfg.maxTokens() == 0 || p.tokens < cfg.maxTokens()) && !stopRequested) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
+            Double gnsBefore = p.gnsFed;
             int accum = B / micro;
             SplittableRandom rng = new SplittableRandom(stepSeed(cfg.seed(), p.step));
             backend.zeroGrad();
@@ -272,7 +285,13 @@ public final class Trainer {
             int step = p.step;
             if (bad == null) {
                 p.badInARow = 0;
-                if (gns != null) gns.update(exampleSq, B, select(gradSq, tracked));
+                if (gns != null) {
+                    gns.update(exampleSq, B, select(gradSq, tracked));
+                    // Feeds closed-loop batch schedules; the others ignore it.
+                    p.gnsFed = cfg.adaptiveSource() == TrainConfig.AdaptiveSource.TOTAL && tracking == NormTracking.ALL
+                            ? gns.gnsTotal() : gns.gnsLn();
+                    batches.observe(p.gnsFed);
+                }
                 if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
                 backend.adamwStep(cfg.adamW(), lr, ++p.updates);
             } else {
@@ -293,6 +312,15 @@ public final class Trainer {
             rec.put("tok_per_s", tokPerS);
             rec.put("elapsed_s", seconds);
             rec.put("grad_norm", gradNorm);
+            if (p.previousBatch != 0 && B != p.previousBatch) {
+                // The first step with a new batch size says where it came from and the GNS the schedule had seen.
+                Map<String, Object> change = new LinkedHashMap<>();
+                change.put("from", p.previousBatch);
+                change.put("to", B);
+                change.put("gns", gnsBefore);
+                rec.put("batch_change", change);
+            }
+            p.previousBatch = B;
             Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
             Double gnsLn = gns != null ? gns.gnsLn() : null;
             rec.put("gns_total", gnsTotal);
@@ -350,7 +378,7 @@ public final class Trainer {
         return null;
     }
 
-    private void restore(CheckpointStore.Checkpoint from, Backend backend, GnsTracker gns, Progress p) {
+    private void restore(CheckpointStore.Checkpoint from, Backend backend, GnsTracker gns, BatchSchedule batches, Progress p) {
         ParameterLayout layout = backend.layout();
         TrainingState s = from.state();
         backend.writeParams(from.params(layout));
@@ -373,6 +401,19 @@ public final class Trainer {
         p.elapsedBefore = s.elapsedS();
         p.loss = s.loss() == null ? Double.NaN : s.loss();
         p.valLoss = s.valLoss();
+        TrainingState.Schedule sched = s.schedule();
+        if (sched != null) {
+            p.previousBatch = sched.lastBatch();
+            p.gnsFed = sched.gnsFed();
+            if (batches instanceof BatchSchedule.Adaptive a) {
+                if (sched.adaptiveBatch() == null) throw new UserError("checkpoint " + from.dir() + " has no adaptive batch state");
+                try {
+                    a.restore(sched.adaptiveBatch(), sched.adaptiveLastChange(), sched.adaptiveGns());
+                } catch (IllegalArgumentException e) {
+                    throw new UserError("checkpoint " + from.dir() + ": " + e.getMessage(), e);
+                }
+            }
+        }
         lastCheckpoint = from.dir();
     }
 
@@ -387,10 +428,13 @@ public final class Trainer {
                 throw new UserError("the weights are no longer finite at step " + p.step + "; not checkpointed"
                         + (lastCheckpoint != null ? " (last good checkpoint: " + lastCheckpoint + ")" : ""));
         JsonElement config = JsonParser.parseString(resolved.toJson());
+        BatchSchedule.Adaptive adaptive = batches instanceof BatchSchedule.Adaptive a ? a : null;
+        TrainingState.Schedule sched = new TrainingState.Schedule(p.previousBatch, finiteOrNull(p.gnsFed),
+                adaptive != null ? adaptive.current() : null, adaptive != null ? adaptive.lastChangeStep() : 0,
+                adaptive != null ? adaptive.lastGns() : null);
         TrainingState state = new TrainingState(TrainingState.FORMAT, p.step, p.tokens, p.updates, p.badInARow, p.skipped,
-                p.elapsed(), Double.isFinite(p.loss) ? p.loss : null, p.valLoss, batches.batchSize(p.tokens, p.step),
-                lrs.lr(p.tokens), TrainingState.RNG_SCHEME, cfg.seed(), gns != null ? gns.snapshot() : null,
-                config.getAsJsonObject());
+                p.elapsed(), finiteOrNull(p.loss), finiteOrNull(p.valLoss), lrs.lr(p.tokens), sched,
+                TrainingState.RNG_SCHEME, cfg.seed(), gns != null ? gns.snapshot() : null, config.getAsJsonObject());
         lastCheckpoint = store.write(layout, params, m, v, state);
     }
 

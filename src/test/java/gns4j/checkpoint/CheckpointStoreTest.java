@@ -34,8 +34,8 @@ class CheckpointStoreTest {
     static TrainingState state(int step, GnsTracker.Snapshot gns) {
         JsonObject cfg = new JsonObject();
         cfg.addProperty("n_layer", 1);
-        return new TrainingState(TrainingState.FORMAT, step, 1000L * step, step - 1, 0, 1, 12.5, 3.25, null, 8, 6e-4,
-                TrainingState.RNG_SCHEME, 7, gns, cfg);
+        return new TrainingState(TrainingState.FORMAT, step, 1000L * step, step - 1, 0, 1, 12.5, 3.25, null, 6e-4,
+                new TrainingState.Schedule(8, 2.5, 16, 3, 2.25), TrainingState.RNG_SCHEME, 7, gns, cfg);
     }
 
     @Test

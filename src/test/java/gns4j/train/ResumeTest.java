@@ -65,6 +65,23 @@ class ResumeTest {
     }
 
     @Test
+    void adaptiveBatchScheduleResumesBitForBit() {
+        TrainConfig cfg = tiny("max_steps=40", "max_tokens=" + 40 * 16 * 16, "batch_schedule=adaptive", "batch_size=16",
+                "batch_size_start=4", "adaptive_interval=3", "adaptive_k=200", "adaptive_allow_decrease=true", "per_example_norms=ln", "checkpoint_interval=4");
+        Path ref = tmp.resolve("adaptive-ref"), run = tmp.resolve("adaptive-kill");
+        new Trainer(cfg, data, ref, QUIET).run();
+        List<JsonObject> expected = metrics(ref);
+        assertTrue(expected.stream().filter(l -> l.has("batch_change")).count() >= 2, "the batch changes: " + expected.stream().map(l -> l.get("batch_size").getAsInt() + "/" + l.get("gns_ln")).toList());
+        int steps = expected.size();
+        for (int k : new int[]{7, steps - 2}) {
+            Path r = tmp.resolve("adaptive-kill-" + k);
+            assertThrows(Killed.class, () -> new Trainer(cfg, data, r, QUIET).hooks(killAfter(k)).run());
+            Trainer.resume(r, null, QUIET).run();
+            assertSameSteps(expected, metrics(r), steps);
+        }
+    }
+
+    @Test
     void twoThreadsResumeBitForBitToo() {
         TrainConfig cfg = tiny("max_steps=" + N, "threads=2");
         Path ref = tmp.resolve("threads-ref"), run = tmp.resolve("threads-kill");

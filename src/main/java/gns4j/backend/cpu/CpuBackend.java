@@ -52,10 +52,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void scaleGrads(float factor) {
-        float[] g = model.grads;
-        for (int i = 0; i < g.length; i++) g[i] *= factor;
-    }
+    public void scaleGrads(float factor) { VectorMath.scale(factor, model.grads, 0, model.grads.length); }
 
     @Override
     public void adamwStep(AdamWSettings settings, double lr, int step) { adam.step(model.params, model.grads, settings, lr, step); }

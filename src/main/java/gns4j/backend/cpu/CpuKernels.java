@@ -69,17 +69,18 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- linear
 
-    /** out (R,N) = inp (R,K) · Wᵀ + bias; W is [N,K] at wOff, bias at bOff (-1: none). */
+    /** out (R,N) = inp (R,K) · Wᵀ + bias; W is [N,K] at wOff, bias at bOff (-1: none); Wᵀ is built in the scratch wT. */
     static void matmulForward(Parallel par, float[] out, float[] inp, float[] params, int wOff, int bOff,
-                              int R, int K, int N) {
-        Gemm.abt(par, out, inp, 0, params, wOff, params, bOff, R, N, K);
+                              int R, int K, int N, float[] wT) {
+        Gemm.transpose(par, wT, params, wOff, N, K);
+        if (bOff >= 0) par.forEach(R, r -> System.arraycopy(params, bOff, out, r * N, N));
+        Gemm.parallel(par, inp, 0, K, 1, wT, 0, N, R, N, K, out, 0, N, bOff >= 0);
     }
 
-    /** dinp (R,K) = dout (R,N) · W, as dout · (Wᵀ)ᵀ with Wᵀ built in the scratch wT (≥ N·K). */
+    /** dinp (R,K) = dout (R,N) · W. */
     static void matmulBackwardInput(Parallel par, float[] dinp, float[] dout, float[] params, int wOff,
-                                    int R, int K, int N, float[] wT) {
-        Gemm.transpose(par, wT, params, wOff, N, K);
-        Gemm.abt(par, dinp, dout, 0, wT, 0, null, -1, R, K, N);
+                                    int R, int K, int N) {
+        Gemm.parallel(par, dout, 0, N, 1, params, wOff, K, R, K, N, dinp, 0, K, false);
     }
 
     /** Rows of the token table that also receive the embedding scatter (tied head): see tiedEmbeddingHeadBackward. */
@@ -97,53 +98,44 @@ final class CpuKernels {
      * dW [N,K] += scale·Σ_b dout_bᵀ inp_b and db [N] += scale·Σ_{b,t} dout_bt, with per-example norms of both.
      * Simultaneous method: for a block of rows of W, each example's rows of dW_b are formed (reduction over its own
      * T tokens), squared and summed into the batch gradient in the same pass, so no B×N×K copy exists. Ghost method:
-     * the plain batch gradient here (reduction over all B·T rows), |dW_b|² from the two Gram matrices.
-     * inpT is scratch (≥ K·B·T) for inpᵀ; tied (or null) adds the embedding scatter into the rows before squaring.
+     * the plain batch gradient here, |dW_b|² from the two Gram matrices. tied (or null) adds the embedding scatter
+     * into the rows before squaring.
      */
     static void matmulBackwardWeight(Parallel par, float[] grads, int wOff, int bOff, float[] dout, float[] inp,
                                      int B, int T, int K, int N, float scale, double[] sq, int wRow, int bRow,
-                                     boolean ghost, float[] inpT, TiedRows tied) {
-        int R = B * T;
+                                     boolean ghost, TiedRows tied) {
         boolean perExample = wRow >= 0 && !ghost;
-        Gemm.transpose(par, inpT, inp, 0, R, K);
         int blocks = (N + W_BLOCK - 1) / W_BLOCK;
         // Per-block partial norms, summed in block order afterwards: the same bits whatever the thread schedule.
         double[] partW = perExample ? new double[blocks * B] : null;
         double[] partB = bRow >= 0 ? new double[blocks * B] : null;
         par.forEach(blocks, blk -> {
             int n0 = blk * W_BLOCK, rows = Math.min(W_BLOCK, N - n0);
-            float[] doutT = new float[rows * R], acc = new float[rows * K], t = new float[Gemm.TILE_BUFFER];
-            for (int r = 0; r < R; r++)
-                for (int i = 0; i < rows; i++) doutT[i * R + r] = dout[r * N + n0 + i];
+            float[] acc = new float[rows * K];
+            float[] example = perExample || tied != null ? new float[rows * K] : null;
             double[] localW = perExample ? new double[B] : null, localB = partB != null ? new double[B] : null;
             if (bOff >= 0 || localB != null)
                 for (int i = 0; i < rows; i++) {
                     double total = 0;
                     for (int b = 0; b < B; b++) {
                         double s = 0;
-                        for (int x = i * R + b * T; x < i * R + b * T + T; x++) s += doutT[x];
+                        for (int t = 0; t < T; t++) s += dout[(b * T + t) * N + n0 + i];
                         total += s;
                         if (localB != null) localB[b] += s * s;
                     }
                     if (bOff >= 0) grads[bOff + n0 + i] += (float) (scale * total);
                 }
-            if (perExample) {
-                float[] pair = new float[Gemm.TI * K];
-                for (int b = 0; b < B; b++)
-                    for (int i = 0; i < rows; i += Gemm.TI) {
-                        int mi = Math.min(Gemm.TI, rows - i);
-                        rowsOf(doutT, i * R + b * T, R, mi, inpT, b * T, R, K, T, t, pair);
-                        if (tied != null) for (int ii = 0; ii < mi; ii++) tied.addTo(n0 + i + ii, b, pair, ii * K, K);
-                        localW[b] += VectorMath.sumSq(pair, 0, mi * K);
-                        VectorMath.axpy(1f, pair, 0, acc, i * K, mi * K);
-                    }
-            } else {
-                float[] pair = new float[Gemm.TI * K];
-                for (int i = 0; i < rows; i += Gemm.TI) {
-                    int mi = Math.min(Gemm.TI, rows - i);
-                    rowsOf(doutT, i * R, R, mi, inpT, 0, R, K, R, t, pair);
-                    System.arraycopy(pair, 0, acc, i * K, mi * K);
+            // Rows n0.. of dW_b = dout_bᵀ (A[i,t] = dout[b·T + t, n0 + i]) · inp_b, one example at a time.
+            for (int b = 0; b < B; b++) {
+                int a = b * T * N + n0, x = b * T * K;
+                if (example == null) {
+                    Gemm.serial(dout, a, 1, N, inp, x, K, rows, K, T, acc, 0, K, true);
+                    continue;
                 }
+                Gemm.serial(dout, a, 1, N, inp, x, K, rows, K, T, example, 0, K, false);
+                if (tied != null) for (int i = 0; i < rows; i++) tied.addTo(n0 + i, b, example, i * K, K);
+                if (perExample) localW[b] = VectorMath.sumSq(example, 0, rows * K);
+                VectorMath.axpy(1f, example, 0, acc, 0, rows * K);
             }
             VectorMath.axpy(scale, acc, 0, grads, wOff + n0 * K, rows * K);
             if (localW != null) System.arraycopy(localW, 0, partW, blk * B, B);
@@ -159,17 +151,6 @@ final class CpuKernels {
             if (perExample) sq[wRow * B + b] = w;
         }
         if (wRow >= 0 && ghost) par.forEach(B, b -> sq[wRow * B + b] = ghostSumSq(inp, K, dout, N, b, T));
-    }
-
-    /** out (mi, K) = rows a.. of A (stride as) against all K rows of Bᵀ (stride bs, from column b), reduced over L. */
-    private static void rowsOf(float[] A, int a, int as, int mi, float[] Bt, int b, int bs, int K, int L,
-                               float[] t, float[] out) {
-        for (int k = 0; k < K; k += Gemm.TJ) {
-            int nj = Math.min(Gemm.TJ, K - k);
-            Gemm.tile(A, a, as, mi, Bt, b + k * bs, bs, nj, L, t);
-            for (int i = 0; i < mi; i++)
-                for (int j = 0; j < nj; j++) out[i * K + k + j] = t[i * Gemm.TJ + j];
-        }
     }
 
     /** |dW_b|² = Σ_{t,t'} (x_t·x_t')(dy_t·dy_t'), summing each unordered pair once (doubled) by symmetry. */
@@ -195,9 +176,9 @@ final class CpuKernels {
      */
     static void tiedEmbeddingHeadBackward(Parallel par, float[] grads, int wteOff, float[] dlogits, float[] x,
                                           float[] demb, int[] ids, int B, int T, int C, int V, float scale,
-                                          double[] sq, int row, boolean ghost, float[] inpT) {
+                                          double[] sq, int row, boolean ghost) {
         if (row < 0 || ghost) {
-            matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, null, -1, -1, false, inpT, null);
+            matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, null, -1, -1, false, null);
             tokenEmbeddingBackward(par, grads, wteOff, demb, ids, B, T, C, scale, null, -1);
             if (row >= 0) par.forEach(B, b -> {
                 double cross = 0;
@@ -220,7 +201,7 @@ final class CpuKernels {
         for (int v = 0; v < V; v++) start[v + 1] += start[v];
         int[] occ = new int[R], fill = Arrays.copyOf(start, V);
         for (int r = 0; r < R; r++) occ[fill[ids[r]]++] = r;
-        matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, sq, row, -1, false, inpT,
+        matmulBackwardWeight(par, grads, wteOff, -1, dlogits, x, B, T, C, V, scale, sq, row, -1, false,
                 new TiedRows(start, occ, demb, T));
     }
 
@@ -400,16 +381,9 @@ final class CpuKernels {
     static double softmaxCrossEntropy(Parallel par, float[] logits, float[] losses, int[] targets, int R, int V) {
         par.forEach(R, r -> {
             int o = r * V;
-            float max = Float.NEGATIVE_INFINITY, target = logits[o + targets[r]];
-            for (int v = 0; v < V; v++) max = Math.max(max, logits[o + v]);
-            double sum = 0;
-            for (int v = 0; v < V; v++) {
-                float e = (float) Math.exp(logits[o + v] - max);
-                logits[o + v] = e;
-                sum += e;
-            }
-            float inv = (float) (1.0 / sum);
-            for (int v = 0; v < V; v++) logits[o + v] *= inv;
+            float target = logits[o + targets[r]], max = VectorMath.max(logits, o, V);
+            double sum = VectorMath.expShiftedInPlace(logits, o, V, max);
+            VectorMath.scale((float) (1.0 / sum), logits, o, V);
             losses[r] = (float) (max + Math.log(sum) - target);
         });
         double total = 0;

@@ -2,13 +2,13 @@ package gns4j.backend.cpu;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 import gns4j.model.NormType;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * The GPT model on the CPU in fp32: flat parameter and gradient buffers (named offsets from {@link ParameterLayout}),
@@ -28,8 +28,8 @@ public final class CpuModel implements AutoCloseable {
     private final float[][] resid;
     private final float[] lnf, lnfMean, lnfRstd, logits, losses;
     private final float[] dresid, dnormOut, dqkv, dfc, datty, dfcAct;
-    // Scratch for transposed operands: a weight (largest N·K) and a layer input (R × widest K).
-    private final float[] weightT, inputT;
+    /** Scratch for the transposed weight of a forward matmul (largest N·K). */
+    private final float[] weightT;
     private int[] ids, targets;
     private int batch, seqLen;
 
@@ -65,30 +65,14 @@ public final class CpuModel implements AutoCloseable {
         dfcAct = new float[4 * R * C];
         datty = new float[R * C];
         weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
-        inputT = new float[4 * R * C];
     }
 
     public int threads() { return par.threads; }
 
     public int maxBatch() { return maxBatch; }
 
-    /** GPT-2 initialisation: N(0, 0.02) matrices and embeddings, residual projections scaled by 1/√(2L), gains 1. */
-    public void initWeights(long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        double projStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
-        for (ParamTensor t : layout.tensors) {
-            int end = t.offset() + t.size();
-            switch (t.kind()) {
-                case NORM_WEIGHT -> Arrays.fill(params, t.offset(), end, 1f);
-                case NORM_BIAS, ATTN_QKV_BIAS, ATTN_PROJ_BIAS, MLP_IN_BIAS, MLP_OUT_BIAS -> Arrays.fill(params, t.offset(), end, 0f);
-                default -> {
-                    boolean proj = t.kind() == gns4j.model.ParamKind.ATTN_PROJ_WEIGHT || t.kind() == gns4j.model.ParamKind.MLP_OUT_WEIGHT;
-                    double std = proj ? projStd : 0.02;
-                    for (int i = t.offset(); i < end; i++) params[i] = (float) (rng.nextGaussian() * std);
-                }
-            }
-        }
-    }
+    /** GPT-2 initialisation ({@link Gpt2Init}). */
+    public void initWeights(long seed) { Gpt2Init.fill(layout, seed, params); }
 
     public void zeroGrad() { Arrays.fill(grads, 0f); }
 
@@ -114,19 +98,19 @@ public final class CpuModel implements AutoCloseable {
             ParameterLayout.Block w = p.blocks[l];
             Layer a = layers[l];
             CpuKernels.normForward(par, a.ln1, a.ln1Mean, a.ln1Rstd, resid[l], params, w.ln1Weight().offset(), off(w.ln1Bias()), R, C);
-            CpuKernels.matmulForward(par, a.qkv, a.ln1, params, w.qkvWeight().offset(), off(w.qkvBias()), R, C, 3 * C);
+            CpuKernels.matmulForward(par, a.qkv, a.ln1, params, w.qkvWeight().offset(), off(w.qkvBias()), R, C, 3 * C, weightT);
             CpuKernels.attentionForward(par, a.atty, a.lse, a.qkv, B, T, C, NH);
-            CpuKernels.matmulForward(par, datty, a.atty, params, w.attnProjWeight().offset(), off(w.attnProjBias()), R, C, C);
+            CpuKernels.matmulForward(par, datty, a.atty, params, w.attnProjWeight().offset(), off(w.attnProjBias()), R, C, C, weightT);
             CpuKernels.add(par, a.mid, resid[l], datty, R, C);
             CpuKernels.normForward(par, a.ln2, a.ln2Mean, a.ln2Rstd, a.mid, params, w.ln2Weight().offset(), off(w.ln2Bias()), R, C);
-            CpuKernels.matmulForward(par, a.fc, a.ln2, params, w.fcWeight().offset(), off(w.fcBias()), R, C, 4 * C);
+            CpuKernels.matmulForward(par, a.fc, a.ln2, params, w.fcWeight().offset(), off(w.fcBias()), R, C, 4 * C, weightT);
             CpuKernels.geluForward(par, a.fcAct, a.fc, R, 4 * C);
-            CpuKernels.matmulForward(par, datty, a.fcAct, params, w.mlpProjWeight().offset(), off(w.mlpProjBias()), R, 4 * C, C);
+            CpuKernels.matmulForward(par, datty, a.fcAct, params, w.mlpProjWeight().offset(), off(w.mlpProjBias()), R, 4 * C, C, weightT);
             CpuKernels.add(par, resid[l + 1], a.mid, datty, R, C);
         }
         int L = config.nLayer();
         CpuKernels.normForward(par, lnf, lnfMean, lnfRstd, resid[L], params, p.lnfWeight.offset(), off(p.lnfBias), R, C);
-        CpuKernels.matmulForward(par, logits, lnf, params, headOffset(), -1, R, C, V);
+        CpuKernels.matmulForward(par, logits, lnf, params, headOffset(), -1, R, C, V, weightT);
         return CpuKernels.softmaxCrossEntropy(par, logits, losses, targets, R, V);
     }
 
@@ -154,10 +138,10 @@ public final class CpuModel implements AutoCloseable {
         float s = gradScale;
 
         CpuKernels.crossEntropyBackward(par, logits, targets, R, V, T);
-        CpuKernels.matmulBackwardInput(par, dnormOut, logits, params, headOffset(), R, C, V, weightT);
+        CpuKernels.matmulBackwardInput(par, dnormOut, logits, params, headOffset(), R, C, V);
         if (p.lmHead != null)
             CpuKernels.matmulBackwardWeight(par, grads, p.lmHead.offset(), -1, logits, lnf, B, T, C, V, s, sq,
-                    row(p.lmHead, all), -1, method.useGhost(T, C, V), inputT, null);
+                    row(p.lmHead, all), -1, method.useGhost(T, C, V), null);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
         CpuKernels.normBackward(par, dresid, dnormOut, resid[L], lnfMean, lnfRstd, params, grads, p.lnfWeight.offset(),
@@ -167,18 +151,18 @@ public final class CpuModel implements AutoCloseable {
             ParameterLayout.Block w = p.blocks[l];
             Layer a = layers[l];
             // MLP: resid[l+1] = mid + proj(gelu(fc(ln2(mid))))
-            CpuKernels.matmulBackwardInput(par, dfcAct, dresid, params, w.mlpProjWeight().offset(), R, 4 * C, C, weightT);
+            CpuKernels.matmulBackwardInput(par, dfcAct, dresid, params, w.mlpProjWeight().offset(), R, 4 * C, C);
             linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresid, a.fcAct, B, T, 4 * C, C, s, sq, all, method);
             CpuKernels.geluBackward(par, dfc, a.fc, dfcAct, R, 4 * C);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dfc, params, w.fcWeight().offset(), R, C, 4 * C, weightT);
+            CpuKernels.matmulBackwardInput(par, dnormOut, dfc, params, w.fcWeight().offset(), R, C, 4 * C);
             linearWeight(w.fcWeight(), w.fcBias(), dfc, a.ln2, B, T, C, 4 * C, s, sq, all, method);
             CpuKernels.normBackward(par, dresid, dnormOut, a.mid, a.ln2Mean, a.ln2Rstd, params, grads,
                     w.ln2Weight().offset(), off(w.ln2Bias()), B, T, C, s, sq, row(w.ln2Weight(), norms), row(w.ln2Bias(), norms));
             // attention: mid = resid[l] + proj(attn(qkv(ln1(resid[l]))))
-            CpuKernels.matmulBackwardInput(par, datty, dresid, params, w.attnProjWeight().offset(), R, C, C, weightT);
+            CpuKernels.matmulBackwardInput(par, datty, dresid, params, w.attnProjWeight().offset(), R, C, C);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresid, a.atty, B, T, C, C, s, sq, all, method);
             CpuKernels.attentionBackward(par, dqkv, datty, a.qkv, a.lse, B, T, C, NH);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dqkv, params, w.qkvWeight().offset(), R, C, 3 * C, weightT);
+            CpuKernels.matmulBackwardInput(par, dnormOut, dqkv, params, w.qkvWeight().offset(), R, C, 3 * C);
             linearWeight(w.qkvWeight(), w.qkvBias(), dqkv, a.ln1, B, T, C, 3 * C, s, sq, all, method);
             CpuKernels.normBackward(par, dresid, dnormOut, resid[l], a.ln1Mean, a.ln1Rstd, params, grads,
                     w.ln1Weight().offset(), off(w.ln1Bias()), B, T, C, s, sq, row(w.ln1Weight(), norms), row(w.ln1Bias(), norms));
@@ -187,7 +171,7 @@ public final class CpuModel implements AutoCloseable {
         CpuKernels.positionEmbeddingBackward(par, grads, p.wpe.offset(), dresid, B, T, C, s, sq, row(p.wpe, all));
         if (p.lmHead == null)
             CpuKernels.tiedEmbeddingHeadBackward(par, grads, p.wte.offset(), logits, lnf, dresid, ids, B, T, C, V, s, sq,
-                    row(p.wte, all), method.useGhost(T, C, V), inputT);
+                    row(p.wte, all), method.useGhost(T, C, V));
         else
             CpuKernels.tokenEmbeddingBackward(par, grads, p.wte.offset(), dresid, ids, B, T, C, s, sq, row(p.wte, all));
     }
@@ -195,7 +179,7 @@ public final class CpuModel implements AutoCloseable {
     private void linearWeight(ParamTensor weight, ParamTensor bias, float[] dout, float[] inp, int B, int T, int K, int N,
                               float scale, double[] sq, boolean tracked, LinearNormMethod method) {
         CpuKernels.matmulBackwardWeight(par, grads, weight.offset(), off(bias), dout, inp, B, T, K, N, scale, sq,
-                row(weight, tracked), row(bias, tracked), method.useGhost(T, K, N), inputT, null);
+                row(weight, tracked), row(bias, tracked), method.useGhost(T, K, N), null);
     }
 
     private int headOffset() { return layout.lmHead != null ? layout.lmHead.offset() : layout.wte.offset(); }

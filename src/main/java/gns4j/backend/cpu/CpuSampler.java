@@ -21,6 +21,8 @@ public final class CpuSampler implements AutoCloseable {
     private final ModelConfig config;
     private final ParameterLayout layout;
     private final float[] params;
+    /** params with every Linear weight (and the head) stored transposed, [in, out], as the forward GEMM wants it. */
+    private final float[] paramsT;
     private final Parallel par;
     private final int maxRows;
     // Per layer caches: keys and values of positions [0, pos), (block_size, C) each.
@@ -36,6 +38,14 @@ public final class CpuSampler implements AutoCloseable {
             throw new IllegalArgumentException("params has " + params.length + " floats, the layout " + layout.totalSize);
         this.params = params;
         this.par = new Parallel(threads);
+        this.paramsT = params.clone();
+        float[] scratch = new float[Math.max(4 * config.nEmbd() * config.nEmbd(), config.vocabSize() * config.nEmbd())];
+        for (gns4j.model.ParamTensor t : layout.tensors)
+            if (t.shape().length == 2 && t.kind() != gns4j.model.ParamKind.POSITION_EMBEDDING
+                    && (t.kind() != gns4j.model.ParamKind.TOKEN_EMBEDDING || config.tiedHead())) {
+                Gemm.transpose(par, scratch, params, t.offset(), t.shape()[0], t.shape()[1]);
+                System.arraycopy(scratch, 0, paramsT, t.offset(), t.size());
+            }
         int C = config.nEmbd(), T = config.blockSize(), L = config.nLayer();
         this.maxRows = T;
         keys = new float[L][T * C];
@@ -95,28 +105,28 @@ public final class CpuSampler implements AutoCloseable {
         for (int l = 0; l < config.nLayer(); l++) {
             ParameterLayout.Block w = p.blocks[l];
             CpuKernels.normForward(par, norm, meanOrNull, rstd, x, params, w.ln1Weight().offset(), off(w.ln1Bias()), n, C);
-            CpuKernels.matmulForward(par, qkv, norm, params, w.qkvWeight().offset(), off(w.qkvBias()), n, C, 3 * C);
+            linear(qkv, norm, w.qkvWeight().offset(), off(w.qkvBias()), n, C, 3 * C);
             for (int i = 0; i < n; i++) {
                 System.arraycopy(qkv, i * 3 * C + C, keys[l], (pos + i) * C, C);
                 System.arraycopy(qkv, i * 3 * C + 2 * C, values[l], (pos + i) * C, C);
             }
             attention(l, n, C, NH);
-            CpuKernels.matmulForward(par, tmp, atty, params, w.attnProjWeight().offset(), off(w.attnProjBias()), n, C, C);
+            linear(tmp, atty, w.attnProjWeight().offset(), off(w.attnProjBias()), n, C, C);
             CpuKernels.add(par, x, x, tmp, n, C);
             CpuKernels.normForward(par, norm, meanOrNull, rstd, x, params, w.ln2Weight().offset(), off(w.ln2Bias()), n, C);
-            CpuKernels.matmulForward(par, fc, norm, params, w.fcWeight().offset(), off(w.fcBias()), n, C, 4 * C);
+            linear(fc, norm, w.fcWeight().offset(), off(w.fcBias()), n, C, 4 * C);
             CpuKernels.geluForward(par, fcAct, fc, n, 4 * C);
-            CpuKernels.matmulForward(par, tmp, fcAct, params, w.mlpProjWeight().offset(), off(w.mlpProjBias()), n, 4 * C, C);
+            linear(tmp, fcAct, w.mlpProjWeight().offset(), off(w.mlpProjBias()), n, 4 * C, C);
             CpuKernels.add(par, x, x, tmp, n, C);
         }
         int head = p.lmHead != null ? p.lmHead.offset() : p.wte.offset();
         if (allLogits) {
             CpuKernels.normForward(par, lastNorm, meanOrNull, rstd, x, params, p.lnfWeight.offset(), off(p.lnfBias), n, C);
-            CpuKernels.matmulForward(par, logits, lastNorm, params, head, -1, n, C, V);
+            linear(logits, lastNorm, head, -1, n, C, V);
         } else {
             System.arraycopy(x, (n - 1) * C, tmp, 0, C);
             CpuKernels.normForward(par, lastNorm, meanOrNull, rstd, tmp, params, p.lnfWeight.offset(), off(p.lnfBias), 1, C);
-            CpuKernels.matmulForward(par, logits, lastNorm, params, head, -1, 1, C, V);
+            linear(logits, lastNorm, head, -1, 1, C, V);
         }
         pos += n;
     }
@@ -148,6 +158,12 @@ public final class CpuSampler implements AutoCloseable {
             float inv = (float) (1.0 / sum);
             for (int u = 0; u <= t; u++) VectorMath.axpy(s[u] * inv, Vc, u * C + h * hs, atty, o, hs);
         });
+    }
+
+    /** out (R,N) = inp (R,K) · Wᵀ + bias, as CpuKernels.matmulForward computes it (same GEMM, Wᵀ prepared once). */
+    private void linear(float[] out, float[] inp, int wOff, int bOff, int R, int K, int N) {
+        if (bOff >= 0) for (int r = 0; r < R; r++) System.arraycopy(params, bOff, out, r * N, N);
+        Gemm.parallel(par, inp, 0, K, 1, paramsT, wOff, N, R, N, K, out, 0, N, bOff >= 0);
     }
 
     private static int off(gns4j.model.ParamTensor t) { return t == null ? -1 : t.offset(); }

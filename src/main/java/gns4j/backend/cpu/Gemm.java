@@ -4,95 +4,129 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The one matrix kernel of the CPU backend: dot products of rows, C[i,j] = A_i·B_j with both operands row-major
- * along the reduction, computed in 2×4 register tiles (8 vector accumulators, 6 loads per 8 FMAs). Forward,
- * input-gradient (against a transposed weight) and per-example weight-gradient products are all this shape.
+ * The one matrix kernel of the CPU backend, in outer-product form: C[i, j] (+)= Σ_p A[i, p]·B[p, j], where
+ * A is read one scalar at a time (any strides) and broadcast, and B is read in vectors along contiguous rows. A 4 ×
+ * 3-vector register tile (12 accumulators, 7 loads per 12 FMAs, no horizontal sums) does the work. Forward
+ * (x · Wᵀ, with Wᵀ prepared), input gradient (dy · W) and per-example weight gradient (dy_bᵀ · x_b, A strided)
+ * are all this shape.
  */
 final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final int TI = 2, TJ = 4;
-    /** Length of the tile array callers pass: TI·TJ results, then room for the accumulators' lanes. */
-    static final int TILE_BUFFER = TI * TJ * (1 + VectorMath.LANES);
-    /** Rows of the right operand kept hot in cache while a chunk of left rows streams past them. */
-    private static final int B_BLOCK = 64;
-    private static final int ROW_CHUNK = 8;
+    static final int L = S.length(), MR = 4, NR = 3 * L;
+    /** Reduction block: a KC × NR panel of B stays in L1/L2 while MC rows of A pass over it. */
+    private static final int KC = 256, MC = 32;
 
     private Gemm() {}
 
-    /**
-     * tile[i·TJ + j] = Σ_k A[a + i·as + k]·B[b + j·bs + k] for i < mi ≤ 2, j < nj ≤ 4 (as/bs: row strides);
-     * tile has {@link #TILE_BUFFER} floats.
-     */
-    static void tile(float[] A, int a, int as, int mi, float[] B, int b, int bs, int nj, int K, float[] tile) {
-        if (mi != TI || nj != TJ || !VectorMath.VECTOR) {
-            for (int i = 0; i < mi; i++)
-                for (int j = 0; j < nj; j++) tile[i * TJ + j] = VectorMath.dot(A, a + i * as, B, b + j * bs, K);
+    /** C[c + i·ldc + j] (+)= Σ_{p<P} A[a + i·ai + p·ap] · B[b + p·bs + j], for i < m ≤ MR, j < n ≤ NR. */
+    static void kernel(float[] A, int a, int ai, int ap, float[] B, int b, int bs, int m, int n, int P,
+                       float[] C, int c, int ldc, boolean accumulate) {
+        if (m != MR || n != NR || !VectorMath.VECTOR) {
+            edgeKernel(A, a, ai, ap, B, b, bs, m, n, P, C, c, ldc, accumulate);
             return;
         }
-        int a0 = a, a1 = a + as, b0 = b, b1 = b + bs, b2 = b + 2 * bs, b3 = b + 3 * bs;
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        int k = 0;
-        for (int bound = S.loopBound(K); k < bound; k += S.length()) {
-            FloatVector x0 = FloatVector.fromArray(S, A, a0 + k), x1 = FloatVector.fromArray(S, A, a1 + k);
-            FloatVector w = FloatVector.fromArray(S, B, b0 + k);
-            c00 = x0.fma(w, c00);
-            c10 = x1.fma(w, c10);
-            w = FloatVector.fromArray(S, B, b1 + k);
-            c01 = x0.fma(w, c01);
-            c11 = x1.fma(w, c11);
-            w = FloatVector.fromArray(S, B, b2 + k);
-            c02 = x0.fma(w, c02);
-            c12 = x1.fma(w, c12);
-            w = FloatVector.fromArray(S, B, b3 + k);
-            c03 = x0.fma(w, c03);
-            c13 = x1.fma(w, c13);
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
+        for (int p = 0; p < P; p++) {
+            int bp = b + p * bs, ap0 = a + p * ap;
+            FloatVector b0 = FloatVector.fromArray(S, B, bp), b1 = FloatVector.fromArray(S, B, bp + L),
+                    b2 = FloatVector.fromArray(S, B, bp + 2 * L);
+            FloatVector x = FloatVector.broadcast(S, A[ap0]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, A[ap0 + ai]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, A[ap0 + 2 * ai]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, A[ap0 + 3 * ai]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
         }
-        // Lanes stored and summed in the fixed order of VectorMath.sumLanes (never reduceLanes: see VectorMath).
-        int o = TI * TJ, L = VectorMath.LANES;
-        c00.intoArray(tile, o);
-        c01.intoArray(tile, o + L);
-        c02.intoArray(tile, o + 2 * L);
-        c03.intoArray(tile, o + 3 * L);
-        c10.intoArray(tile, o + 4 * L);
-        c11.intoArray(tile, o + 5 * L);
-        c12.intoArray(tile, o + 6 * L);
-        c13.intoArray(tile, o + 7 * L);
-        for (int j = 0; j < TI * TJ; j++) tile[j] = VectorMath.sumStored(tile, o + j * L);
-        for (; k < K; k++) {
-            float x0 = A[a0 + k], x1 = A[a1 + k];
-            tile[0] += x0 * B[b0 + k];
-            tile[1] += x0 * B[b1 + k];
-            tile[2] += x0 * B[b2 + k];
-            tile[3] += x0 * B[b3 + k];
-            tile[4] += x1 * B[b0 + k];
-            tile[5] += x1 * B[b1 + k];
-            tile[6] += x1 * B[b2 + k];
-            tile[7] += x1 * B[b3 + k];
+        store(c00, C, c, accumulate);
+        store(c01, C, c + L, accumulate);
+        store(c02, C, c + 2 * L, accumulate);
+        store(c10, C, c + ldc, accumulate);
+        store(c11, C, c + ldc + L, accumulate);
+        store(c12, C, c + ldc + 2 * L, accumulate);
+        store(c20, C, c + 2 * ldc, accumulate);
+        store(c21, C, c + 2 * ldc + L, accumulate);
+        store(c22, C, c + 2 * ldc + 2 * L, accumulate);
+        store(c30, C, c + 3 * ldc, accumulate);
+        store(c31, C, c + 3 * ldc + L, accumulate);
+        store(c32, C, c + 3 * ldc + 2 * L, accumulate);
+    }
+
+    private static void store(FloatVector v, float[] C, int c, boolean accumulate) {
+        (accumulate ? v.add(FloatVector.fromArray(S, C, c)) : v).intoArray(C, c);
+    }
+
+    /** Partial tiles: full 4-row groups one vector at a time, then single rows, then scalar columns. */
+    private static void edgeKernel(float[] A, int a, int ai, int ap, float[] B, int b, int bs, int m, int n, int P,
+                                   float[] C, int c, int ldc, boolean accumulate) {
+        int vectorCols = VectorMath.VECTOR ? n / L * L : 0;
+        for (int j = 0; j < vectorCols; j += L) {
+            if (m == MR) {
+                FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+                for (int p = 0; p < P; p++) {
+                    FloatVector v = FloatVector.fromArray(S, B, b + p * bs + j);
+                    int ap0 = a + p * ap;
+                    c0 = FloatVector.broadcast(S, A[ap0]).fma(v, c0);
+                    c1 = FloatVector.broadcast(S, A[ap0 + ai]).fma(v, c1);
+                    c2 = FloatVector.broadcast(S, A[ap0 + 2 * ai]).fma(v, c2);
+                    c3 = FloatVector.broadcast(S, A[ap0 + 3 * ai]).fma(v, c3);
+                }
+                store(c0, C, c + j, accumulate);
+                store(c1, C, c + ldc + j, accumulate);
+                store(c2, C, c + 2 * ldc + j, accumulate);
+                store(c3, C, c + 3 * ldc + j, accumulate);
+                continue;
+            }
+            for (int i = 0; i < m; i++) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int p = 0; p < P; p++)
+                    acc = FloatVector.broadcast(S, A[a + i * ai + p * ap]).fma(FloatVector.fromArray(S, B, b + p * bs + j), acc);
+                store(acc, C, c + i * ldc + j, accumulate);
+            }
         }
+        for (int i = 0; i < m; i++)
+            for (int j = vectorCols; j < n; j++) {
+                float s = 0f;
+                for (int p = 0; p < P; p++) s += A[a + i * ai + p * ap] * B[b + p * bs + j];
+                int o = c + i * ldc + j;
+                C[o] = accumulate ? C[o] + s : s;
+            }
     }
 
     /**
-     * out (M,N) = A (M,K) · B (N,K)ᵀ + bias (N, at biasOff; -1 = none). A and B are row-major with row length K,
-     * starting at aOff and bOff. Parallel over chunks of rows of A, blocked over rows of B.
+     * C (M,N) (+)= A (M,P) · B (P,N) on the calling thread; A[i,p] = A[a + i·ai + p·ap], B[p,j] = B[b + p·bs + j],
+     * C row stride ldc from c. Blocked over the reduction so a panel of B stays in cache.
      */
-    static void abt(Parallel par, float[] out, float[] A, int aOff, float[] B, int bOff, float[] bias, int biasOff,
-                    int M, int N, int K) {
-        par.forEach((M + ROW_CHUNK - 1) / ROW_CHUNK, chunk -> {
-            float[] t = new float[TILE_BUFFER];
-            int r0 = chunk * ROW_CHUNK, r1 = Math.min(M, r0 + ROW_CHUNK);
-            for (int nb = 0; nb < N; nb += B_BLOCK) {
-                int nEnd = Math.min(N, nb + B_BLOCK);
-                for (int r = r0; r < r1; r += TI) {
-                    int mi = Math.min(TI, r1 - r);
-                    for (int n = nb; n < nEnd; n += TJ) {
-                        int nj = Math.min(TJ, nEnd - n);
-                        tile(A, aOff + r * K, K, mi, B, bOff + n * K, K, nj, K, t);
-                        for (int i = 0; i < mi; i++)
-                            for (int j = 0; j < nj; j++)
-                                out[(r + i) * N + n + j] = biasOff >= 0 ? t[i * TJ + j] + bias[biasOff + n + j] : t[i * TJ + j];
-                    }
-                }
+    static void serial(float[] A, int a, int ai, int ap, float[] B, int b, int bs, int M, int N, int P,
+                       float[] C, int c, int ldc, boolean accumulate) {
+        for (int pc = 0; pc < P; pc += KC) {
+            int kc = Math.min(KC, P - pc);
+            boolean acc = accumulate || pc > 0;
+            for (int j = 0; j < N; j += NR) {
+                int n = Math.min(NR, N - j);
+                for (int i = 0; i < M; i += MR)
+                    kernel(A, a + i * ai + pc * ap, ai, ap, B, b + pc * bs + j, bs, Math.min(MR, M - i), n, kc,
+                            C, c + i * ldc + j, ldc, acc);
             }
+        }
+    }
+
+    /** {@link #serial} split over chunks of MC rows of C. */
+    static void parallel(Parallel par, float[] A, int a, int ai, int ap, float[] B, int b, int bs, int M, int N, int P,
+                         float[] C, int c, int ldc, boolean accumulate) {
+        par.forEach((M + MC - 1) / MC, chunk -> {
+            int i0 = chunk * MC;
+            serial(A, a + i0 * ai, ai, ap, B, b, bs, Math.min(MC, M - i0), N, P, C, c + i0 * ldc, ldc, accumulate);
         });
     }
 

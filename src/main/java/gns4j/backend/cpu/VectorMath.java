@@ -2,6 +2,7 @@ package gns4j.backend.cpu;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -118,5 +119,87 @@ final class VectorMath {
         }
         for (; i < n; i++) sum += (double) a[ao + i] * a[ao + i];
         return sum;
+    }
+
+    /** max of a[ao..ao+n). */
+    static float max(float[] a, int ao, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (VECTOR) {
+            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.max(FloatVector.fromArray(S, a, ao + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, a[ao + i]);
+        return m;
+    }
+
+    /**
+     * a[i] = exp(a[i] − shift) in place; returns the sum, accumulated in double (softmax denominators). The vector
+     * lanes use {@link #exp}, made of lane-wise IEEE operations only: the Vector API's own EXP is SVML when compiled
+     * and Math.exp when interpreted, so its results would change with JIT timing.
+     */
+    static double expShiftedInPlace(float[] a, int ao, int n, float shift) {
+        int i = 0;
+        double sum = 0;
+        if (VECTOR && LANES >= 2) {
+            FloatVector vs = FloatVector.broadcast(S, shift);
+            DoubleVector acc0 = DoubleVector.zero(D), acc1 = DoubleVector.zero(D);
+            // float lanes over blocks of EXP_BLOCK vectors, each block's lanes then added in double
+            for (int bound = S.loopBound(n); i < bound; ) {
+                FloatVector block = FloatVector.zero(S);
+                for (int end = Math.min(bound, i + EXP_BLOCK * LANES); i < end; i += LANES) {
+                    FloatVector e = exp(FloatVector.fromArray(S, a, ao + i).sub(vs));
+                    e.intoArray(a, ao + i);
+                    block = block.add(e);
+                }
+                acc0 = acc0.add((DoubleVector) block.convertShape(VectorOperators.F2D, D, 0));
+                acc1 = acc1.add((DoubleVector) block.convertShape(VectorOperators.F2D, D, 1));
+            }
+            DoubleVector acc = acc0.add(acc1);
+            for (int k = 0; k < D.length(); k++) sum += acc.lane(k);
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(a[ao + i] - shift);
+            a[ao + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    // exp: x = k·ln2 + r with k = rint(x·log2 e) and |r| ≤ ln2/2 (ln2 split in two for exactness), e^r by the degree-7
+    // polynomial of Cephes' expf, times 2^k built in the exponent bits. Relative error about 1e-7.
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final int EXP_BLOCK = 32;
+    private static final float ROUND = 12582912f; // 1.5·2^23: adding and subtracting it rounds to an integer
+    private static final float EXP_MIN = -87.33654f, EXP_MAX = 88.37626f;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /** e^x lane by lane (0 below about −87.3, the smallest normal float's logarithm). */
+    static FloatVector exp(FloatVector x) {
+        var underflow = x.compare(VectorOperators.LT, EXP_MIN);
+        FloatVector c = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector k = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = k.fma(FloatVector.broadcast(S, -LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(FloatVector.broadcast(S, P0), FloatVector.broadcast(S, P1));
+        p = p.fma(r, FloatVector.broadcast(S, P2));
+        p = p.fma(r, FloatVector.broadcast(S, P3));
+        p = p.fma(r, FloatVector.broadcast(S, P4));
+        p = p.fma(r, FloatVector.broadcast(S, P5));
+        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+        FloatVector twoK = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        return y.mul(twoK).blend(0f, underflow);
+    }
+
+    /** a[i] *= alpha. */
+    static void scale(float alpha, float[] a, int ao, int n) {
+        int i = 0;
+        if (VECTOR)
+            for (int bound = S.loopBound(n); i < bound; i += S.length())
+                FloatVector.fromArray(S, a, ao + i).mul(alpha).intoArray(a, ao + i);
+        for (; i < n; i++) a[ao + i] *= alpha;
     }
 }

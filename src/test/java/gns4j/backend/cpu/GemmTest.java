@@ -7,26 +7,37 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The tiled kernel against a plain triple loop, at sizes that hit full tiles, edges and vector tails. */
+/** The tiled kernel against a plain triple loop, at sizes that hit full tiles, edges, vector tails and K blocks. */
 class GemmTest {
-    @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1, 1, 1", "2, 4, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129"})
-    void abtMatchesNaive(int M, int N, int K) {
-        SplittableRandom rng = new SplittableRandom(M * 1000L + N * 10L + K);
-        float[] a = new float[3 + M * K], b = new float[5 + N * K], bias = new float[2 + N], out = new float[M * N];
-        for (float[] arr : new float[][]{a, b, bias}) for (int i = 0; i < arr.length; i++) arr[i] = (float) rng.nextGaussian();
+    @ParameterizedTest(name = "M={0} N={1} P={2}")
+    @CsvSource({"1, 1, 1", "4, 48, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129", "5, 97, 700"})
+    void stridedProductMatchesNaive(int M, int N, int P) {
+        SplittableRandom rng = new SplittableRandom(M * 1000L + N * 10L + P);
+        // A read transposed (ai = 1, ap = M + 2) and B with padded rows, as the weight-gradient call does.
+        int ai = 1, ap = M + 2, bs = N + 3, ldc = N + 1;
+        float[] a = new float[2 + P * ap], b = new float[3 + P * bs], c = new float[ldc * M];
+        for (float[] arr : new float[][]{a, b, c}) for (int i = 0; i < arr.length; i++) arr[i] = (float) rng.nextGaussian();
+        float[] before = c.clone();
         try (Parallel par = new Parallel(2)) {
-            Gemm.abt(par, out, a, 3, b, 5, bias, 2, M, N, K);
-            for (int m = 0; m < M; m++)
-                for (int n = 0; n < N; n++) {
-                    double s = bias[2 + n];
-                    for (int k = 0; k < K; k++) s += (double) a[3 + m * K + k] * b[5 + n * K + k];
-                    assertEquals(s, out[m * N + n], 1e-4 * Math.sqrt(K), "out[" + m + "," + n + "]");
-                }
-            float[] t = new float[M * K];
-            Gemm.transpose(par, t, a, 3, M, K);
-            for (int m = 0; m < M; m++)
-                for (int k = 0; k < K; k++) assertEquals(a[3 + m * K + k], t[k * M + m]);
+            Gemm.parallel(par, a, 2, ai, ap, b, 3, bs, M, N, P, c, 0, ldc, true);
         }
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double s = before[i * ldc + j];
+                for (int p = 0; p < P; p++) s += (double) a[2 + i * ai + p * ap] * b[3 + p * bs + j];
+                assertEquals(s, c[i * ldc + j], 1e-4 * Math.sqrt(P), "C[" + i + "," + j + "]");
+            }
+    }
+
+    @ParameterizedTest(name = "transpose {0}x{1}")
+    @CsvSource({"1, 1", "7, 33", "64, 40"})
+    void transposeMovesEveryElement(int rows, int cols) {
+        float[] src = new float[3 + rows * cols], dst = new float[rows * cols];
+        for (int i = 0; i < src.length; i++) src[i] = i;
+        try (Parallel par = new Parallel(2)) {
+            Gemm.transpose(par, dst, src, 3, rows, cols);
+        }
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) assertEquals(src[3 + r * cols + c], dst[c * rows + r]);
     }
 }

@@ -1,0 +1,105 @@
+package gns4j.backend.cuda;
+
+import java.util.Arrays;
+import java.util.Map;
+
+import static gns4j.backend.cuda.CublasLt.R_16BF;
+import static gns4j.backend.cuda.CublasLt.R_32F;
+
+/**
+ * GPU side of `./gns4j bench kernels`, on GPU 0: device-to-device copy bandwidth, the norm layer's forward + backward
+ * (the model's launches, NormKernels) and the Linear weight gradient (the model's GEMMs), each with and without
+ * per-example squared norms. Every result is the median of event-timed back-to-back runs, in milliseconds.
+ */
+public final class KernelTimings implements AutoCloseable {
+    private final Gpu gpu;
+    private final CublasLt lt;
+    private final int warmup, reps;
+
+    public KernelTimings(int warmup, int reps) {
+        gpu = new Gpu(0, Map.of("HS", "64"));
+        lt = new CublasLt(gpu);
+        this.warmup = warmup;
+        this.reps = reps;
+    }
+
+    public String device() { return gpu.name + ", " + gpu.arch; }
+
+    /** Read + write GB/s of a 1 GiB cuMemcpyDtoD. */
+    public double copyGBps() {
+        long bytes = 1L << 30, src = fill(bytes / 4, 1), dst = gpu.alloc(bytes);
+        return 2 * bytes / (median(() -> gpu.copy(dst, src, bytes)) * 1e6);
+    }
+
+    /**
+     * LayerNorm forward + backward over B·T rows of C: x fp32 → y bf16 with mean/rstd; dy fp32 → dx fp32 (+=) and its
+     * bf16 copy, γ and β gradients; tracked adds their per-example squared norms.
+     */
+    public double normMs(int B, int T, int C, boolean tracked) {
+        int R = B * T;
+        long RC = (long) R * C;
+        long x = fill(RC, 2), dy = fill(RC, 3), g = fill(C, 4), beta = fill(C, 5), y = gpu.alloc(2 * RC), dx = gpu.alloc(4 * RC),
+                dxb = gpu.alloc(2 * RC), mean = gpu.alloc(4L * R), rstd = gpu.alloc(4L * R), partG = gpu.alloc(4L * B * C),
+                partB = gpu.alloc(4L * B * C), gradG = gpu.alloc(4L * C), gradB = gpu.alloc(4L * C), sq = gpu.alloc(16L * B);
+        gpu.zero(dx, 4 * RC);
+        gpu.zero(partG, 4L * B * C);
+        gpu.zero(partB, 4L * B * C);
+        return median(() -> {
+            NormKernels.forward(gpu, y, mean, rstd, x, g, beta, R, C);
+            if (tracked) gpu.zero(sq, 16L * B);
+            NormKernels.backward(gpu, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, tracked ? sq : 0L,
+                    tracked ? sq + 8L * B : 0L, B, T, C, 1f);
+        });
+    }
+
+    /**
+     * Weight gradient (N,K) fp32 += dyᵀ·x of B·T rows (dy (·,N), x (·,K) bf16); tracked: the model's simultaneous method
+     * (batched per-example bf16 GEMM in chunks of 8 examples, then the fused sum-and-norm pass).
+     */
+    public double linearWgradMs(int B, int T, int K, int N, boolean tracked) {
+        long R = (long) B * T, NK = (long) N * K;
+        int chunk = Math.min(CudaBackend.MAX_CHUNK, B);
+        long dy = gpu.alloc(2 * R * N), x = gpu.alloc(2 * R * K), grad = gpu.alloc(4 * NK), sq = gpu.alloc(8L * B),
+                ws = tracked ? gpu.alloc(2 * NK * chunk) : 0;
+        toBf16(dy, R * N, 6);
+        toBf16(x, R * K, 7);
+        gpu.zero(grad, 4 * NK);
+        return median(() -> {
+            if (!tracked) {
+                lt.weightGrad(grad, R_32F, dy, x, (int) R, K, N, 1, 1f, 1f);
+                return;
+            }
+            gpu.zero(sq, 8L * B);
+            for (int b0 = 0; b0 < B; b0 += chunk) {
+                int nb = Math.min(chunk, B - b0);
+                lt.weightGrad(ws, R_16BF, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
+                gpu.launch("pe_reduce", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, grad, sq + 8L * b0, ws, nb, NK, 1f);
+            }
+        });
+    }
+
+    private double median(Runnable op) {
+        double[] ms = gpu.timeMs(warmup, reps, op);
+        Arrays.sort(ms);
+        return ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+    }
+
+    /** n floats uniform in [-1, 1). */
+    private long fill(long n, int seed) {
+        long p = gpu.alloc(4 * n);
+        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, p, n, seed, 1f);
+        return p;
+    }
+
+    private void toBf16(long dst, long n, int seed) {
+        long f = fill(n, seed);
+        gpu.launch("to_bf16", gpu.blocksFor(n), 1, 256, 0, dst, f, n);
+    }
+
+    @Override
+    public void close() {
+        gpu.makeCurrent();
+        lt.close();
+        gpu.close();
+    }
+}

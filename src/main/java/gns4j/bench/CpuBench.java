@@ -1,0 +1,95 @@
+package gns4j.bench;
+
+import gns4j.backend.NormTracking;
+import gns4j.backend.cpu.CpuBackend;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * `./gns4j bench cpu`: tok/s of forward + backward + AdamW on the CPU backend with per-example norms off,
+ * LayerNorm-only and all layers, the overhead of each, a thread-scaling curve, and the PyTorch baseline run from
+ * the same process when python3 with torch is present.
+ */
+public final class CpuBench {
+    static final List<BenchModel> MODELS = List.of(
+            BenchModel.gpt("L4-C256", 4, 4, 256, 256, 50304, 8),
+            BenchModel.gpt("L6-C384", 6, 6, 384, 256, 50304, 8));
+
+    private final PrintStream out;
+    private final int warmup, reps;
+
+    public CpuBench(PrintStream out, int warmup, int reps) {
+        this.out = out;
+        this.warmup = warmup;
+        this.reps = reps;
+    }
+
+    public void run(List<String> names, List<Integer> threadCounts, boolean torch) throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
+        out.printf("gns4j bench cpu: %d cores, %d warm-up + %d measured steps per cell; PyTorch baseline: %s%n",
+                cores, warmup, reps, torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
+        for (BenchModel m : select(names)) {
+            out.printf("%n%s (%s), %d threads%n", m.name(), m.shape(), cores);
+            out.printf("  %-28s %12s %8s %10s%n", "per-example norms", "tok/s", "spread", "vs off");
+            measure(m, NormTracking.ALL, cores); // JIT warm-up of every code path before any cell is timed
+            Timing off = null;
+            for (NormTracking tracking : new NormTracking[]{NormTracking.OFF, NormTracking.LN, NormTracking.ALL}) {
+                Timing t = measure(m, tracking, cores);
+                if (tracking == NormTracking.OFF) off = t;
+                out.printf("  %-28s %12.0f %8s %10s%n", label(tracking), t.median(), t.spread(),
+                        tracking == NormTracking.OFF ? "1.00x" : String.format("%+.1f%%", 100 * (off.median() / t.median() - 1)));
+            }
+            if (torchMissing == null) {
+                List<String> args = new ArrayList<>(List.of(m.torchArgs()));
+                args.addAll(List.of("--threads", "" + cores, "--warmup", "" + warmup, "--reps", "" + reps));
+                for (Map.Entry<String, Object> e : TorchBaseline.run(args).entrySet())
+                    if (e.getValue() instanceof Double d)
+                        out.printf("  %-28s %12.0f %8s %10s  (ours untracked / torch = %.2fx)%n", "PyTorch " + e.getKey(), d, "",
+                                "", off.median() / d);
+                    else out.printf("  %-28s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
+            }
+            out.printf("  thread scaling (norms off):");
+            double one = 0;
+            for (int threads : threadCounts.isEmpty() ? powersOfTwo(cores) : threadCounts) {
+                Timing t = measure(m, NormTracking.OFF, threads);
+                if (one == 0) one = t.median() / threads;
+                out.printf("  %d: %.0f (%.0f%%)", threads, t.median(), 100 * t.median() / (one * threads));
+            }
+            out.println();
+        }
+    }
+
+    private Timing measure(BenchModel m, NormTracking tracking, int threads) {
+        try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), threads)) {
+            return Throughput.measure(backend, m, tracking, warmup, reps);
+        }
+    }
+
+    private static List<BenchModel> select(List<String> names) {
+        if (names.isEmpty()) return MODELS;
+        List<BenchModel> out = new ArrayList<>();
+        for (String n : names)
+            out.add(MODELS.stream().filter(m -> m.name().equalsIgnoreCase(n)).findFirst()
+                    .orElseThrow(() -> new gns4j.UserError("unknown bench model '" + n + "' (L4-C256, L6-C384)")));
+        return out;
+    }
+
+    private static List<Integer> powersOfTwo(int cores) {
+        List<Integer> out = new ArrayList<>();
+        for (int t = 1; t < cores; t *= 2) out.add(t);
+        out.add(cores);
+        return out;
+    }
+
+    private static String label(NormTracking t) {
+        return switch (t) {
+            case OFF -> "off";
+            case LN -> "LayerNorm only";
+            case ALL -> "all layers";
+        };
+    }
+}

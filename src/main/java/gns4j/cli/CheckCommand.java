@@ -1,0 +1,37 @@
+package gns4j.cli;
+
+import gns4j.backend.cuda.CudaCheck;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code gns4j check ...}: correctness runs a developer starts on the GPU machine. */
+@Command(name = "check", mixinStandardHelpOptions = true, subcommands = {CheckCommand.CudaVsCpu.class, CheckCommand.Export.class},
+        description = "GPU correctness checks against the CPU reference and PyTorch.")
+public final class CheckCommand {
+
+    @Command(name = "cuda", mixinStandardHelpOptions = true,
+            description = "CUDA vs CPU on the same weights and batch: loss, every gradient, every per-example norm, GNS inputs.")
+    static final class CudaVsCpu implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            Cuda.require();
+            return CudaCheck.check();
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = "Write weights, a batch and our per-example norms for scripts/torch_pe_norms.py (torch.func).")
+    static final class Export implements Callable<Integer> {
+        @Parameters(paramLabel = "DIR", description = "Output folder.")
+        Path dir;
+
+        @Override
+        public Integer call() {
+            Cuda.require();
+            return CudaCheck.export(dir);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package gns4j.cli;
+
+import gns4j.UserError;
+import gns4j.backend.Backend;
+import gns4j.backend.Backends;
+import gns4j.data.DataMeta;
+import gns4j.data.DatasetPreparer;
+import gns4j.data.TokenDataset;
+import gns4j.data.Tokenizer;
+import gns4j.data.Tokenizers;
+import gns4j.measure.ExampleNorm;
+import gns4j.measure.GnsResult;
+import gns4j.measure.IntervalMethod;
+import gns4j.measure.MeasureReport;
+import gns4j.measure.ModelMeasurement;
+import gns4j.measure.ModelMeasurer;
+import gns4j.measure.Snippet;
+import gns4j.measure.WeightsFile;
+import gns4j.model.ModelConfig;
+import gns4j.train.TrainConfig;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code gns4j measure}: GNS with a confidence interval, the critical batch size, and per-example norms of a model
+ * as it stands (no optimizer step).
+ */
+@Command(name = "measure", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+                "Measure a model's gradient noise scale (GNS) with a confidence interval, the critical batch size, and "
+                        + "per-example gradient norms; no optimizer step.",
+                "Runs N batches of random windows through forward and backward with per-example norms of every tensor; "
+                        + "GNS = mean tr(Σ) / mean |G|² over the batches, for all parameters, the norm layers, each "
+                        + "type and each layer, with a bootstrap (or jackknife) interval over the batches."},
+        footer = {"", "Examples:",
+                "  ./gns4j measure --data-dir data/jargon --config my.json --batches 40",
+                "  ./gns4j measure --data-dir data/jargon --config my.json --top 10 --json > gns.json",
+                "  ./gns4j measure --data-dir data/jargon --init-from RUN_DIR   (RUN_DIR/weights.f32: see WeightsFile)"})
+public final class MeasureCommand implements Callable<Integer> {
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Prepared dataset (train.bin, meta.json).")
+    Path dataDir;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ModelSource model;
+
+    static final class ModelSource {
+        @Option(names = "--init-from", paramLabel = "RUN_DIR",
+                description = "Run folder with config.json and " + WeightsFile.NAME
+                        + " (checkpoint files are not supported yet).")
+        Path initFrom;
+
+        @Option(names = "--config", paramLabel = "FILE",
+                description = "JSON config of a fresh model, initialised from --seed.")
+        Path config;
+    }
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key; repeatable.")
+    List<String> sets = new ArrayList<>();
+
+    @Option(names = "--batches", defaultValue = "20", paramLabel = "N", description = "Batches to measure (default: ${DEFAULT-VALUE}).")
+    int batches;
+
+    @Option(names = "--batch-size", paramLabel = "B",
+            description = "Sequences per batch (default: the config's batch_size), run as micro-batches of micro_batch_size.")
+    Integer batchSize;
+
+    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cuda or auto (default: the config's).")
+    String device;
+
+    @Option(names = "--confidence", defaultValue = "0.9", paramLabel = "C", description = "Interval coverage (default: ${DEFAULT-VALUE}).")
+    double confidence;
+
+    @Option(names = "--interval", defaultValue = "bootstrap", paramLabel = "METHOD",
+            description = "bootstrap (BCa, default) or jackknife, over batches.")
+    String interval;
+
+    @Option(names = "--top", defaultValue = "5", paramLabel = "K",
+            description = "List the K highest- and K lowest-norm examples with their text (default: ${DEFAULT-VALUE}; 0: none).")
+    int top;
+
+    @Option(names = "--split", defaultValue = "train", paramLabel = "SPLIT", description = "train or val token file (default: ${DEFAULT-VALUE}).")
+    String split;
+
+    @Option(names = "--seed", paramLabel = "S",
+            description = "Seed of the fresh init, the window sampling and the bootstrap (default: the config's seed).")
+    Long seed;
+
+    @Option(names = "--tensors", description = "Also list every tensor in the table (JSON always has them).")
+    boolean tensors;
+
+    @Option(names = "--json", description = "Print one JSON object (every example's norms included) instead of the table.")
+    boolean json;
+
+    private static final int SNIPPET_CHARS = 72;
+
+    @Override
+    public Integer call() {
+        if (batches < 2) throw new UserError("--batches must be >= 2 (an interval needs several batches), got " + batches);
+        if (!(confidence > 0 && confidence < 1)) throw new UserError("--confidence must be in (0, 1), got " + confidence);
+        if (top < 0) throw new UserError("--top must be >= 0, got " + top);
+        IntervalMethod method = switch (interval) {
+            case "bootstrap" -> IntervalMethod.BOOTSTRAP;
+            case "jackknife" -> IntervalMethod.JACKKNIFE;
+            default -> throw new UserError("--interval must be bootstrap or jackknife, got '" + interval + "'");
+        };
+        String fileName = switch (split) {
+            case "train" -> DatasetPreparer.TRAIN_FILE;
+            case "val" -> DatasetPreparer.VAL_FILE;
+            default -> throw new UserError("--split must be train or val, got '" + split + "'");
+        };
+        if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
+
+        Path weights = null;
+        Path configFile = model.config;
+        if (model.initFrom != null) {
+            weights = weightsOf(model.initFrom);
+            configFile = model.initFrom.resolve("config.json");
+        }
+        List<String> overrides = new ArrayList<>(sets);
+        if (device != null) overrides.add("device=" + device);
+        TrainConfig cfg = TrainConfig.load(configFile, overrides);
+        long s = seed != null ? seed : cfg.seed();
+        int B = batchSize != null ? batchSize : cfg.batchSize();
+        if (B < 2) throw new UserError("--batch-size must be >= 2 (GNS compares examples within a batch), got " + B);
+        int micro = Math.min(cfg.microBatchSize(), B);
+        if (B % micro != 0)
+            throw new UserError("--batch-size " + B + " must be a multiple of micro_batch_size " + micro
+                    + " (set it with --set micro_batch_size=M)");
+
+        DataMeta meta = TokenDataset.readMeta(dataDir);
+        ModelConfig mc = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
+        // Plain nanoGPT .bin files (no meta.json) hold GPT-2 tokens.
+        Tokenizer tok = Tokenizers.byName(meta == null ? "gpt2" : meta.tokenizer());
+        Path file = dataDir.resolve(fileName);
+        try (TokenDataset data = TokenDataset.open(file, mc.vocabSize(), mc.blockSize());
+             Backend backend = Backends.open(cfg.device().name().toLowerCase(), mc, micro, cfg.threadCount(),
+                     n -> System.err.println("gns4j: " + n))) {
+            String source;
+            if (weights != null) {
+                WeightsFile.load(weights, backend);
+                source = "weights " + weights;
+            } else {
+                backend.initWeights(s);
+                source = "fresh init (seed " + s + ")";
+            }
+            boolean console = System.console() != null;
+            ModelMeasurement m = ModelMeasurer.measure(backend, data, batches, B, micro, mc.blockSize(),
+                    cfg.linearNormMethod(), new SplittableRandom(s), done -> {
+                        if (console) System.err.printf("\rmeasure: batch %d/%d", done, batches);
+                    });
+            if (console) System.err.println();
+            Map<String, GnsResult> results = m.groups().results(confidence, method, s);
+            var report = new MeasureReport(m, results, confidence, method, source, backend.name(), file.toString(), s,
+                    ranked(m.highest(top), data, mc.blockSize(), tok), ranked(m.lowest(top), data, mc.blockSize(), tok),
+                    tensors);
+            System.out.print(json ? report.json() + "\n" : report.table());
+        }
+        return 0;
+    }
+
+    /** The weights file of a run folder, or a UserError saying why there is none. */
+    static Path weightsOf(Path initFrom) {
+        if (!Files.exists(initFrom)) throw new UserError("--init-from " + initFrom + ": not found");
+        if (!Files.isDirectory(initFrom))
+            throw new UserError("--init-from " + initFrom + ": loading checkpoint files is not available yet; pass a run"
+                    + " folder holding config.json and " + WeightsFile.NAME + ", or measure a fresh model with --config FILE");
+        if (!Files.isRegularFile(initFrom.resolve("config.json")))
+            throw new UserError("--init-from " + initFrom + ": not a run folder (no config.json)");
+        Path w = initFrom.resolve(WeightsFile.NAME);
+        if (!Files.isRegularFile(w))
+            throw new UserError("--init-from " + initFrom + ": no " + WeightsFile.NAME + " there; checkpoints are not"
+                    + " available yet (gns4j train does not save weights), so measure a fresh model with --config "
+                    + initFrom.resolve("config.json"));
+        return w;
+    }
+
+    private static List<MeasureReport.Ranked> ranked(List<ExampleNorm> list, TokenDataset data, int T, Tokenizer tok) {
+        List<MeasureReport.Ranked> out = new ArrayList<>();
+        for (ExampleNorm e : list)
+            out.add(new MeasureReport.Ranked(e, Snippet.of(data, e.offset(), T, tok, SNIPPET_CHARS)));
+        return out;
+    }
+}

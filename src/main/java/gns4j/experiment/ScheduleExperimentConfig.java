@@ -1,0 +1,214 @@
+package gns4j.experiment;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import gns4j.UserError;
+import gns4j.train.TrainConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The JSON file of {@code gns4j experiment schedule --config FILE}. Relative paths are resolved against the working
+ * directory (the repository root when run through {@code ./gns4j}).
+ *
+ * <pre>{@code
+ * {
+ *   "out_dir": "runs/schedule-cpu",                 // OUT: OUT/<arm>-seed<s>/ per run, OUT/results.md, ...
+ *   "data_dir": "data/schedule-demo-byte",          // prepared dataset; made from "prepare" if it has no train.bin
+ *   "prepare": {"inputs": ["demo"], "tokenizer": "byte", "val_fraction": 0.05},
+ *                                                   // inputs: files/folders as for `gns4j prepare`, or "demo"
+ *   "base": {"n_layer": 2, "max_tokens": 1e6, ...}, // train config keys shared by every arm (max_tokens required)
+ *   "arms": {"fixed": {}, "ramp": {"batch_schedule": "linear_ramp", ...}, "adaptive": {...}},
+ *   "baseline": "fixed",                            // the arm whose final val loss is the target (default: first)
+ *   "seeds": [1, 2],                                // every arm runs every seed (at least 2)
+ *   "estimators": {"batches": 32, "groups": 4, "batch_size": 32}   // measure pass, or {"batches": 0} for none
+ * }
+ * }</pre>
+ * Arms may not change what must be equal across them: the model, the LR schedule, the token budget and the seed.
+ */
+public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> prepareInputs, String tokenizer,
+                                       double valFraction, Map<String, String> base,
+                                       Map<String, Map<String, String>> arms, String baseline, List<Long> seeds,
+                                       int estimatorBatches, int estimatorGroups, int estimatorBatchSize) {
+
+    /** Keys an arm may not override. */
+    public static final Set<String> SHARED_KEYS = Set.of("n_layer", "n_head", "n_embd", "block_size", "vocab_size",
+            "bias", "norm", "tied_head", "learning_rate", "min_lr", "lr_decay", "warmup_tokens", "decay_tokens",
+            "max_tokens", "seed", "eval_batches", "device");
+
+    /** The special prepare input for the corpus bundled in the jar. */
+    public static final String DEMO_INPUT = "demo";
+
+    private static final Set<String> TOP_KEYS = Set.of("out_dir", "data_dir", "prepare", "base", "arms", "baseline",
+            "seeds", "estimators");
+
+    public static ScheduleExperimentConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new UserError("cannot read experiment config " + file + ": " + e.getMessage());
+        }
+        return parse(text, file.toString());
+    }
+
+    public static ScheduleExperimentConfig parse(String text, String source) {
+        JsonObject root;
+        try {
+            JsonElement e = JsonParser.parseString(text);
+            if (!e.isJsonObject()) throw new UserError(source + " must hold one JSON object");
+            root = e.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new UserError(source + " is not valid JSON: " + String.valueOf(e.getMessage()).replaceAll("\\s+", " "));
+        }
+        for (String k : root.keySet())
+            if (!TOP_KEYS.contains(k)) throw new UserError(source + ": unknown key '" + k + "' (expected one of " + TOP_KEYS + ")");
+        Path out = Path.of(string(root, "out_dir", source, null));
+        Path data = Path.of(string(root, "data_dir", source, null));
+        List<String> inputs = new ArrayList<>();
+        String tokenizer = "gpt2";
+        double valFraction = 0.05;
+        if (root.has("prepare")) {
+            JsonObject p = object(root, "prepare", source);
+            for (String k : p.keySet())
+                if (!Set.of("inputs", "tokenizer", "val_fraction").contains(k))
+                    throw new UserError(source + ": unknown key 'prepare." + k + "'");
+            if (p.has("inputs")) for (JsonElement e : array(p, "inputs", source)) inputs.add(e.getAsString());
+            tokenizer = string(p, "tokenizer", source, tokenizer);
+            if (p.has("val_fraction")) valFraction = p.get("val_fraction").getAsDouble();
+        }
+        Map<String, String> base = flat(object(root, "base", source), source + " base");
+        for (String k : base.keySet()) if (k.equals("seed")) throw new UserError(source + ": base sets seed; use \"seeds\"");
+        if (!base.containsKey("max_tokens"))
+            throw new UserError(source + ": base must set max_tokens (the token budget every arm shares)");
+        Map<String, Map<String, String>> arms = new LinkedHashMap<>();
+        JsonObject armsJson = object(root, "arms", source);
+        for (String name : armsJson.keySet()) {
+            if (!name.matches("[A-Za-z0-9_.-]+"))
+                throw new UserError(source + ": arm name '" + name + "' must be letters, digits, '_', '.' or '-'");
+            if (!armsJson.get(name).isJsonObject()) throw new UserError(source + ": arm " + name + " must be an object of config keys");
+            Map<String, String> o = flat(armsJson.getAsJsonObject(name), source + " arm " + name);
+            for (String k : o.keySet())
+                if (SHARED_KEYS.contains(k))
+                    throw new UserError(source + ": arm " + name + " overrides " + k
+                            + ", which must be the same in every arm (set it in base)");
+            arms.put(name, o);
+        }
+        if (arms.size() < 2) throw new UserError(source + ": arms needs at least 2 arms, got " + arms.size());
+        String baseline = string(root, "baseline", source, arms.keySet().iterator().next());
+        if (!arms.containsKey(baseline)) throw new UserError(source + ": baseline '" + baseline + "' is not an arm " + arms.keySet());
+        List<Long> seeds = new ArrayList<>();
+        for (JsonElement e : array(root, "seeds", source)) {
+            long s;
+            try {
+                s = e.getAsLong();
+            } catch (RuntimeException ex) {
+                throw new UserError(source + ": seeds must be integers, got " + e);
+            }
+            if (seeds.contains(s)) throw new UserError(source + ": seed " + s + " listed twice");
+            seeds.add(s);
+        }
+        if (seeds.size() < 2) throw new UserError(source + ": seeds needs at least 2 seeds, got " + seeds.size());
+        int batches = 32, groups = 4, batchSize = 0;
+        if (root.has("estimators")) {
+            JsonObject e = object(root, "estimators", source);
+            for (String k : e.keySet())
+                if (!Set.of("batches", "groups", "batch_size").contains(k))
+                    throw new UserError(source + ": unknown key 'estimators." + k + "'");
+            if (e.has("batches")) batches = e.get("batches").getAsInt();
+            if (e.has("groups")) groups = e.get("groups").getAsInt();
+            if (e.has("batch_size")) batchSize = e.get("batch_size").getAsInt();
+        }
+        if (batches != 0 && (groups < 2 || batches % (2 * groups) != 0))
+            throw new UserError(source + ": estimators.batches (" + batches + ") must be 0 or a multiple of 2 × groups ("
+                    + groups + "), groups >= 2");
+        ScheduleExperimentConfig c = new ScheduleExperimentConfig(out, data, List.copyOf(inputs), tokenizer, valFraction,
+                base, arms, baseline, List.copyOf(seeds), batches, groups, batchSize);
+        c.trainConfigs(null); // every arm's config must be valid before anything runs
+        return c;
+    }
+
+    /** Each arm's train config for {@code seed} (the first seed when null), in arm order, checked for equal budgets. */
+    public Map<String, TrainConfig> trainConfigs(Long seed) {
+        return trainConfigs(seed, List.of());
+    }
+
+    /** As {@link #trainConfigs(Long)}, with {@code extra} overrides (e.g. device=cuda) applied to every arm. */
+    public Map<String, TrainConfig> trainConfigs(Long seed, List<String> extra) {
+        Map<String, TrainConfig> out = new LinkedHashMap<>();
+        for (var arm : arms.entrySet()) {
+            List<String> kv = new ArrayList<>();
+            base.forEach((k, v) -> kv.add(k + "=" + v));
+            arm.getValue().forEach((k, v) -> kv.add(k + "=" + v));
+            kv.add("seed=" + (seed == null ? seeds.getFirst() : seed));
+            kv.addAll(extra);
+            TrainConfig cfg;
+            try {
+                // One construction (not defaults().with(...)), so derived defaults such as batch_size_min follow the final values.
+                cfg = TrainConfig.load(null, kv);
+            } catch (UserError e) {
+                throw new UserError("arm " + arm.getKey() + ": " + e.getMessage());
+            }
+            // max_steps must not end a run before the token budget does, or the arms would not see equal tokens.
+            long reachable = cfg.batchSchedule() == TrainConfig.BatchScheduleType.ADAPTIVE
+                    ? (long) cfg.maxSteps() * cfg.batchSizeMinResolved() * cfg.blockSize()
+                    : maxStepsTokens(cfg);
+            if (reachable < cfg.maxTokens())
+                throw new UserError("arm " + arm.getKey() + ": max_steps (" + cfg.maxSteps() + ") can end the run before max_tokens ("
+                        + cfg.maxTokens() + "); raise max_steps so that the token budget ends every run");
+            out.put(arm.getKey(), cfg);
+        }
+        return out;
+    }
+
+    /** Tokens that max_steps steps of a non-adaptive schedule process. */
+    private static long maxStepsTokens(TrainConfig cfg) {
+        return cfg.with("max_tokens=0").plannedTokens();
+    }
+
+    /** The run folder of one arm and seed. */
+    public Path runDir(String arm, long seed) { return outDir.resolve(arm + "-seed" + seed); }
+
+    private static Map<String, String> flat(JsonObject o, String where) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (var e : o.entrySet()) {
+            if (!(e.getValue() instanceof JsonPrimitive p))
+                throw new UserError(where + ": key " + e.getKey() + " must be a number, string or boolean, got " + e.getValue());
+            m.put(e.getKey(), p.getAsString());
+        }
+        return m;
+    }
+
+    private static String string(JsonObject o, String key, String source, String dflt) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) {
+            if (dflt == null) throw new UserError(source + ": missing key '" + key + "'");
+            return dflt;
+        }
+        if (!(e instanceof JsonPrimitive p) || !p.isString()) throw new UserError(source + ": " + key + " must be a string");
+        return p.getAsString();
+    }
+
+    private static JsonObject object(JsonObject o, String key, String source) {
+        JsonElement e = o.get(key);
+        if (e == null || !e.isJsonObject()) throw new UserError(source + ": '" + key + "' must be a JSON object");
+        return e.getAsJsonObject();
+    }
+
+    private static JsonArray array(JsonObject o, String key, String source) {
+        JsonElement e = o.get(key);
+        if (e == null || !e.isJsonArray()) throw new UserError(source + ": '" + key + "' must be a JSON array");
+        return e.getAsJsonArray();
+    }
+}

@@ -1,0 +1,120 @@
+package gns4j.backend.cuda;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Host-side logic that needs no GPU: library search, cache keys and files, error text, alignment, the probe. */
+class HostLogicTest {
+    @Test
+    void libraryCandidatesTryPlainNamesFirstThenEachDirectory() {
+        assertEquals(List.of("libx.so.1", "libx.so", "/a/libx.so.1", "/a/libx.so", "/b/libx.so.1", "/b/libx.so"),
+                NativeLibrary.candidates(List.of("libx.so.1", "libx.so"), List.of("/a", "/b")));
+        assertEquals("/usr/local/cuda/targets/x86_64-linux/lib", NativeLibrary.DIRS.getFirst());
+    }
+
+    @Test
+    void missingLibraryIsOneClearLine() {
+        var e = assertThrows(CudaUnavailableException.class, () -> NativeLibrary.load("Foo", "libgns4j-none.so.9"));
+        assertTrue(e.getMessage().startsWith("CUDA backend unavailable: Foo not found"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    @Test
+    void errorMessageNamesCallStringAndCode() {
+        assertEquals("cuMemAlloc(1024 bytes) failed: CUDA_ERROR_OUT_OF_MEMORY: out of memory (status 2)",
+                new CudaException("cuMemAlloc(1024 bytes)", 2, "CUDA_ERROR_OUT_OF_MEMORY: out of memory").getMessage());
+        assertEquals("cublasLtMatmul failed: unknown error (status 7)", CudaException.message("cublasLtMatmul", 7, " "));
+    }
+
+    @Test
+    void cacheKeyDependsOnSourceOptionsAndArch() {
+        String k = KernelCache.key("src", List.of("-DHS=64"), "sm_90");
+        assertTrue(k.matches("sm_90-[0-9a-f]{32}"), k);
+        assertEquals(k, KernelCache.key("src", List.of("-DHS=64"), "sm_90"));
+        assertNotEquals(k, KernelCache.key("src2", List.of("-DHS=64"), "sm_90"));
+        assertNotEquals(k, KernelCache.key("src", List.of("-DHS=32"), "sm_90"));
+        assertNotEquals(k, KernelCache.key("src", List.of("-DHS=64"), "sm_100"));
+        assertNotEquals(KernelCache.key("ab", List.of("c"), "sm_90"), KernelCache.key("a", List.of("bc"), "sm_90"));
+    }
+
+    @Test
+    void cacheCompilesOnceThenReadsTheFile(@TempDir Path dir) throws Exception {
+        AtomicInteger compiles = new AtomicInteger();
+        byte[] first = KernelCache.getOrCompile(dir.resolve("sub"), "k1", () -> {
+            compiles.incrementAndGet();
+            return new byte[]{1, 2, 3};
+        });
+        byte[] second = KernelCache.getOrCompile(dir.resolve("sub"), "k1", () -> {
+            compiles.incrementAndGet();
+            return new byte[]{9};
+        });
+        assertArrayEquals(new byte[]{1, 2, 3}, first);
+        assertArrayEquals(first, second);
+        assertEquals(1, compiles.get());
+        assertTrue(Files.isRegularFile(dir.resolve("sub/k1.cubin")));
+    }
+
+    @Test
+    void alignmentIsLargestPowerOfTwoUpTo256() {
+        assertEquals(256, CublasLt.alignment(0x7f0000000000L));
+        assertEquals(16, CublasLt.alignment(0x7f0000000000L + 16));
+        assertEquals(2, CublasLt.alignment(0x7f0000000000L, 2 * 5));
+        assertEquals(256, CublasLt.alignment(0x7f0000000000L, 0));
+    }
+
+    @Test
+    void decayRunsCoverEveryParameterOnceWithUniformFlags() {
+        for (boolean tied : new boolean[]{true, false}) {
+            var layout = new gns4j.model.ParameterLayout(new gns4j.model.ModelConfig(2, 2, 8, 6, 11, true, gns4j.model.NormType.LAYERNORM, tied));
+            var runs = CudaBackend.decayRuns(layout);
+            long next = 0;
+            for (int i = 0; i < runs.size(); i++) {
+                var r = runs.get(i);
+                assertEquals(next, r.offset());
+                if (i > 0) assertNotEquals(runs.get(i - 1).decayed(), r.decayed());
+                for (var t : layout.tensors)
+                    if (t.offset() >= r.offset() && t.offset() < r.offset() + r.size()) assertEquals(r.decayed(), t.kind().decayed, t.name());
+                next += r.size();
+            }
+            assertEquals(layout.totalSize, next);
+        }
+    }
+
+    @Test
+    void perExampleChunksFitTheWorkspace() {
+        long head = 50304L * 768;
+        long ws = CudaBackend.workspaceElems(8, head);
+        assertTrue(ws * 2 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
+        assertEquals(8, CudaBackend.chunk(8, head, ws));
+        assertEquals(8, CudaBackend.chunk(16, 768L * 3072, ws));
+        assertEquals(3, CudaBackend.chunk(3, 768L * 3072, ws));
+        assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
+        long huge = CudaBackend.WORKSPACE_BUDGET;
+        assertEquals(huge, CudaBackend.workspaceElems(8, huge));
+    }
+
+    @Test
+    void probeSaysNoWithoutThrowingWhenThereIsNoGpu() {
+        if (!Files.exists(Path.of("/dev/nvidiactl"))) {
+            assertFalse(CudaBackend.available());
+            String reason = CudaBackend.unavailableReason();
+            assertTrue(reason.startsWith("CUDA backend unavailable: "), reason);
+            assertFalse(reason.contains("\n"));
+            var e = assertThrows(CudaUnavailableException.class,
+                    () -> CudaBackend.open(new gns4j.model.ModelConfig(1, 1, 8, 4, 11, false, gns4j.model.NormType.LAYERNORM, true), 1));
+            assertEquals(reason, e.getMessage());
+        }
+    }
+}
