@@ -1,5 +1,6 @@
 package gns4j.checkpoint;
 
+import com.google.gson.JsonObject;
 import gns4j.UserError;
 import gns4j.model.ModelConfig;
 
@@ -15,8 +16,9 @@ import java.nio.file.Path;
  * @param config     the model shape
  * @param tokenizer  the tokenizer name the run recorded, or null (unknown: a plain HF folder)
  * @param checkpoint the checkpoint folder, or null for an HF folder
+ * @param trainConfig the config the checkpoint was trained with (TrainConfig JSON), or null for an HF folder
  */
-public record ModelSource(Path weights, ModelConfig config, String tokenizer, Path checkpoint) {
+public record ModelSource(Path weights, ModelConfig config, String tokenizer, Path checkpoint, JsonObject trainConfig) {
 
     public static ModelSource open(Path path) {
         if (!Files.exists(path)) throw new UserError("not found: " + path);
@@ -33,13 +35,22 @@ public record ModelSource(Path weights, ModelConfig config, String tokenizer, Pa
                 runDir = parent.getParent();
         }
         String tokenizer = null;
+        JsonObject trainConfig = null;
         if (checkpoint != null) {
-            CheckpointStore.load(checkpoint); // verifies every checksum
+            trainConfig = CheckpointStore.load(checkpoint).state().config(); // verifies every checksum
             dir = checkpoint;
             if (runDir != null && Files.isRegularFile(runDir.resolve(RunInfo.FILE))) tokenizer = RunInfo.read(runDir).tokenizer();
         }
         HfGpt2.Pretrained hf = HfGpt2.open(dir);
-        return new ModelSource(hf.weights(), hf.config(), tokenizer, checkpoint);
+        return new ModelSource(hf.weights(), hf.config(), tokenizer, checkpoint, trainConfig);
+    }
+
+    /** Whether {@code path} is something {@link #open} reads: a .safetensors file, or a run, checkpoint or HF folder. */
+    public static boolean recognises(Path path) {
+        if (Files.isRegularFile(path)) return path.getFileName().toString().endsWith(".safetensors");
+        return Files.isDirectory(path) && (Files.isDirectory(path.resolve(CheckpointStore.DIR))
+                || Files.isRegularFile(path.resolve(RunInfo.FILE)) || Files.isRegularFile(path.resolve(CheckpointStore.STATE_FILE))
+                || Files.isRegularFile(path.resolve(HfGpt2.MODEL_FILE)));
     }
 
     /** The weights in our flat layout. */

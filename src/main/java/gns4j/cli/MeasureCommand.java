@@ -44,7 +44,8 @@ import java.util.concurrent.Callable;
         footer = {"", "Examples:",
                 "  ./gns4j measure --data-dir data/jargon --config my.json --batches 40",
                 "  ./gns4j measure --data-dir data/jargon --config my.json --top 10 --json > gns.json",
-                "  ./gns4j measure --data-dir data/jargon --init-from RUN_DIR   (RUN_DIR/weights.f32: see WeightsFile)"})
+                "  ./gns4j measure --data-dir data/jargon --init-from RUN_DIR   (its newest checkpoint)",
+                "  ./gns4j measure --data-dir data/gpt2 --init-from HF_GPT2_DIR  (model.safetensors + config.json)"})
 public final class MeasureCommand implements Callable<Integer> {
 
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Prepared dataset (train.bin, meta.json).")
@@ -54,9 +55,10 @@ public final class MeasureCommand implements Callable<Integer> {
     ModelSource model;
 
     static final class ModelSource {
-        @Option(names = "--init-from", paramLabel = "RUN_DIR",
-                description = "Run folder with config.json and " + WeightsFile.NAME
-                        + " (checkpoint files are not supported yet).")
+        @Option(names = "--init-from", paramLabel = "PATH",
+                description = "Trained weights: a run folder (its newest checkpoint, with the run's config), a checkpoint "
+                        + "folder, a Hugging Face GPT-2 folder (model.safetensors + config.json), or a run folder with "
+                        + WeightsFile.NAME + ".")
         Path initFrom;
 
         @Option(names = "--config", paramLabel = "FILE",
@@ -122,13 +124,19 @@ public final class MeasureCommand implements Callable<Integer> {
 
         Path weights = null;
         Path configFile = model.config;
-        if (model.initFrom != null) {
+        gns4j.checkpoint.ModelSource checkpoint = null;
+        if (model.initFrom != null && gns4j.checkpoint.ModelSource.recognises(model.initFrom))
+            checkpoint = gns4j.checkpoint.ModelSource.open(model.initFrom);
+        else if (model.initFrom != null) {
             weights = weightsOf(model.initFrom);
             configFile = model.initFrom.resolve("config.json");
         }
         List<String> overrides = new ArrayList<>(sets);
         if (device != null) overrides.add("device=" + device);
-        TrainConfig cfg = TrainConfig.load(configFile, overrides);
+        TrainConfig cfg = checkpoint == null ? TrainConfig.load(configFile, overrides)
+                : (checkpoint.trainConfig() != null ? TrainConfig.fromJson(checkpoint.trainConfig().toString())
+                : TrainCommand.pretrainedShape(TrainConfig.defaults(), checkpoint.config(), java.util.Set.of(), checkpoint.weights()))
+                .with(overrides.toArray(String[]::new));
         long s = seed != null ? seed : cfg.seed();
         int B = batchSize != null ? batchSize : cfg.batchSize();
         if (B < 2) throw new UserError("--batch-size must be >= 2 (GNS compares examples within a batch), got " + B);
@@ -146,7 +154,10 @@ public final class MeasureCommand implements Callable<Integer> {
              Backend backend = Backends.open(cfg.device().name().toLowerCase(), mc, micro, cfg.threadCount(),
                      n -> System.err.println("gns4j: " + n))) {
             String source;
-            if (weights != null) {
+            if (checkpoint != null) {
+                backend.writeParams(new gns4j.checkpoint.HfGpt2.Pretrained(checkpoint.weights(), checkpoint.config()).params(mc));
+                source = "weights " + checkpoint.weights();
+            } else if (weights != null) {
                 WeightsFile.load(weights, backend);
                 source = "weights " + weights;
             } else {
@@ -172,15 +183,14 @@ public final class MeasureCommand implements Callable<Integer> {
     static Path weightsOf(Path initFrom) {
         if (!Files.exists(initFrom)) throw new UserError("--init-from " + initFrom + ": not found");
         if (!Files.isDirectory(initFrom))
-            throw new UserError("--init-from " + initFrom + ": loading checkpoint files is not available yet; pass a run"
-                    + " folder holding config.json and " + WeightsFile.NAME + ", or measure a fresh model with --config FILE");
+            throw new UserError("--init-from " + initFrom + ": not a model.safetensors, nor a run, checkpoint or Hugging Face"
+                    + " GPT-2 folder; or measure a fresh model with --config FILE");
         if (!Files.isRegularFile(initFrom.resolve("config.json")))
             throw new UserError("--init-from " + initFrom + ": not a run folder (no config.json)");
         Path w = initFrom.resolve(WeightsFile.NAME);
         if (!Files.isRegularFile(w))
-            throw new UserError("--init-from " + initFrom + ": no " + WeightsFile.NAME + " there; checkpoints are not"
-                    + " available yet (gns4j train does not save weights), so measure a fresh model with --config "
-                    + initFrom.resolve("config.json"));
+            throw new UserError("--init-from " + initFrom + ": no checkpoint and no " + WeightsFile.NAME + " there; measure"
+                    + " a fresh model with --config " + initFrom.resolve("config.json"));
         return w;
     }
 

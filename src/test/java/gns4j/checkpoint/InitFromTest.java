@@ -92,6 +92,13 @@ class InitFromTest {
         var notARun = cli("train", "--resume", data.toString());
         assertEquals(2, notARun.status());
         assertTrue(notARun.err().contains("is not a resumable run folder"), notARun.err());
+        var measured = cli("measure", "--data-dir", data.toString(), "--init-from", run.toString(), "--batches", "2",
+                "--batch-size", "4", "--json");
+        assertEquals(0, measured.status(), measured.err());
+        assertTrue(measured.out().contains("\"groups\""), measured.out());
+        var measuredHf = cli("measure", "--data-dir", data.toString(), "--init-from", hf.toString(), "--batches", "2",
+                "--batch-size", "4", "--set", "block_size=8", "--set", "micro_batch_size=2", "--set", "threads=1");
+        assertEquals(0, measuredHf.status(), measuredHf.err());
         var resumed = cli("train", "--resume", run.toString());
         assertEquals(0, resumed.status(), resumed.err());
         assertTrue(resumed.out().startsWith("done: 2 steps"), resumed.out());

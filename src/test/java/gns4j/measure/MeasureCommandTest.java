@@ -46,8 +46,8 @@ class MeasureCommandTest {
 
         assertBadInput("--init-from", "measure", "--data-dir", d);                  // neither --init-from nor --config
         assertBadInput("mutually exclusive", "measure", "--data-dir", d, "--config", c, "--init-from", emptyRun.toString());
-        assertBadInput("checkpoints are not available yet", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
-        assertBadInput("loading checkpoint files is not available yet", "measure", "--data-dir", d, "--init-from", checkpointFile.toString());
+        assertBadInput("no checkpoint and no weights.f32 there", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
+        assertBadInput("no config.json beside the weights", "measure", "--data-dir", d, "--init-from", checkpointFile.toString());
         assertBadInput("--batches must be >= 2", "measure", "--data-dir", d, "--config", c, "--batches", "1");
         assertBadInput("multiple of micro_batch_size", "measure", "--data-dir", d, "--config", c, "--batch-size", "12");
         assertBadInput("--interval must be bootstrap or jackknife", "measure", "--data-dir", d, "--config", c, "--interval", "x");
