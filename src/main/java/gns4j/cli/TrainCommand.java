@@ -93,7 +93,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (initFrom != null) trainer.initFrom(initFrom);
         }
         // Signals are handled around the run and the last line, so a stopped process still prints it.
-        try (SignalStop ignored = SignalStop.install(trainer)) {
+        try (SignalStop _ = SignalStop.install(trainer)) {
             Trainer.Result r = trainer.run();
             if (trainer.stopped()) {
                 System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",

@@ -199,14 +199,14 @@ class ResumeTest {
     void secondRunOnTheSameFolderIsRefused() throws IOException {
         Path run = tmp.resolve("locked");
         Files.createDirectories(run);
-        try (RunLock held = RunLock.acquire(run)) {
+        try (RunLock _ = RunLock.acquire(run)) {
             UserError e = assertThrows(UserError.class, () -> new Trainer(tiny("max_steps=2"), data, run, QUIET).run());
             assertTrue(e.getMessage().contains("in use by another gns4j run (pid " + ProcessHandle.current().pid() + ")"),
                     e.getMessage());
             assertFalse(Files.exists(run.resolve("metrics.jsonl")));
         }
         new Trainer(tiny("max_steps=2"), data, run, QUIET).run(); // released: fine now
-        try (RunLock held = RunLock.acquire(run)) {
+        try (RunLock _ = RunLock.acquire(run)) {
             UserError e = assertThrows(UserError.class, () -> Trainer.resume(run, null, QUIET).run());
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
         }

@@ -57,7 +57,7 @@ class SignalTest {
         int stoppedAt = lines(termed);
         assertEquals(stoppedAt, checkpointSteps(termed).getLast(), "checkpoint of the step it stopped at: " + log);
         assertFalse(Files.exists(termed.resolve("summary.json")));
-        try (RunLock ignored = RunLock.acquire(termed)) {
+        try (RunLock _ = RunLock.acquire(termed)) {
             // released on exit
         }
         int s2 = stoppedAt + 3;
