@@ -3,6 +3,7 @@ package gns4j.checkpoint;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import gns4j.backend.Backend;
+import gns4j.backend.DelegatingBackend;
 import gns4j.cli.TrainCommand;
 import gns4j.model.ModelConfig;
 import gns4j.train.TestRuns;
@@ -105,22 +106,13 @@ class InitFromTest {
     }
 
     /** Records the weights at the first zeroGrad (the start of step 1). */
-    static final class Capture implements Backend {
-        private final Backend d;
+    static final class Capture extends DelegatingBackend {
         private final float[][] first;
 
         Capture(Backend d, float[][] first) {
-            this.d = d;
+            super(d);
             this.first = first;
         }
-
-        @Override public String name() { return d.name(); }
-        @Override public gns4j.model.ParameterLayout layout() { return d.layout(); }
-        @Override public int maxMicroBatch() { return d.maxMicroBatch(); }
-        @Override public void initWeights(long seed) { d.initWeights(seed); }
-        @Override public void readParams(float[] dst) { d.readParams(dst); }
-        @Override public void writeParams(float[] src) { d.writeParams(src); }
-        @Override public void readGrads(float[] dst) { d.readGrads(dst); }
 
         @Override
         public void zeroGrad() {
@@ -130,19 +122,5 @@ class InitFromTest {
             }
             d.zeroGrad();
         }
-
-        @Override
-        public double forwardBackward(int[] inputs, int[] targets, int B, int T, float gradScale,
-                                      gns4j.backend.NormTracking tracking, gns4j.backend.LinearNormMethod method, double[] sq) {
-            return d.forwardBackward(inputs, targets, B, T, gradScale, tracking, method, sq);
-        }
-
-        @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return d.evaluate(inputs, targets, B, T); }
-        @Override public double[] gradSqPerTensor() { return d.gradSqPerTensor(); }
-        @Override public void scaleGrads(float factor) { d.scaleGrads(factor); }
-        @Override public void adamwStep(gns4j.backend.AdamWSettings s, double lr, int step) { d.adamwStep(s, lr, step); }
-        @Override public void readOptimizerState(float[] m, float[] v) { d.readOptimizerState(m, v); }
-        @Override public void writeOptimizerState(float[] m, float[] v) { d.writeOptimizerState(m, v); }
-        @Override public void close() { d.close(); }
     }
 }

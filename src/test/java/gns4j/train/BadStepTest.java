@@ -4,10 +4,10 @@ import com.google.gson.JsonObject;
 import gns4j.UserError;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
+import gns4j.backend.DelegatingBackend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.checkpoint.CheckpointStore;
-import gns4j.model.ParameterLayout;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,25 +33,18 @@ class BadStepTest {
     static void data() { data = demoData(tmp.resolve("data")); }
 
     /** Delegates to the real backend, poisoning chosen steps (1-based, counted by zeroGrad). */
-    static final class Faulty implements Backend {
-        final Backend d;
+    static final class Faulty extends DelegatingBackend {
         final Set<Integer> nanLoss, infGrad;
         final List<Integer> adamSteps = new ArrayList<>();
         int step;
 
         Faulty(Backend d, Set<Integer> nanLoss, Set<Integer> infGrad) {
-            this.d = d;
+            super(d);
             this.nanLoss = nanLoss;
             this.infGrad = infGrad;
         }
 
         @Override public String name() { return "faulty " + d.name(); }
-        @Override public ParameterLayout layout() { return d.layout(); }
-        @Override public int maxMicroBatch() { return d.maxMicroBatch(); }
-        @Override public void initWeights(long seed) { d.initWeights(seed); }
-        @Override public void readParams(float[] dst) { d.readParams(dst); }
-        @Override public void writeParams(float[] src) { d.writeParams(src); }
-        @Override public void readGrads(float[] dst) { d.readGrads(dst); }
 
         @Override
         public void zeroGrad() {
@@ -66,8 +59,6 @@ class BadStepTest {
             return nanLoss.contains(step) ? Double.NaN : loss;
         }
 
-        @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return d.evaluate(inputs, targets, B, T); }
-
         @Override
         public double[] gradSqPerTensor() {
             double[] g = d.gradSqPerTensor();
@@ -75,17 +66,11 @@ class BadStepTest {
             return g;
         }
 
-        @Override public void scaleGrads(float factor) { d.scaleGrads(factor); }
-
         @Override
         public void adamwStep(AdamWSettings settings, double lr, int t) {
             adamSteps.add(t);
             d.adamwStep(settings, lr, t);
         }
-
-        @Override public void readOptimizerState(float[] m, float[] v) { d.readOptimizerState(m, v); }
-        @Override public void writeOptimizerState(float[] m, float[] v) { d.writeOptimizerState(m, v); }
-        @Override public void close() { d.close(); }
     }
 
     @Test

@@ -65,7 +65,7 @@ final class CublasLt implements AutoCloseable {
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
         statusString = lib.fn("cublasLtGetStatusString", ADDRESS, JAVA_INT);
         MemorySegment h = arena.allocate(JAVA_LONG);
-        check("cublasLtCreate", call(() -> (int) create.invokeExact(h)));
+        check("cublasLtCreate", NativeLibrary.call(() -> (int) create.invokeExact(h)));
         handle = h.get(JAVA_LONG, 0);
         workspace = gpu.alloc(WORKSPACE);
         alpha = arena.allocate(JAVA_FLOAT);
@@ -95,7 +95,7 @@ final class CublasLt implements AutoCloseable {
         String name = gpu.profiling ? "gemm " + g.m() + "x" + g.n() + "x" + g.k() + (g.batch() > 1 ? " batch " + g.batch() : "")
                 + (g.epilogue() != EPI_NONE ? " epilogue " + g.epilogue() : "") : null;
         gpu.timed(name, () -> check("cublasLtMatmul(m=" + g.m() + " n=" + g.n() + " k=" + g.k() + " batch=" + g.batch() + ")",
-                call(() -> (int) matmul.invokeExact(handle, p.desc(), alpha, a, p.layoutA(), b, p.layoutB(), beta, c,
+                NativeLibrary.call(() -> (int) matmul.invokeExact(handle, p.desc(), alpha, a, p.layoutA(), b, p.layoutB(), beta, c,
                         p.layoutD(), d, p.layoutD(), p.algo(), workspace, WORKSPACE, stream))));
     }
 
@@ -110,7 +110,7 @@ final class CublasLt implements AutoCloseable {
     private Plan plan(Gemm g) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(JAVA_LONG);
-            check("cublasLtMatmulDescCreate", call(() -> (int) descCreate.invokeExact(out, COMPUTE_32F, R_32F)));
+            check("cublasLtMatmulDescCreate", NativeLibrary.call(() -> (int) descCreate.invokeExact(out, COMPUTE_32F, R_32F)));
             long desc = out.get(JAVA_LONG, 0);
             setInt(a, descSet, "cublasLtMatmulDescSetAttribute", desc, DESC_TRANSA, g.transA() ? 1 : 0);
             setInt(a, descSet, "cublasLtMatmulDescSetAttribute", desc, DESC_TRANSB, g.transB() ? 1 : 0);
@@ -118,22 +118,22 @@ final class CublasLt implements AutoCloseable {
             if (g.epilogue() == EPI_GELU_AUX || g.epilogue() == EPI_GELU_AUX_BIAS || g.epilogue() == EPI_DGELU) {
                 MemorySegment ld = a.allocate(JAVA_LONG);
                 ld.set(JAVA_LONG, 0, g.ldd());
-                check("cublasLtMatmulDescSetAttribute", call(() -> (int) descSet.invokeExact(desc, DESC_AUX_LD, ld, 8L)));
+                check("cublasLtMatmulDescSetAttribute", NativeLibrary.call(() -> (int) descSet.invokeExact(desc, DESC_AUX_LD, ld, 8L)));
             }
             long la = layout(a, R_16BF, g.transA() ? g.k() : g.m(), g.transA() ? g.m() : g.k(), g.lda(), g.batch(), g.strideA());
             long lb = layout(a, R_16BF, g.transB() ? g.n() : g.k(), g.transB() ? g.k() : g.n(), g.ldb(), g.batch(), g.strideB());
             long ld = layout(a, g.typeD(), g.m(), g.n(), g.ldd(), g.batch(), g.strideD());
-            check("cublasLtMatmulPreferenceCreate", call(() -> (int) prefCreate.invokeExact(out)));
+            check("cublasLtMatmulPreferenceCreate", NativeLibrary.call(() -> (int) prefCreate.invokeExact(out)));
             long pref = out.get(JAVA_LONG, 0);
             MemorySegment ws = a.allocate(JAVA_LONG);
             ws.set(JAVA_LONG, 0, WORKSPACE);
-            check("cublasLtMatmulPreferenceSetAttribute", call(() -> (int) prefSet.invokeExact(pref, PREF_MAX_WORKSPACE, ws, 8L)));
+            check("cublasLtMatmulPreferenceSetAttribute", NativeLibrary.call(() -> (int) prefSet.invokeExact(pref, PREF_MAX_WORKSPACE, ws, 8L)));
             int[] aligns = {g.alignA(), g.alignB(), g.alignC(), g.alignD()};
             int[] attrs = {PREF_ALIGN_A, PREF_ALIGN_B, PREF_ALIGN_C, PREF_ALIGN_D};
             for (int i = 0; i < 4; i++) setInt(a, prefSet, "cublasLtMatmulPreferenceSetAttribute", pref, attrs[i], aligns[i]);
             MemorySegment results = a.allocate(HEURISTIC_RESULT_BYTES, 8), found = a.allocate(JAVA_INT);
-            int status = call(() -> (int) heuristic.invokeExact(handle, desc, la, lb, ld, ld, pref, 1, results, found));
-            call(() -> (int) prefDestroy.invokeExact(pref));
+            int status = NativeLibrary.call(() -> (int) heuristic.invokeExact(handle, desc, la, lb, ld, ld, pref, 1, results, found));
+            NativeLibrary.call(() -> (int) prefDestroy.invokeExact(pref));
             check("cublasLtMatmulAlgoGetHeuristic(" + g + ")", status);
             if (found.get(JAVA_INT, 0) < 1) throw new CudaException("cublasLtMatmulAlgoGetHeuristic(" + g + ")", 15, "no algorithm for this shape");
             MemorySegment algo = arena.allocate(ALGO_BYTES, 8);
@@ -144,26 +144,26 @@ final class CublasLt implements AutoCloseable {
 
     private long layout(Arena a, int type, long rows, long cols, long ld, int batch, long stride) {
         MemorySegment out = a.allocate(JAVA_LONG);
-        check("cublasLtMatrixLayoutCreate", call(() -> (int) layoutCreate.invokeExact(out, type, rows, cols, ld)));
+        check("cublasLtMatrixLayoutCreate", NativeLibrary.call(() -> (int) layoutCreate.invokeExact(out, type, rows, cols, ld)));
         long l = out.get(JAVA_LONG, 0);
         if (batch > 1) {
             setInt(a, layoutSet, "cublasLtMatrixLayoutSetAttribute", l, LAYOUT_BATCH_COUNT, batch);
             MemorySegment s = a.allocate(JAVA_LONG);
             s.set(JAVA_LONG, 0, stride);
-            check("cublasLtMatrixLayoutSetAttribute", call(() -> (int) layoutSet.invokeExact(l, LAYOUT_BATCH_STRIDE, s, 8L)));
+            check("cublasLtMatrixLayoutSetAttribute", NativeLibrary.call(() -> (int) layoutSet.invokeExact(l, LAYOUT_BATCH_STRIDE, s, 8L)));
         }
         return l;
     }
 
     private void setPointer(long desc, int attr, long value) {
         pointer.set(JAVA_LONG, 0, value);
-        check("cublasLtMatmulDescSetAttribute", call(() -> (int) descSet.invokeExact(desc, attr, pointer, 8L)));
+        check("cublasLtMatmulDescSetAttribute", NativeLibrary.call(() -> (int) descSet.invokeExact(desc, attr, pointer, 8L)));
     }
 
     private void setInt(Arena a, MethodHandle setter, String name, long obj, int attr, int value) {
         MemorySegment v = a.allocate(JAVA_INT);
         v.set(JAVA_INT, 0, value);
-        check(name, call(() -> (int) setter.invokeExact(obj, attr, v, 4L)));
+        check(name, NativeLibrary.call(() -> (int) setter.invokeExact(obj, attr, v, 4L)));
     }
 
     private void check(String call, int status) {
@@ -177,27 +177,14 @@ final class CublasLt implements AutoCloseable {
         throw new CudaException(call, status, text);
     }
 
-    @FunctionalInterface
-    private interface ThrowingInt { int run() throws Throwable; }
-
-    private static int call(ThrowingInt c) {
-        try {
-            return c.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
     @Override
     public void close() {
         for (Plan p : plans.values()) {
-            call(() -> (int) descDestroy.invokeExact(p.desc()));
-            for (long l : new long[]{p.layoutA(), p.layoutB(), p.layoutD()}) call(() -> (int) layoutDestroy.invokeExact(l));
+            NativeLibrary.call(() -> (int) descDestroy.invokeExact(p.desc()));
+            for (long l : new long[]{p.layoutA(), p.layoutB(), p.layoutD()}) NativeLibrary.call(() -> (int) layoutDestroy.invokeExact(l));
         }
         plans.clear();
-        call(() -> (int) destroy.invokeExact(handle));
+        NativeLibrary.call(() -> (int) destroy.invokeExact(handle));
         arena.close();
     }
 }

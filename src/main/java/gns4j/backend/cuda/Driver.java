@@ -65,20 +65,7 @@ final class Driver {
                 JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS);
         getErrorName = lib.fn("cuGetErrorName", JAVA_INT, JAVA_INT, ADDRESS);
         getErrorString = lib.fn("cuGetErrorString", JAVA_INT, JAVA_INT, ADDRESS);
-        check("cuInit", call(() -> (int) init.invokeExact(0)), true);
-    }
-
-    @FunctionalInterface
-    private interface Call { int run() throws Throwable; }
-
-    private static int call(Call c) {
-        try {
-            return c.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("cuInit", NativeLibrary.call(() -> (int) init.invokeExact(0)), true);
     }
 
     private void check(String name, int status) { check(name, status, false); }
@@ -92,8 +79,8 @@ final class Driver {
     String errorString(int status) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment name = a.allocate(ADDRESS), text = a.allocate(ADDRESS);
-            int r1 = call(() -> (int) getErrorName.invokeExact(status, name));
-            int r2 = call(() -> (int) getErrorString.invokeExact(status, text));
+            int r1 = NativeLibrary.call(() -> (int) getErrorName.invokeExact(status, name));
+            int r2 = NativeLibrary.call(() -> (int) getErrorString.invokeExact(status, text));
             String n = r1 == 0 ? cString(name) : "CUDA error " + status, s = r2 == 0 ? cString(text) : "";
             return s.isEmpty() ? n : n + ": " + s;
         }
@@ -107,7 +94,7 @@ final class Driver {
     int deviceCount() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment n = a.allocate(JAVA_INT);
-            int status = call(() -> (int) deviceGetCount.invokeExact(n));
+            int status = NativeLibrary.call(() -> (int) deviceGetCount.invokeExact(n));
             if (status == ERROR_NO_DEVICE) return 0;
             check("cuDeviceGetCount", status);
             return n.get(JAVA_INT, 0);
@@ -117,7 +104,7 @@ final class Driver {
     int device(int ordinal) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment d = a.allocate(JAVA_INT);
-            check("cuDeviceGet", call(() -> (int) deviceGet.invokeExact(d, ordinal)));
+            check("cuDeviceGet", NativeLibrary.call(() -> (int) deviceGet.invokeExact(d, ordinal)));
             return d.get(JAVA_INT, 0);
         }
     }
@@ -125,7 +112,7 @@ final class Driver {
     String deviceName(int device) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(256);
-            check("cuDeviceGetName", call(() -> (int) deviceGetName.invokeExact(s, 256, device)));
+            check("cuDeviceGetName", NativeLibrary.call(() -> (int) deviceGetName.invokeExact(s, 256, device)));
             return s.getString(0);
         }
     }
@@ -133,7 +120,7 @@ final class Driver {
     int attribute(int device, int attr) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetAttribute", call(() -> (int) deviceGetAttribute.invokeExact(v, attr, device)));
+            check("cuDeviceGetAttribute", NativeLibrary.call(() -> (int) deviceGetAttribute.invokeExact(v, attr, device)));
             return v.get(JAVA_INT, 0);
         }
     }
@@ -142,96 +129,96 @@ final class Driver {
     long retainPrimaryContext(int device) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment c = a.allocate(JAVA_LONG);
-            check("cuDevicePrimaryCtxRetain", call(() -> (int) primaryCtxRetain.invokeExact(c, device)));
+            check("cuDevicePrimaryCtxRetain", NativeLibrary.call(() -> (int) primaryCtxRetain.invokeExact(c, device)));
             long ctx = c.get(JAVA_LONG, 0);
             setCurrent(ctx);
             return ctx;
         }
     }
 
-    void setCurrent(long ctx) { check("cuCtxSetCurrent", call(() -> (int) ctxSetCurrent.invokeExact(ctx))); }
+    void setCurrent(long ctx) { check("cuCtxSetCurrent", NativeLibrary.call(() -> (int) ctxSetCurrent.invokeExact(ctx))); }
 
     void releasePrimaryContext(int device) {
-        check("cuDevicePrimaryCtxRelease", call(() -> (int) primaryCtxRelease.invokeExact(device)));
+        check("cuDevicePrimaryCtxRelease", NativeLibrary.call(() -> (int) primaryCtxRelease.invokeExact(device)));
     }
 
     long memAlloc(long bytes) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(JAVA_LONG);
-            int status = call(() -> (int) memAlloc.invokeExact(p, bytes));
+            int status = NativeLibrary.call(() -> (int) memAlloc.invokeExact(p, bytes));
             if (status != 0) throw new CudaException("cuMemAlloc(" + bytes + " bytes)", status, errorString(status));
             return p.get(JAVA_LONG, 0);
         }
     }
 
-    void memFree(long ptr) { check("cuMemFree", call(() -> (int) memFree.invokeExact(ptr))); }
+    void memFree(long ptr) { check("cuMemFree", NativeLibrary.call(() -> (int) memFree.invokeExact(ptr))); }
 
     /** {free, total} device memory in bytes. */
     long[] memInfo() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment f = a.allocate(JAVA_LONG), t = a.allocate(JAVA_LONG);
-            check("cuMemGetInfo", call(() -> (int) memGetInfo.invokeExact(f, t)));
+            check("cuMemGetInfo", NativeLibrary.call(() -> (int) memGetInfo.invokeExact(f, t)));
             return new long[]{f.get(JAVA_LONG, 0), t.get(JAVA_LONG, 0)};
         }
     }
 
     void copyHtoD(long dst, MemorySegment src, long bytes, long stream) {
-        check("cuMemcpyHtoDAsync", call(() -> (int) memcpyHtoDAsync.invokeExact(dst, src, bytes, stream)));
+        check("cuMemcpyHtoDAsync", NativeLibrary.call(() -> (int) memcpyHtoDAsync.invokeExact(dst, src, bytes, stream)));
     }
 
     void copyDtoH(MemorySegment dst, long src, long bytes, long stream) {
-        check("cuMemcpyDtoHAsync", call(() -> (int) memcpyDtoHAsync.invokeExact(dst, src, bytes, stream)));
+        check("cuMemcpyDtoHAsync", NativeLibrary.call(() -> (int) memcpyDtoHAsync.invokeExact(dst, src, bytes, stream)));
     }
 
     void copyDtoD(long dst, long src, long bytes, long stream) {
-        check("cuMemcpyDtoDAsync", call(() -> (int) memcpyDtoDAsync.invokeExact(dst, src, bytes, stream)));
+        check("cuMemcpyDtoDAsync", NativeLibrary.call(() -> (int) memcpyDtoDAsync.invokeExact(dst, src, bytes, stream)));
     }
 
     void memsetZero(long ptr, long bytes, long stream) {
-        check("cuMemsetD8Async", call(() -> (int) memsetD8Async.invokeExact(ptr, 0, bytes, stream)));
+        check("cuMemsetD8Async", NativeLibrary.call(() -> (int) memsetD8Async.invokeExact(ptr, 0, bytes, stream)));
     }
 
     long streamCreate() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(JAVA_LONG);
-            check("cuStreamCreate", call(() -> (int) streamCreate.invokeExact(s, 0)));
+            check("cuStreamCreate", NativeLibrary.call(() -> (int) streamCreate.invokeExact(s, 0)));
             return s.get(JAVA_LONG, 0);
         }
     }
 
     void streamSynchronize(long stream) {
-        check("cuStreamSynchronize", call(() -> (int) streamSynchronize.invokeExact(stream)));
+        check("cuStreamSynchronize", NativeLibrary.call(() -> (int) streamSynchronize.invokeExact(stream)));
     }
 
-    void streamDestroy(long stream) { check("cuStreamDestroy", call(() -> (int) streamDestroy.invokeExact(stream))); }
+    void streamDestroy(long stream) { check("cuStreamDestroy", NativeLibrary.call(() -> (int) streamDestroy.invokeExact(stream))); }
 
     long eventCreate() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment e = a.allocate(JAVA_LONG);
-            check("cuEventCreate", call(() -> (int) eventCreate.invokeExact(e, 0)));
+            check("cuEventCreate", NativeLibrary.call(() -> (int) eventCreate.invokeExact(e, 0)));
             return e.get(JAVA_LONG, 0);
         }
     }
 
-    void eventRecord(long event, long stream) { check("cuEventRecord", call(() -> (int) eventRecord.invokeExact(event, stream))); }
+    void eventRecord(long event, long stream) { check("cuEventRecord", NativeLibrary.call(() -> (int) eventRecord.invokeExact(event, stream))); }
 
     /** Milliseconds between two recorded events (waits for the end event). */
     float elapsedMs(long start, long end) {
-        check("cuEventSynchronize", call(() -> (int) eventSynchronize.invokeExact(end)));
+        check("cuEventSynchronize", NativeLibrary.call(() -> (int) eventSynchronize.invokeExact(end)));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ms = a.allocate(JAVA_FLOAT);
-            check(elapsedName, call(() -> (int) eventElapsedTime.invokeExact(ms, start, end)));
+            check(elapsedName, NativeLibrary.call(() -> (int) eventElapsedTime.invokeExact(ms, start, end)));
             return ms.get(JAVA_FLOAT, 0);
         }
     }
 
-    void eventDestroy(long event) { check("cuEventDestroy", call(() -> (int) eventDestroy.invokeExact(event))); }
+    void eventDestroy(long event) { check("cuEventDestroy", NativeLibrary.call(() -> (int) eventDestroy.invokeExact(event))); }
 
     long moduleLoad(byte[] image) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(JAVA_LONG), img = a.allocate(image.length + 1L);
             img.copyFrom(MemorySegment.ofArray(image));
-            check("cuModuleLoadData", call(() -> (int) moduleLoadData.invokeExact(m, img)));
+            check("cuModuleLoadData", NativeLibrary.call(() -> (int) moduleLoadData.invokeExact(m, img)));
             return m.get(JAVA_LONG, 0);
         }
     }
@@ -239,17 +226,17 @@ final class Driver {
     long function(long module, String name) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment f = a.allocate(JAVA_LONG), n = a.allocateFrom(name);
-            check("cuModuleGetFunction(" + name + ")", call(() -> (int) moduleGetFunction.invokeExact(f, module, n)));
+            check("cuModuleGetFunction(" + name + ")", NativeLibrary.call(() -> (int) moduleGetFunction.invokeExact(f, module, n)));
             return f.get(JAVA_LONG, 0);
         }
     }
 
     void setMaxDynamicShared(long function, int bytes) {
-        check("cuFuncSetAttribute", call(() -> (int) funcSetAttribute.invokeExact(function, FUNC_ATTR_MAX_DYNAMIC_SHARED, bytes)));
+        check("cuFuncSetAttribute", NativeLibrary.call(() -> (int) funcSetAttribute.invokeExact(function, FUNC_ATTR_MAX_DYNAMIC_SHARED, bytes)));
     }
 
     void launch(String name, long f, int gx, int gy, int gz, int bx, int smem, long stream, MemorySegment params) {
-        int status = call(() -> (int) launchKernel.invokeExact(f, gx, gy, gz, bx, 1, 1, smem, stream, params, MemorySegment.NULL));
+        int status = NativeLibrary.call(() -> (int) launchKernel.invokeExact(f, gx, gy, gz, bx, 1, 1, smem, stream, params, MemorySegment.NULL));
         if (status != 0) throw new CudaException("cuLaunchKernel(" + name + ")", status, errorString(status));
     }
 }

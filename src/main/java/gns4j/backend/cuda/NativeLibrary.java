@@ -53,4 +53,18 @@ final class NativeLibrary {
     }
 
     boolean has(String name) { return lookup.find(name).isPresent(); }
+
+    /** A downcall returning a status code; invokeExact's Throwable is rethrown unchecked. */
+    @FunctionalInterface
+    interface StatusCall { int run() throws Throwable; }
+
+    static int call(StatusCall c) {
+        try {
+            return c.run();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
 }

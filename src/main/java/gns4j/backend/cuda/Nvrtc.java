@@ -46,24 +46,11 @@ final class Nvrtc {
         throw new CudaException(call, status, text + extra);
     }
 
-    private static int call(ThrowingInt c) {
-        try {
-            return c.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    @FunctionalInterface
-    private interface ThrowingInt { int run() throws Throwable; }
-
     /** "13.0". */
     String version() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment major = a.allocate(JAVA_INT), minor = a.allocate(JAVA_INT);
-            check("nvrtcVersion", call(() -> (int) version.invokeExact(major, minor)));
+            check("nvrtcVersion", NativeLibrary.call(() -> (int) version.invokeExact(major, minor)));
             return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
         }
     }
@@ -73,29 +60,29 @@ final class Nvrtc {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment progHolder = a.allocate(JAVA_LONG);
             MemorySegment src = a.allocateFrom(source), nm = a.allocateFrom(name);
-            check("nvrtcCreateProgram", call(() -> (int) create.invokeExact(progHolder, src, nm, 0, MemorySegment.NULL, MemorySegment.NULL)));
+            check("nvrtcCreateProgram", NativeLibrary.call(() -> (int) create.invokeExact(progHolder, src, nm, 0, MemorySegment.NULL, MemorySegment.NULL)));
             long prog = progHolder.get(JAVA_LONG, 0);
             try {
                 MemorySegment opts = a.allocate(ADDRESS, Math.max(1, options.size()));
                 for (int i = 0; i < options.size(); i++) opts.setAtIndex(ADDRESS, i, a.allocateFrom(options.get(i)));
-                int status = call(() -> (int) compile.invokeExact(prog, options.size(), opts));
+                int status = NativeLibrary.call(() -> (int) compile.invokeExact(prog, options.size(), opts));
                 if (status != 0) check("nvrtcCompileProgram(" + name + ")", status, "\n" + programLog(a, prog));
                 MemorySegment size = a.allocate(JAVA_LONG);
-                check("nvrtcGetCUBINSize", call(() -> (int) cubinSize.invokeExact(prog, size)));
+                check("nvrtcGetCUBINSize", NativeLibrary.call(() -> (int) cubinSize.invokeExact(prog, size)));
                 MemorySegment out = a.allocate(size.get(JAVA_LONG, 0));
-                check("nvrtcGetCUBIN", call(() -> (int) cubin.invokeExact(prog, out)));
+                check("nvrtcGetCUBIN", NativeLibrary.call(() -> (int) cubin.invokeExact(prog, out)));
                 return out.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             } finally {
-                call(() -> (int) destroy.invokeExact(progHolder));
+                NativeLibrary.call(() -> (int) destroy.invokeExact(progHolder));
             }
         }
     }
 
     private String programLog(Arena a, long prog) {
         MemorySegment size = a.allocate(JAVA_LONG);
-        check("nvrtcGetProgramLogSize", call(() -> (int) logSize.invokeExact(prog, size)));
+        check("nvrtcGetProgramLogSize", NativeLibrary.call(() -> (int) logSize.invokeExact(prog, size)));
         MemorySegment text = a.allocate(Math.max(1, size.get(JAVA_LONG, 0)));
-        check("nvrtcGetProgramLog", call(() -> (int) log.invokeExact(prog, text)));
+        check("nvrtcGetProgramLog", NativeLibrary.call(() -> (int) log.invokeExact(prog, text)));
         return text.getString(0);
     }
 }
