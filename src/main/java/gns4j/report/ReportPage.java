@@ -27,12 +27,17 @@ final class ReportPage {
 
     private final List<Run> runs;
     private final List<String> names;
+    /** Per run its top-K examples, null where it logged none. */
+    private final List<TopExamples> tops;
+    /** Rows per table of the top-K examples. */
+    static final int TOP_K = 10;
     private final StringBuilder out = new StringBuilder(1 << 16);
     private int sections; // opened so far; each closes the previous one
 
     private ReportPage(List<Run> runs) {
         this.runs = runs;
         this.names = uniqueNames(runs);
+        this.tops = runs.stream().map(r -> TopExamples.of(r, TOP_K)).toList();
     }
 
     static String html(List<Run> runs, Instant generated) { return new ReportPage(runs).render(generated); }
@@ -63,7 +68,9 @@ final class ReportPage {
     private void notes() {
         List<String> items = new ArrayList<>();
         for (int i = 0; i < runs.size(); i++) {
-            for (String n : runs.get(i).notes()) {
+            List<String> notes = new ArrayList<>(runs.get(i).notes());
+            if (tops.get(i) != null && tops.get(i).note() != null) notes.add(tops.get(i).note());
+            for (String n : notes) {
                 items.add("<li data-run=\"" + i + "\">" + swatch(i) + "<b>" + Fmt.esc(names.get(i)) + "</b>: "
                         + Fmt.esc(n) + "</li>");
             }
@@ -145,6 +152,7 @@ final class ReportPage {
         section("Per-example gradient norms");
         histogram("Per-example gradient norm, all parameters", "pe_norm_total", StepRecord::peNormTotal);
         histogram("Per-example gradient norm, normalization layers only", "pe_norm_ln", StepRecord::peNormLn);
+        topExamples();
         section("Throughput");
         chart("Training throughput", -1, "throughput", "tokens", "tokens/s", Axis.FROM_ZERO, Axis.FROM_ZERO,
                 perRun(r -> List.of(line(r, Metric.TOK_PER_S, Look.LINE, false))));
@@ -174,6 +182,48 @@ final class ReportPage {
         }
         chart(title, -1, id, "per-example gradient L2 norm" + (h.log() ? " (log bins)" : ""), "fraction of examples",
                 h.log() ? Axis.LOG : Axis.LINEAR, Axis.FROM_ZERO, lines);
+    }
+
+    /** Per run, tables of the highest- and lowest-norm examples of its pe_examples, with their text when known. */
+    private void topExamples() {
+        if (tops.stream().allMatch(Objects::isNull)) {
+            out.append("<figure class=\"topk\"><figcaption>Highest- and lowest-norm examples</figcaption>")
+                    .append("<p class=\"nodata\">No per-example records (pe_examples) in ")
+                    .append(runs.size() == 1 ? "this run" : "these runs")
+                    .append("; the trainer logs them every pe_log_interval steps.</p></figure>");
+            return;
+        }
+        for (int i = 0; i < runs.size(); i++) {
+            TopExamples t = tops.get(i);
+            if (t == null) continue;
+            out.append("<figure class=\"topk\" data-run=\"").append(i).append("\"><figcaption>");
+            if (runs.size() > 1) out.append(swatch(i)).append(Fmt.esc(names.get(i))).append(": ");
+            out.append("Highest- and lowest-norm examples <small>(ranked by the ")
+                    .append(t.rankedBy().equals("total") ? "total" : "LayerNorm").append(" per-example gradient norm among ")
+                    .append(t.examples()).append(" logged examples")
+                    .append(t.snippets() ? "; text: block_size tokens of train.bin from the offset" : "; no text: see the notes")
+                    .append(")</small></figcaption>");
+            topTable("highest", "Highest norm", t.highest(), t.snippets());
+            topTable("lowest", "Lowest norm", t.lowest(), t.snippets());
+            out.append("</figure>");
+        }
+    }
+
+    private void topTable(String kind, String caption, List<TopExamples.Row> rows, boolean snippets) {
+        out.append("<table class=\"topk-table\" data-topk=\"").append(kind).append("\"><caption>").append(caption)
+                .append("</caption><thead><tr><th>#</th><th>step</th><th>offset</th><th>norm (total)</th>")
+                .append("<th>norm (LN)</th>");
+        if (snippets) out.append("<th>text</th>");
+        out.append("</tr></thead><tbody>");
+        for (int r = 0; r < rows.size(); r++) {
+            PeExample e = rows.get(r).example();
+            out.append("<tr><td>").append(r + 1).append("</td><td>").append(e.step()).append("</td><td>")
+                    .append(e.offset()).append("</td><td>").append(Fmt.num(e.normTotal())).append("</td><td>")
+                    .append(Fmt.num(e.normLn())).append("</td>");
+            if (snippets) out.append("<td class=\"snippet\">").append(Fmt.esc(rows.get(r).snippet())).append("</td>");
+            out.append("</tr>");
+        }
+        out.append("</tbody></table>");
     }
 
     private List<Line> perRun(Function<Integer, List<Line>> linesOf) {

@@ -131,7 +131,8 @@ public final class RunReader {
             return new StepRecord(step, num(o, "tokens"), num(o, "loss"), num(o, "val_loss"), num(o, "lr"),
                     num(o, "batch_size"), num(o, "micro_batches"), num(o, "tok_per_s"), num(o, "elapsed_s"),
                     num(o, "grad_norm"), num(o, "gns_total"), num(o, "gns_ln"), numMap(o, "gns_type"),
-                    numMap(o, "gns_layer"), numArray(o, "pe_norm_total"), numArray(o, "pe_norm_ln"));
+                    numMap(o, "gns_layer"), numArray(o, "pe_norm_total"), numArray(o, "pe_norm_ln"),
+                    examples(o, step));
         }
 
         double num(JsonObject o, String key) { return num(o.get(key), key); }
@@ -144,6 +145,32 @@ public final class RunReader {
             }
             junk.merge(key, 1, Integer::sum);
             return Double.NaN;
+        }
+
+        /** The step's pe_examples; an entry without a whole, non-negative offset is junk and skipped. */
+        private List<PeExample> examples(JsonObject o, long step) {
+            JsonElement e = o.get("pe_examples");
+            if (e == null || e.isJsonNull()) return List.of();
+            if (!e.isJsonArray()) {
+                junk.merge("pe_examples", 1, Integer::sum);
+                return List.of();
+            }
+            List<PeExample> out = new ArrayList<>();
+            for (JsonElement el : e.getAsJsonArray()) {
+                if (!el.isJsonObject()) {
+                    junk.merge("pe_examples", 1, Integer::sum);
+                    continue;
+                }
+                JsonObject x = el.getAsJsonObject();
+                double offset = num(x.get("offset"), "pe_examples.offset"); // null or junk: NaN
+                if (!(offset >= 0 && offset == Math.rint(offset) && offset < 0x1p53)) {
+                    if (!Double.isNaN(offset)) junk.merge("pe_examples.offset", 1, Integer::sum);
+                    continue;
+                }
+                out.add(new PeExample(step, (long) offset, num(x.get("norm_total"), "pe_examples.norm_total"),
+                        num(x.get("norm_ln"), "pe_examples.norm_ln")));
+            }
+            return List.copyOf(out);
         }
 
         private Map<String, Double> numMap(JsonObject o, String key) {

@@ -38,7 +38,8 @@ import static java.util.Map.entry;
  *
  * <p>Zero means "derive it" for: {@code vocab_size} (from the dataset, see {@link #modelConfig}),
  * {@code decay_tokens} (the end of the run, see {@link #lrSchedule}), {@code max_tokens} (no token limit),
- * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code grad_clip} (no clipping),
+ * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code pe_log_interval} (no per-example
+ * records), {@code grad_clip} (no clipping),
  * {@code batch_size_start} (one micro batch; resolved here so the stored config holds the number used),
  * {@code batch_size_min} (one micro batch; kept as 0, see {@link #batchSizeMinResolved()}) and
  * {@code checkpoint_interval} (a checkpoint only at the end of the run, or when it is stopped by SIGINT/SIGTERM).
@@ -55,7 +56,8 @@ public record TrainConfig(
         double learningRate, double minLr, LrSchedule.Decay lrDecay, long warmupTokens, long decayTokens,
         double weightDecay, double beta1, double beta2, double adamEps, double gradClip,
         // run
-        int maxSteps, long maxTokens, int evalInterval, int evalBatches, int logInterval, long seed, int threads,
+        int maxSteps, long maxTokens, int evalInterval, int evalBatches, int logInterval, int peLogInterval, long seed,
+        int threads,
         // checkpoints and faults
         int checkpointInterval, int keepCheckpoints, int maxBadSteps,
         // gradient noise scale
@@ -82,7 +84,8 @@ public record TrainConfig(
             entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("weight_decay", "0.1"),
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
             entry("max_steps", "1000"), entry("max_tokens", "0"), entry("eval_interval", "100"),
-            entry("eval_batches", "10"), entry("log_interval", "1"), entry("seed", "1337"), entry("threads", "0"),
+            entry("eval_batches", "10"), entry("log_interval", "1"), entry("pe_log_interval", "10"),
+            entry("seed", "1337"), entry("threads", "0"),
             entry("checkpoint_interval", "250"), entry("keep_checkpoints", "3"), entry("max_bad_steps", "5"),
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
             entry("device", "cpu"));
@@ -140,6 +143,7 @@ public record TrainConfig(
         check(evalInterval >= 0, "eval_interval", "must be >= 0 (0 = off), got " + evalInterval);
         check(evalBatches >= 1, "eval_batches", "must be >= 1, got " + evalBatches);
         check(logInterval >= 1, "log_interval", "must be >= 1, got " + logInterval);
+        check(peLogInterval >= 0, "pe_log_interval", "must be >= 0 (0 = off), got " + peLogInterval);
         check(threads >= 0, "threads", "must be >= 0 (0 = all cores), got " + threads);
         check(checkpointInterval >= 0, "checkpoint_interval", "must be >= 0 (0 = only at the end), got " + checkpointInterval);
         check(keepCheckpoints >= 1, "keep_checkpoints", "must be >= 1, got " + keepCheckpoints);

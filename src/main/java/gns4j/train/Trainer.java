@@ -173,7 +173,8 @@ public final class Trainer {
                     throw new UserError(e.getMessage() + "; nothing was changed"
                             + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
                 }
-                if (!from.state().config().equals(JsonParser.parseString(cfg.toJson())))
+                if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
+                        from.state().config())))
                     throw new UserError("checkpoint " + latest + " was written with another config than " + runDir.resolve("config.json")
                             + "; nothing was changed");
             }
@@ -217,6 +218,17 @@ public final class Trainer {
         }
     }
 
+    /**
+     * {@code current} less the keys that {@code stored} lacks: keys added to the config after a checkpoint was
+     * written (e.g. pe_log_interval) do not stop an older run from resuming; it runs on with their defaults.
+     */
+    private static com.google.gson.JsonObject withoutKeysAbsentFrom(com.google.gson.JsonObject current,
+                                                                     com.google.gson.JsonObject stored) {
+        com.google.gson.JsonObject out = current.deepCopy();
+        for (String k : current.keySet()) if (!stored.has(k)) out.remove(k);
+        return out;
+    }
+
     /** The --init-from weights for {@code model}; on resume, checked to be the very file the run started from. */
     private float[] pretrained(ModelConfig model) {
         HfGpt2.Pretrained hf = HfGpt2.open(initFrom);
@@ -252,6 +264,7 @@ public final class Trainer {
         double[] sq = new double[layout.numTensors() * micro];
         int[] inputs = new int[micro * T], targets = new int[micro * T];
         long[] offsets = new long[micro];
+        long[] stepOffsets = new long[Math.max(maxBatch, cfg.batchSizeStart())]; // token offset of each example of the step
         backend.initWeights(cfg.seed());
         if (initParams != null) backend.writeParams(initParams);
 
@@ -271,6 +284,7 @@ public final class Trainer {
             double lossSum = 0;
             for (int m = 0; m < accum; m++) {
                 train.sampleBatch(rng, micro, T, inputs, targets, offsets);
+                System.arraycopy(offsets, 0, stepOffsets, m * micro, micro);
                 lossSum += backend.forwardBackward(inputs, targets, micro, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
                 if (tracking != NormTracking.OFF) stats.add(sq, micro);
             }
@@ -329,6 +343,8 @@ public final class Trainer {
             rec.put("gns_layer", gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of());
             rec.put("pe_norm_total", tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null);
             rec.put("pe_norm_ln", tracking != NormTracking.OFF ? StepStats.norms(stats.exampleLnSq, stats.examples) : null);
+            if (cfg.peLogInterval() > 0 && step % cfg.peLogInterval() == 0)
+                rec.put("pe_examples", peExamples(stepOffsets, B, stats, tracking));
             if (bad != null) {
                 rec.put("skipped", true);
                 rec.put("skip_reason", bad);
@@ -367,6 +383,23 @@ public final class Trainer {
         }
         Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
         return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal, gns != null ? gns.gnsLn() : null, p.elapsed());
+    }
+
+    /**
+     * The examples of a step in batch order: where each window starts in train.bin and its per-example gradient
+     * norms over all tensors (null unless per_example_norms=all) and over the norm layers (null when tracking is off).
+     * The backend reports no per-example loss, so none is recorded.
+     */
+    private static List<Map<String, Object>> peExamples(long[] offsets, int B, StepStats stats, NormTracking tracking) {
+        List<Map<String, Object>> out = new ArrayList<>(B);
+        for (int b = 0; b < B; b++) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("offset", offsets[b]);
+            e.put("norm_total", tracking == NormTracking.ALL ? Math.sqrt(stats.exampleTotalSq[b]) : null);
+            e.put("norm_ln", tracking != NormTracking.OFF ? Math.sqrt(stats.exampleLnSq[b]) : null);
+            out.add(e);
+        }
+        return out;
     }
 
     /** Why a step must be skipped (a non-finite loss, gradient or per-example norm), or null if it is good. */
