@@ -35,7 +35,7 @@ public final class CpuBench {
         for (BenchModel m : select(names)) {
             out.printf("%n%s (%s), %d threads%n", m.name(), m.shape(), cores);
             out.printf("  %-28s %12s %8s %10s%n", "per-example norms", "tok/s", "spread", "vs off");
-            measure(m, NormTracking.ALL, cores); // JIT warm-up of every code path before any cell is timed
+            warmUp(m, cores);
             Timing off = null;
             for (NormTracking tracking : new NormTracking[]{NormTracking.OFF, NormTracking.LN, NormTracking.ALL}) {
                 Timing t = measure(m, tracking, cores);
@@ -60,6 +60,16 @@ public final class CpuBench {
                 out.printf("  %d: %.0f (%.0f%%)", threads, t.median(), 100 * t.median() / (one * threads));
             }
             out.println();
+        }
+    }
+
+    /**
+     * Runs every tracking mode before any cell is timed: code compiled for one mode's branches is otherwise
+     * recompiled inside the next mode's timed steps, which then reads slower than it is.
+     */
+    private void warmUp(BenchModel m, int threads) {
+        try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), threads)) {
+            for (NormTracking t : NormTracking.values()) Throughput.measure(backend, m, t, warmup, 1);
         }
     }
 
