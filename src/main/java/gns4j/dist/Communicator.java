@@ -1,0 +1,73 @@
+package gns4j.dist;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Collective operations among the ranks of one data-parallel group (one rank per GPU). Every rank must call the same
+ * collectives in the same order with the same lengths; results are identical on every rank. A failed rank (an
+ * exception, a timeout, a dead process) makes every later or pending collective of the others throw
+ * {@link CommunicatorException} naming it, so no rank hangs on a dead peer.
+ *
+ * <p>Implementations: {@link InProcessCommunicator} (ranks as threads of one JVM, for tests and the CPU) and, on a
+ * GPU machine, one over {@link Nccl} whose {@link #allReduceSum(MemorySegment, long, DataType)} takes device buffers.
+ */
+public interface Communicator extends AutoCloseable {
+
+    /** Element types of {@link #allReduceSum(MemorySegment, long, DataType)}. */
+    enum DataType {
+        FLOAT32(4, Nccl.FLOAT32), FLOAT64(8, Nccl.FLOAT64);
+
+        public final int bytes;
+        /** The ncclDataType_t value. */
+        public final int nccl;
+
+        DataType(int bytes, int nccl) {
+            this.bytes = bytes;
+            this.nccl = nccl;
+        }
+    }
+
+    /** This process's (or thread's) rank, 0 ≤ rank &lt; worldSize. */
+    int rank();
+
+    int worldSize();
+
+    /** In-place sum over ranks of {@code data[offset, offset + length)}. */
+    void allReduceSum(float[] data, int offset, int length);
+
+    default void allReduceSum(float[] data) { allReduceSum(data, 0, data.length); }
+
+    /** In-place sum over ranks of {@code data[offset, offset + length)}. */
+    void allReduceSum(double[] data, int offset, int length);
+
+    default void allReduceSum(double[] data) { allReduceSum(data, 0, data.length); }
+
+    /** In-place exact sum over ranks (counts); overflow throws. */
+    void allReduceSum(long[] data);
+
+    /**
+     * In-place sum over ranks of {@code count} elements of {@code buffer}: host memory for the in-process
+     * implementation, a device buffer ({@code MemorySegment.ofAddress(devicePointer)}) for NCCL.
+     */
+    void allReduceSum(MemorySegment buffer, long count, DataType type);
+
+    /** Copies the root's {@code data} into every other rank's. */
+    void broadcast(float[] data, int root);
+
+    void broadcast(double[] data, int root);
+
+    void broadcast(byte[] data, int root);
+
+    /** Returns once every rank has called it. */
+    void barrier();
+
+    /**
+     * Marks this rank failed with {@code cause}: every rank's pending and later collectives throw
+     * {@link CommunicatorException} naming this rank. Call it from the handler of an error that stops training.
+     */
+    void abort(Throwable cause);
+
+    /** Leaves the group; later calls on this object throw. */
+    @Override
+    void close();
+}

@@ -1,0 +1,160 @@
+package gns4j.dist;
+
+import gns4j.gns.GnsEstimator;
+import gns4j.gns.GnsEstimator.Estimate;
+import gns4j.model.ParamTensor;
+
+import java.util.List;
+
+/**
+ * The GNS inputs of one data-parallel optimizer step, made global.
+ *
+ * <p>Each rank r has, over its n_r local examples (all its micro-batches): per tensor t the sum
+ * {@code Σ_b |g_{b,t}|²} of per-example squared norms, and its accumulated local mean gradient
+ * {@code G_r = (1/n_r) Σ_b g_b}. With N = Σ_r n_r the global batch, the single-process quantities of the global batch
+ * are
+ * <pre>
+ *   Σ_b |g_{b,t}|²  = Σ_r (local sums)                 (all-reduce of the sums)
+ *   B               = Σ_r n_r                          (all-reduce of the counts)
+ *   G_B             = Σ_r (n_r / N) · G_r              (each rank scales by n_r/N, then all-reduce; = mean for equal n_r)
+ * </pre>
+ * and |G_B|² per tensor is taken from the reduced gradient, so {@link gns4j.gns.GnsTracker#update} receives exactly what
+ * one process seeing the whole batch would. In training the backward pass scales by 1/N directly (N is known from the
+ * batch schedule), which makes the gradient all-reduce a plain sum that can run bucketed during backward
+ * ({@link GradientBuckets}); {@link #reduce} is the host-side form that also works when only n_r is known.
+ *
+ * <p>The same step also gives the DDP-style two-batch-size estimate (McCandlish et al. 2018, appendix A.1) from the
+ * per-rank norms, with B_small = n (the local batch, equal on every rank) and B_big = N:
+ * <pre>
+ *   |G|²  ≈ (B_big·|G_big|² − B_small·|G_small|²) / (B_big − B_small)
+ *   tr(Σ) ≈ (|G_small|² − |G_big|²) / (1/B_small − 1/B_big)
+ * </pre>
+ * where |G_small|² is the mean over ranks of |G_r|² (each term is unbiased for |G|² + tr(Σ)/n, so their mean is too,
+ * with less variance) and |G_big|² = |G_B|². With B_small = 1 this is {@link GnsEstimator}.
+ */
+public final class DistributedGnsStats {
+
+    private DistributedGnsStats() {}
+
+    /**
+     * The global GNS inputs of one step (arrays per tensor, in layout index order).
+     *
+     * @param perExampleSqSum  Σ_b |g_{b,t}|² over all N examples
+     * @param examples         N
+     * @param batchGradSq      |G_{B,t}|² of the global mean gradient
+     * @param meanLocalGradSq  (1/W) Σ_r |G_{r,t}|², W the world size
+     * @param worldSize        W
+     * @param localExamples    n, the local batch when every rank had the same; -1 when they differed
+     */
+    public record Result(double[] perExampleSqSum, long examples, double[] batchGradSq, double[] meanLocalGradSq,
+                         int worldSize, long localExamples) {
+
+        static double sum(double[] a) {
+            double s = 0;
+            for (double v : a) s += v;
+            return s;
+        }
+
+        /** The per-example (B_small = 1) estimate over all tensors, as the tracker forms it. */
+        public Estimate perExampleEstimate() {
+            return GnsEstimator.estimate(sum(perExampleSqSum) / examples, sum(batchGradSq), Math.toIntExact(examples));
+        }
+
+        /** The DDP-style two-batch estimate over all tensors, or null with one rank or unequal local batches. */
+        public Estimate twoBatchEstimate() {
+            if (worldSize < 2 || localExamples < 1) return null;
+            return DistributedGnsStats.twoBatchEstimate(sum(meanLocalGradSq), localExamples, sum(batchGradSq), examples);
+        }
+    }
+
+    /**
+     * Makes the step's inputs global. Collective: every rank calls it with arrays of the same lengths.
+     *
+     * @param localSqSum  per tensor: Σ_b |g_{b,t}|² over this rank's examples (not modified)
+     * @param localCount  n_r ≥ 1
+     * @param localGrad   this rank's mean gradient G_r, flat in layout order; replaced by the global G_B
+     */
+    public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
+                                float[] localGrad) {
+        double[] localGradSq = gradSqPerTensor(tensors, localGrad);
+        Counts c = reduceStats(comm, tensors.size(), localSqSum, localCount, localGradSq);
+        float scale = (float) ((double) localCount / c.total);
+        if (scale != 1f) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
+        comm.allReduceSum(localGrad);
+        return c.result(gradSqPerTensor(tensors, localGrad));
+    }
+
+    /** As {@link #reduce(Communicator, List, double[], int, float[])} for double gradients. */
+    public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
+                                double[] localGrad) {
+        double[] localGradSq = gradSqPerTensor(tensors, localGrad);
+        Counts c = reduceStats(comm, tensors.size(), localSqSum, localCount, localGradSq);
+        double scale = (double) localCount / c.total;
+        if (scale != 1) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
+        comm.allReduceSum(localGrad);
+        return c.result(gradSqPerTensor(tensors, localGrad));
+    }
+
+    private record Counts(double[] sqSum, double[] meanLocalGradSq, long total, int world, long local) {
+        Result result(double[] batchGradSq) {
+            return new Result(sqSum, total, batchGradSq, meanLocalGradSq, world, local);
+        }
+    }
+
+    /** One double all-reduce of [Σ|g_b|² (nt), |G_r|² (nt)] and one exact long all-reduce of [n_r, n_r²]. */
+    private static Counts reduceStats(Communicator comm, int nt, double[] localSqSum, int localCount, double[] localGradSq) {
+        if (localSqSum.length != nt) throw new IllegalArgumentException("need one squared-norm sum per tensor (" + nt + "), got " + localSqSum.length);
+        if (localCount < 1) throw new IllegalArgumentException("local example count must be >= 1, got " + localCount);
+        double[] packed = new double[2 * nt];
+        System.arraycopy(localSqSum, 0, packed, 0, nt);
+        System.arraycopy(localGradSq, 0, packed, nt, nt);
+        comm.allReduceSum(packed);
+        long[] counts = {localCount, (long) localCount * localCount};
+        comm.allReduceSum(counts);
+        int w = comm.worldSize();
+        double[] sqSum = new double[nt], meanLocal = new double[nt];
+        System.arraycopy(packed, 0, sqSum, 0, nt);
+        for (int t = 0; t < nt; t++) meanLocal[t] = packed[nt + t] / w;
+        // equal local counts iff W·Σn² = (Σn)² (Cauchy–Schwarz)
+        boolean equal = (long) w * counts[1] == counts[0] * counts[0];
+        return new Counts(sqSum, meanLocal, counts[0], w, equal ? counts[0] / w : -1);
+    }
+
+    /** |G_t|² per tensor of a flat gradient, accumulated in double. */
+    public static double[] gradSqPerTensor(List<ParamTensor> tensors, float[] grad) {
+        double[] out = new double[tensors.size()];
+        for (ParamTensor t : tensors) {
+            double s = 0;
+            for (int i = t.offset(); i < t.offset() + t.size(); i++) s += (double) grad[i] * grad[i];
+            out[t.index()] = s;
+        }
+        return out;
+    }
+
+    public static double[] gradSqPerTensor(List<ParamTensor> tensors, double[] grad) {
+        double[] out = new double[tensors.size()];
+        for (ParamTensor t : tensors) {
+            double s = 0;
+            for (int i = t.offset(); i < t.offset() + t.size(); i++) s += grad[i] * grad[i];
+            out[t.index()] = s;
+        }
+        return out;
+    }
+
+    /**
+     * McCandlish's two-batch-size estimates from |G_small|² at batch {@code bSmall} and |G_big|² at {@code bBig}.
+     *
+     * @throws IllegalArgumentException unless 1 ≤ bSmall &lt; bBig and both norms are finite and ≥ 0
+     */
+    public static Estimate twoBatchEstimate(double smallGradSq, long bSmall, double bigGradSq, long bBig) {
+        if (bSmall < 1 || bBig <= bSmall)
+            throw new IllegalArgumentException("need 1 <= B_small < B_big, got " + bSmall + " and " + bBig);
+        if (!(smallGradSq >= 0) || !(bigGradSq >= 0) || Double.isInfinite(smallGradSq) || Double.isInfinite(bigGradSq))
+            throw new IllegalArgumentException("squared norms must be finite and >= 0, got " + smallGradSq + ", " + bigGradSq);
+        double s = bSmall, b = bBig;
+        double gradSq = (b * bigGradSq - s * smallGradSq) / (b - s);
+        // (|G_s|² − |G_b|²) / (1/s − 1/b) = s·b·(|G_s|² − |G_b|²) / (b − s)
+        double trace = s * b * (smallGradSq - bigGradSq) / (b - s);
+        return new Estimate(gradSq, trace);
+    }
+}

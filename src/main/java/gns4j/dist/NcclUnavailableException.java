@@ -1,0 +1,6 @@
+package gns4j.dist;
+
+/** libnccl could not be loaded or lacks a function; {@link Nccl#available()} reports it as false. */
+public final class NcclUnavailableException extends RuntimeException {
+    public NcclUnavailableException(String message) { super(message); }
+}
