@@ -273,7 +273,7 @@ public final class Trainer {
         CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        while (p.step < cfg.maxSteps() && (cfg.maxTokens() == 0 || p.tokens < cfg.maxTokens()) && !stopRequested) {
+        while (!reachedEnd(p) && !stopRequested) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
             Double gnsBefore = p.gnsFed;
@@ -315,7 +315,7 @@ public final class Trainer {
 
             double seconds = p.elapsed();
             double tokPerS = (double) B * T / ((System.nanoTime() - stepStart) / 1e9);
-            boolean last = step == cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
+            boolean last = reachedEnd(p);
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("step", step);
             rec.put("tokens", p.tokens);
@@ -335,8 +335,7 @@ public final class Trainer {
                 rec.put("batch_change", change);
             }
             p.previousBatch = B;
-            Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
-            Double gnsLn = gns != null ? gns.gnsLn() : null;
+            Double gnsTotal = gnsTotal(gns, tracking), gnsLn = gns != null ? gns.gnsLn() : null;
             rec.put("gns_total", gnsTotal);
             rec.put("gns_ln", gnsLn);
             rec.put("gns_type", gns != null ? gns.gnsByType() : Map.of());
@@ -376,13 +375,23 @@ public final class Trainer {
         }
         status.done();
         if (p.step != checkpointed) checkpoint(store, backend, gns, p, batches, lrs);
-        if (stopRequested && !(p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens()))) {
+        if (stopRequested && !reachedEnd(p)) {
             stopped = true;
             status.notice("stopped at step " + p.step + " on request; checkpoint " + lastCheckpoint
                     + "; continue with: ./gns4j train --resume " + runDir);
         }
-        Double gnsTotal = gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
-        return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal, gns != null ? gns.gnsLn() : null, p.elapsed());
+        return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal(gns, tracking), gns != null ? gns.gnsLn() : null,
+                p.elapsed());
+    }
+
+    /** Whether the run has made all its steps or seen all its tokens. */
+    private boolean reachedEnd(Progress p) {
+        return p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
+    }
+
+    /** The total GNS, defined only when every tensor is tracked. */
+    private static Double gnsTotal(GnsTracker gns, NormTracking tracking) {
+        return gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
     }
 
     /**
