@@ -4,19 +4,14 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import gns4j.UserError;
-import gns4j.cli.ExperimentCommand;
-import java.io.ByteArrayOutputStream;
+import gns4j.cli.Cli;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * End to end: `experiment schedule` on a tiny config (2 arms x 2 seeds, a tiny byte-level model on the bundled
@@ -49,31 +44,13 @@ class ScheduleExperimentTest {
              "adaptive": {"batch_schedule": "adaptive", "batch_size_min": 4, "batch_size_start": 4,
                           "adaptive_k": 1000, "adaptive_interval": 3}}""";
 
+    /** `./gns4j experiment ...` through the real CLI, output captured. */
     static Cli run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        var o = new ByteArrayOutputStream();
-        var e = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            CommandLine cli = new CommandLine(new ExperimentCommand());
-            cli.setExecutionExceptionHandler((ex, c, p) -> {
-                if (ex instanceof UserError) {
-                    System.err.println("gns4j: " + ex.getMessage());
-                    return 2;
-                }
-                throw ex;
-            });
-            code = cli.execute(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Cli(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        String[] full = new String[args.length + 1];
+        full[0] = "experiment";
+        System.arraycopy(args, 0, full, 1, args.length);
+        return Cli.run(full);
     }
-
-    record Cli(int exit, String out, String err) {}
 
     @BeforeAll
     static void runExperiment() throws IOException {
@@ -81,9 +58,9 @@ class ScheduleExperimentTest {
         config = tmp.resolve("exp.json");
         Files.writeString(config, config(out, tmp.resolve("data"), ARMS));
         Cli r = run("schedule", "--config", config.toString());
-        exit = r.exit();
+        exit = r.exitCode();
         stdout = r.out();
-        assertEquals(0, r.exit(), r.err());
+        assertEquals(0, r.exitCode(), r.err());
     }
 
     @Test
@@ -155,7 +132,7 @@ class ScheduleExperimentTest {
     void aSecondCallReusesTheFinishedRuns() throws IOException {
         String before = Files.readString(out.resolve("fixed-seed3").resolve("metrics.jsonl"));
         Cli r = run("schedule", "--config", config.toString());
-        assertEquals(0, r.exit(), r.err());
+        assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.err().contains("reused"), r.err());
         assertEquals(before, Files.readString(out.resolve("fixed-seed3").resolve("metrics.jsonl")));
         assertTrue(Files.readString(out.resolve("results.md")).contains("## Estimator quality"));
@@ -168,12 +145,12 @@ class ScheduleExperimentTest {
         Files.writeString(bad, config(tmp.resolve("bad-out"), tmp.resolve("data"),
                 "{\"fixed\": {}, \"hot\": {\"learning_rate\": 1e-2}}"));
         Cli r = run("schedule", "--config", bad.toString());
-        assertEquals(2, r.exit());
+        assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("learning_rate"), r.err());
         Files.writeString(bad, config(tmp.resolve("bad-out"), tmp.resolve("data"),
                 "{\"fixed\": {\"max_steps\": 3}, \"other\": {}}"));
         r = run("schedule", "--config", bad.toString());
-        assertEquals(2, r.exit());
+        assertEquals(2, r.exitCode());
         assertTrue(r.err().contains("max_steps"), r.err());
         assertFalse(Files.exists(tmp.resolve("bad-out")), "nothing written for a refused config");
     }
