@@ -52,15 +52,23 @@ public final class ExperimentCommand implements Callable<Integer> {
         @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a train config key in every run; repeatable.")
         List<String> sets = new ArrayList<>();
 
+        @Option(names = "--seeds", split = ",", paramLabel = "S", description = "Run and compare only these of the config's seeds "
+                + "(e.g. one seed per session; a later run with all seeds reuses the finished runs).")
+        List<Long> seeds;
+
         public Schedule() {}
 
         @Override
         public Integer call() {
             ScheduleExperimentConfig cfg = ScheduleExperimentConfig.load(config);
-            if (outDir != null)
-                cfg = new ScheduleExperimentConfig(outDir, cfg.dataDir(), cfg.prepareInputs(), cfg.tokenizer(),
-                        cfg.valFraction(), cfg.base(), cfg.arms(), cfg.baseline(), cfg.seeds(), cfg.estimatorBatches(),
-                        cfg.estimatorGroups(), cfg.estimatorBatchSize());
+            if (outDir != null || seeds != null) {
+                if (seeds != null && !cfg.seeds().containsAll(seeds))
+                    throw new UserError("--seeds " + seeds + " are not all among the config's seeds " + cfg.seeds());
+                cfg = new ScheduleExperimentConfig(outDir != null ? outDir : cfg.outDir(), cfg.dataDir(), cfg.prepareInputs(),
+                        cfg.tokenizer(), cfg.valFraction(), cfg.base(), cfg.arms(), cfg.baseline(),
+                        seeds != null ? List.copyOf(seeds) : cfg.seeds(), cfg.estimatorBatches(), cfg.estimatorGroups(),
+                        cfg.estimatorBatchSize());
+            }
             List<String> overrides = new ArrayList<>(sets);
             if (device != null) overrides.add("device=" + device);
             ScheduleResults r = new ScheduleExperiment(cfg, overrides, System.err, StatusLine.stderr()).run();

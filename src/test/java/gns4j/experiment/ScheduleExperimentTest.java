@@ -156,6 +156,20 @@ class ScheduleExperimentTest {
     }
 
     @Test
+    void seedsOptionRunsASubsetThatTheFullRunThenReuses() throws IOException {
+        Path sub = tmp.resolve("subset-out");
+        Cli r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", "4");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(Files.exists(sub.resolve("fixed-seed4").resolve("summary.json")));
+        assertFalse(Files.exists(sub.resolve("fixed-seed3")), "seed 3 was not asked for");
+        assertEquals(3, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 arms x 1 seed");
+
+        r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", "5");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().contains("--seeds"), r.err());
+    }
+
+    @Test
     void estimatorPassGivesThreeDefinedRows() throws IOException {
         String json = Files.readString(out.resolve("estimators.json"));
         for (String e : List.of("PER_EXAMPLE", "MICRO_BATCH", "SEQUENTIAL")) assertTrue(json.contains(e), e);
