@@ -15,7 +15,6 @@ import gns4j.measure.MeasureReport;
 import gns4j.measure.ModelMeasurement;
 import gns4j.measure.ModelMeasurer;
 import gns4j.measure.Snippet;
-import gns4j.measure.WeightsFile;
 import gns4j.model.ModelConfig;
 import gns4j.train.TrainConfig;
 import picocli.CommandLine.ArgGroup;
@@ -57,8 +56,7 @@ public final class MeasureCommand implements Callable<Integer> {
     static final class ModelSource {
         @Option(names = "--init-from", paramLabel = "PATH",
                 description = "Trained weights: a run folder (its newest checkpoint, with the run's config), a checkpoint "
-                        + "folder, a Hugging Face GPT-2 folder (model.safetensors + config.json), or a run folder with "
-                        + WeightsFile.NAME + ".")
+                        + "folder, or a Hugging Face GPT-2 folder (model.safetensors + config.json).")
         Path initFrom;
 
         @Option(names = "--config", paramLabel = "FILE",
@@ -122,18 +120,10 @@ public final class MeasureCommand implements Callable<Integer> {
         };
         if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
 
-        Path weights = null;
-        Path configFile = model.config;
-        gns4j.checkpoint.ModelSource checkpoint = null;
-        if (model.initFrom != null && gns4j.checkpoint.ModelSource.recognises(model.initFrom))
-            checkpoint = gns4j.checkpoint.ModelSource.open(model.initFrom);
-        else if (model.initFrom != null) {
-            weights = weightsOf(model.initFrom);
-            configFile = model.initFrom.resolve("config.json");
-        }
+        gns4j.checkpoint.ModelSource checkpoint = model.initFrom == null ? null : openModel(model.initFrom);
         List<String> overrides = new ArrayList<>(sets);
         if (device != null) overrides.add("device=" + device);
-        TrainConfig cfg = checkpoint == null ? TrainConfig.load(configFile, overrides)
+        TrainConfig cfg = checkpoint == null ? TrainConfig.load(model.config, overrides)
                 : (checkpoint.trainConfig() != null ? TrainConfig.fromJson(checkpoint.trainConfig().toString())
                 : TrainCommand.pretrainedShape(TrainConfig.defaults(), checkpoint.config(), java.util.Set.of(), checkpoint.weights()))
                 .with(overrides.toArray(String[]::new));
@@ -157,9 +147,6 @@ public final class MeasureCommand implements Callable<Integer> {
             if (checkpoint != null) {
                 backend.writeParams(new gns4j.checkpoint.HfGpt2.Pretrained(checkpoint.weights(), checkpoint.config()).params(mc));
                 source = "weights " + checkpoint.weights();
-            } else if (weights != null) {
-                WeightsFile.load(weights, backend);
-                source = "weights " + weights;
             } else {
                 backend.initWeights(s);
                 source = "fresh init (seed " + s + ")";
@@ -179,19 +166,13 @@ public final class MeasureCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The weights file of a run folder, or a UserError saying why there is none. */
-    static Path weightsOf(Path initFrom) {
+    /** The model behind --init-from, or a UserError saying why there is none. */
+    static gns4j.checkpoint.ModelSource openModel(Path initFrom) {
         if (!Files.exists(initFrom)) throw new UserError("--init-from " + initFrom + ": not found");
-        if (!Files.isDirectory(initFrom))
+        if (!gns4j.checkpoint.ModelSource.recognises(initFrom))
             throw new UserError("--init-from " + initFrom + ": not a model.safetensors, nor a run, checkpoint or Hugging Face"
                     + " GPT-2 folder; or measure a fresh model with --config FILE");
-        if (!Files.isRegularFile(initFrom.resolve("config.json")))
-            throw new UserError("--init-from " + initFrom + ": not a run folder (no config.json)");
-        Path w = initFrom.resolve(WeightsFile.NAME);
-        if (!Files.isRegularFile(w))
-            throw new UserError("--init-from " + initFrom + ": no checkpoint and no " + WeightsFile.NAME + " there; measure"
-                    + " a fresh model with --config " + initFrom.resolve("config.json"));
-        return w;
+        return gns4j.checkpoint.ModelSource.open(initFrom);
     }
 
     private static List<MeasureReport.Ranked> ranked(List<ExampleNorm> list, TokenDataset data, int T, Tokenizer tok) {

@@ -46,7 +46,7 @@ class MeasureCommandTest {
 
         assertBadInput("--init-from", "measure", "--data-dir", d);                  // neither --init-from nor --config
         assertBadInput("mutually exclusive", "measure", "--data-dir", d, "--config", c, "--init-from", emptyRun.toString());
-        assertBadInput("no checkpoint and no weights.f32 there", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
+        assertBadInput("nor a run, checkpoint or Hugging Face", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
         assertBadInput("no config.json beside the weights", "measure", "--data-dir", d, "--init-from", checkpointFile.toString());
         assertBadInput("--batches must be >= 2", "measure", "--data-dir", d, "--config", c, "--batches", "1");
         assertBadInput("multiple of micro_batch_size", "measure", "--data-dir", d, "--config", c, "--batch-size", "12");
@@ -54,7 +54,7 @@ class MeasureCommandTest {
         assertBadInput("--confidence", "measure", "--data-dir", d, "--config", c, "--confidence", "90");
         assertBadInput("unknown config key 'n_layers'", "measure", "--data-dir", d, "--config", c, "--set", "n_layers=2");
         assertBadInput("data dir not found", "measure", "--data-dir", tmp.resolve("nope").toString(), "--config", c);
-        assertBadInput("do not match", "measure", "--data-dir", d, "--init-from", PlantedFixture.run.toString(),
+        assertBadInput("the model needs", "measure", "--data-dir", d, "--init-from", PlantedFixture.run.toString(),
                 "--set", "n_embd=64");
     }
 

@@ -2,6 +2,7 @@ package gns4j.measure;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.cpu.CpuBackend;
+import gns4j.checkpoint.HfGpt2;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,7 @@ class PlantedDocumentsTest {
         PlantedFixture.build();
         try (TokenDataset ds = TokenDataset.open(data.resolve(DatasetPreparer.TRAIN_FILE), 257, T);
              CpuBackend backend = new CpuBackend(MODEL, MICRO, 2)) {
-            WeightsFile.load(run.resolve(WeightsFile.NAME), backend);
+            backend.writeParams(HfGpt2.open(run).params(MODEL));
             ModelMeasurement m = ModelMeasurer.measure(backend, ds, 10, 16, MICRO, T, LinearNormMethod.AUTO,
                     new SplittableRandom(9), null);
             assertEquals(160, m.examples().size());

@@ -4,13 +4,14 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cpu.CpuBackend;
+import gns4j.checkpoint.HfGpt2;
+import gns4j.checkpoint.SafeTensors;
 import gns4j.data.ByteTokenizer;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.DemoCorpus;
 import gns4j.data.TokenDataset;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
-import gns4j.train.TrainConfig;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,13 +22,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
  * A byte-level dataset of real English text (the demo corpus) with a few documents of uniformly random bytes
- * planted in it, and a small model trained for {@link #TRAIN_STEPS} AdamW steps on the real text, saved as a run
- * folder (config.json, weights.f32) — shared by {@link PlantedDocumentsTest} and {@link MeasureCommandTest}.
+ * planted in it, and a small model trained for {@link #TRAIN_STEPS} AdamW steps on the real text, saved as a
+ * Hugging Face GPT-2 folder (config.json, model.safetensors) — shared by {@link PlantedDocumentsTest} and {@link MeasureCommandTest}.
  *
  * <p>Why train first: at initialisation the norm ranking says nothing about data quality. An untrained model
  * predicts all bytes alike, so every example's output error has about the same size, and a random window, whose
@@ -46,7 +48,7 @@ final class PlantedFixture {
     record Planted(long start, long end) {}
 
     static List<Planted> planted;
-    /** The planted dataset (train.bin, meta.json) and a run folder with the trained model (config.json, weights.f32). */
+    /** The planted dataset (train.bin, meta.json) and a Hugging Face GPT-2 folder with the trained model (config.json, model.safetensors). */
     static Path data, run;
     private static Path tmp;
 
@@ -65,10 +67,11 @@ final class PlantedFixture {
             planted = writePlantedDataset(text, data, 5);
             backend.initWeights(1);
             train(backend, text, TRAIN_STEPS, 2);
-            WeightsFile.save(backend, run.resolve(WeightsFile.NAME));
+            float[] params = new float[backend.layout().totalSize];
+            backend.readParams(params);
+            Files.write(run.resolve(HfGpt2.MODEL_FILE), SafeTensors.toBytes(HfGpt2.toHf(backend.layout(), params), Map.of("format", "pt")));
         }
-        Files.writeString(run.resolve("config.json"), TrainConfig.defaults().with("n_layer=2", "n_head=2", "n_embd=32",
-                "block_size=" + T, "vocab_size=257", "micro_batch_size=" + MICRO, "batch_size=" + MICRO, "threads=2").toJson());
+        Files.writeString(run.resolve(HfGpt2.CONFIG_FILE), HfGpt2.configJson(MODEL));
     }
 
     /**
