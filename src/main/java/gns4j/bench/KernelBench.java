@@ -12,10 +12,12 @@ import java.util.Map;
 /**
  * `./gns4j bench kernels`: the norm layer's forward + backward with per-example norms vs without vs PyTorch
  * F.layer_norm without them (scripts/torch_kernels.py, same call), as achieved GB/s against the card's measured
- * device-to-device copy bandwidth; and the Linear weight gradient with per-example norms vs without.
+ * device-to-device copy bandwidth, for each norm-kernel variant, forward and backward also alone; and the Linear weight
+ * gradient with per-example norms vs without.
  */
 public final class KernelBench {
     static final int B = 8, T = 2048;
+    /** Norm-layer widths C timed by default; at most MAX_C (norm_bwd_wide). */
     static final int[] NORM_C = {768, 1024, 2048, 4096, 8192};
     /** (K, N) of the 111M model's Linear layers and a wider one. */
     static final int[][] LINEAR = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}, {2048, 8192}};
@@ -23,7 +25,8 @@ public final class KernelBench {
      * Bytes per element our norm layer must move: forward reads x (4) and writes y (2, bf16); backward reads dy (4), x
      * (4) and dx (4, the residual gradient it accumulates into) and writes dx (4) and its bf16 copy (2).
      */
-    static final int NORM_BYTES = 24;
+    static final int NORM_BYTES = 24, FWD_BYTES = 6;
+    public static final int MAX_C = 8192;
 
     private final PrintStream out;
     private final int warmup, reps;
@@ -34,12 +37,14 @@ public final class KernelBench {
         this.reps = reps;
     }
 
-    public void run(boolean torch) throws Exception {
+    /** Norm-layer rows for each C of channels (empty: NORM_C); the Linear table too when linear is set. */
+    public void run(boolean torch, List<Integer> normChannels, boolean linear) throws Exception {
+        int[] channels = normChannels.isEmpty() ? NORM_C : normChannels.stream().mapToInt(Integer::intValue).toArray();
         Map<Integer, Double> torchMs = new HashMap<>();
         String torchMissing = torch ? TorchBaseline.unavailable(TorchBaseline.KERNELS) : "disabled (--no-torch)";
         if (torchMissing == null) {
             StringBuilder cs = new StringBuilder();
-            for (int c : NORM_C) cs.append(cs.isEmpty() ? "" : ",").append(c);
+            for (int c : channels) cs.append(cs.isEmpty() ? "" : ",").append(c);
             for (JsonObject o : TorchBaseline.results(TorchBaseline.KERNELS, List.of("--rows", "" + B * T, "--channels",
                     cs.toString(), "--warmup", "" + warmup, "--reps", "" + reps)))
                 torchMs.put(o.get("C").getAsInt(), o.get("ms").getAsDouble());
@@ -49,15 +54,22 @@ public final class KernelBench {
             out.printf("gns4j bench kernels: %s; device-to-device copy %.0f GB/s (read + write); B %d, T %d; medians of %d runs%n",
                     k.device(), copy, B, T, reps);
             if (torchMissing != null) out.printf("  PyTorch not run: %s%n", torchMissing);
-            out.printf("LayerNorm forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, dgamma, dbeta), %d bytes/element%n", NORM_BYTES);
-            out.printf("  %6s %10s %10s %12s %12s %12s %8s%n", "C", "torch ms", "ours ms", "+norms ms", "+norms/torch", "+norms GB/s", "of copy");
-            for (int c : NORM_C) {
-                double plain = k.normMs(B, T, c, false), tracked = k.normMs(B, T, c, true);
-                double gbps = (double) NORM_BYTES * B * T * c / (tracked * 1e6);
+            out.printf("LayerNorm forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, dgamma, dbeta), %d bytes/element"
+                    + " (forward %d, backward %d); variants: row, pipe (NormKernels.Variant)%n", NORM_BYTES, FWD_BYTES, NORM_BYTES - FWD_BYTES);
+            out.printf("  %6s %7s %8s %8s %8s %8s %10s %10s %12s %12s %12s %8s%n", "C", "variant", "fwd ms", "fwd GB/s", "bwd ms",
+                    "bwd GB/s", "torch ms", "ours ms", "+norms ms", "+norms/torch", "+norms GB/s", "of copy");
+            for (int c : channels) {
+                double elements = (double) B * T * c;
                 Double t = torchMs.get(c);
-                out.printf("  %6d %10s %10.3f %12.3f %12s %12.0f %7.0f%%%n", c, t == null ? "-" : String.format("%.3f", t), plain,
-                        tracked, t == null ? "-" : String.format("%.3fx", tracked / t), gbps, 100 * gbps / copy);
+                for (KernelTimings.NormTimes n : k.normTimes(B, T, c)) {
+                    double gbps = NORM_BYTES * elements / (n.tracked() * 1e6);
+                    out.printf("  %6d %7s %8.3f %8.0f %8.3f %8.0f %10s %10.3f %12.3f %12s %12.0f %7.0f%%%n", c, n.variant(), n.forward(),
+                            FWD_BYTES * elements / (n.forward() * 1e6), n.backward(), (NORM_BYTES - FWD_BYTES) * elements / (n.backward() * 1e6),
+                            t == null ? "-" : String.format("%.3f", t), n.untracked(), n.tracked(),
+                            t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
+                }
             }
+            if (!linear) return;
             out.println("Linear weight gradient (dy, x bf16 -> fp32 gradient), per-example norms by the simultaneous method");
             out.printf("  %12s %10s %12s %10s%n", "K x N", "ours ms", "+norms ms", "ratio");
             for (int[] kn : LINEAR) {

@@ -80,14 +80,22 @@ public final class BenchCommand {
     @Command(name = "kernels", mixinStandardHelpOptions = true,
             description = "Norm-layer forward+backward and Linear weight gradient, with vs without per-example norms, vs PyTorch and copy bandwidth (default 5 warm-up + 30 runs).")
     static final class Kernels implements Callable<Integer> {
+        @Option(names = "--channels", split = ",", paramLabel = "C,C,...", description = "Norm-layer widths (default: 768, 1024, 2048, 4096, 8192).")
+        List<Integer> channels = new ArrayList<>();
+
+        @Option(names = "--no-linear", description = "Skip the Linear weight-gradient table.")
+        boolean noLinear;
+
         @Mixin
         Repeats repeats;
 
         @Override
         public Integer call() throws Exception {
             int warmup = repeats.warmup(5), reps = repeats.reps(30);
+            for (int c : channels)
+                if (c < 1 || c > KernelBench.MAX_C) throw new UserError("--channels: each C must be in 1.." + KernelBench.MAX_C + ", got " + c);
             Cuda.require();
-            new KernelBench(System.out, warmup, reps).run(!repeats.noTorch);
+            new KernelBench(System.out, warmup, reps).run(!repeats.noTorch, channels, !noLinear);
             return 0;
         }
     }

@@ -245,6 +245,20 @@ __device__ __forceinline__ void storeRows(bf16* dst, long rs, float (*acc)[4], i
     }
 }
 
+// K/V double buffering of attn_fwd_tc and attn_bwd_dq_tc (base: the head's q columns of qkv, row stride rs): starts
+// streaming key tile j + 1 (when j < last) into the buffers not in use, then waits until tile j is in ks[j & 1] and
+// vs[j & 1] for the whole block.
+__device__ __forceinline__ void nextKvTile(bf16 (*ks)[TILE * LDS], bf16 (*vs)[TILE * LDS], const bf16* base, long rs, int C,
+                                           int j, int last, int T) {
+    if (j < last) {
+        loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
+        loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
+    }
+    cpCommit();
+    cpWaitPrev();
+    __syncthreads();
+}
+
 // Grid (ceil(T/64), NH·B), query tiles in reverse so the longest rows start first. K/V tiles are double-buffered (tile
 // j+1 streams in by cp.async while tile j is used); scores in log2 units; only the diagonal tile is masked (after the
 // first tile every row has a finite running max, so no −∞ − −∞ arises). lse is stored in natural-log units.
@@ -263,13 +277,7 @@ extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, floa
     loadA(qa, base, rs, r0, T, lane);
     float o[HS / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
     for (int j = 0; j <= qt; j++) {
-        if (j < qt) {
-            loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
-            loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
-        }
-        cpCommit();
-        cpWaitPrev();
-        __syncthreads();
+        nextKvTile(ks, vs, base, rs, C, j, qt, T);
         float s[TILE / 8][4] = {};
         mmaTile(s, qa, ks[j & 1], lane);
         float mx[2] = {m[0], m[1]};
@@ -360,13 +368,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, 
     }
     float dq[HS / 8][4] = {};
     for (int j = 0; j <= qt; j++) {
-        if (j < qt) {
-            loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
-            loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
-        }
-        cpCommit();
-        cpWaitPrev();
-        __syncthreads();
+        nextKvTile(ks, vs, base, rs, C, j, qt, T);
         float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
         mmaTile(s, qa, ks[j & 1], lane);
         mmaTile(dp, da, vs[j & 1], lane);

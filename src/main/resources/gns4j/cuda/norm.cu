@@ -28,8 +28,12 @@ __device__ __forceinline__ void st4(bf16* row, const float* f, int c, int C, boo
             if (c + k < C) row[c + k] = f2bf(f[k]);
 }
 
-// One warp per row, lane owning columns 4·lane + 128i (16-byte loads when C % 4 == 0); saves mean (LayerNorm only)
-// and rstd (R) for backward. bias may be null.
+// Two kernel variants (NormKernels.Variant on the host): "row" (norm_fwd, norm_bwd) and "pipe" (norm_fwd_reg*,
+// norm_bwd_pipe). C > 4096 uses norm_fwd and norm_bwd_wide in both.
+
+// Row variant: one warp per row, lane owning columns 4·lane + 128i (16-byte loads when C % 4 == 0), three passes over
+// the row (mean, variance, output; the later two mostly from cache); saves mean (LayerNorm only) and rstd (R) for
+// backward. bias may be null.
 extern "C" __global__ void norm_fwd(bf16* y, float* mean, float* rstd, const float* x, const float* g,
                                    const float* bias, int R, int C) {
     int r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -68,13 +72,70 @@ extern "C" __global__ void norm_fwd(bf16* y, float* mean, float* rstd, const flo
     }
 }
 
-// Backward for `rows` tokens of one example per block, one row at a time: grid (ceil(T/rows), B), blockDim ≤ 512 and
-// blockDim·4·NV ≥ C (norm_bwd: NV = 2, C ≤ 4096; norm_bwd_wide: NV = 4, C ≤ 8192). Thread i owns columns 4i + 4·blockDim·v
-// (v < NV), so its per-example partials stay in registers over the rows; one barrier per row (the row sums alternate
-// between two shared slots; dx is read before it, with x and dy, so all of a row's loads are in flight at once).
-// dx (R,C) += dL/dx and dxb = bf16(dx); pg (B,C) += Σ_t dy ⊙ x̂ and pb (B,C) += Σ_t dy (pb null without β),
-// accumulated from the dy and x̂ that dx needs anyway: one read of dy, x and dx, one write of dx and dxb.
+// Pipe variant forward: one warp per row held in registers (lane owns columns 4·lane + 128v, v < NV, C ≤ 128·NV), so x
+// is read from memory once and all of a row's loads are in flight together; mean and variance in two passes over the
+// registers, as norm_fwd. 128-thread blocks (4 rows).
 template <int NV>
+__device__ void normFwdReg(bf16* y, float* mean, float* rstd, const float* x, const float* g, const float* bias, int R, int C) {
+    int r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (r >= R) return;
+    bool vec = (C & 3) == 0;
+    const float* xr = x + (long) r * C;
+    float f[NV][4], m = 0.f, v = 0.f;
+#pragma unroll
+    for (int i = 0; i < NV; i++) ld4(f[i], xr, 4 * lane + 128 * i, C, vec);
+    if (mean) {
+#pragma unroll
+        for (int i = 0; i < NV; i++) m += f[i][0] + f[i][1] + f[i][2] + f[i][3];
+        m = warpSum(m) / C;
+    }
+#pragma unroll
+    for (int i = 0; i < NV; i++)
+#pragma unroll
+        for (int k = 0; k < 4; k++)
+            if (4 * lane + 128 * i + k < C) v += (f[i][k] - m) * (f[i][k] - m);
+    float s = rsqrtf(warpSum(v) / C + 1e-5f);
+#pragma unroll
+    for (int i = 0; i < NV; i++) {
+        int c = 4 * lane + 128 * i;
+        float gv[4], bv[4] = {};
+        ld4(gv, g, c, C, vec);
+        if (bias) ld4(bv, bias, c, C, vec);
+#pragma unroll
+        for (int k = 0; k < 4; k++) f[i][k] = (f[i][k] - m) * s * gv[k] + bv[k];
+        st4(y + (long) r * C, f[i], c, C, vec);
+    }
+    if (lane == 0) {
+        if (mean) mean[r] = m;
+        rstd[r] = s;
+    }
+}
+
+// NormKernels.FWD_REG_NV lists these widths (C ≤ 128·NV).
+#define NORM_FWD_REG(NV)                                                                                              \
+    extern "C" __global__ void __launch_bounds__(128) norm_fwd_reg##NV(bf16* y, float* mean, float* rstd, const float* x, \
+                                                                      const float* g, const float* bias, int R, int C) { \
+        normFwdReg<NV>(y, mean, rstd, x, g, bias, R, C);                                                                \
+    }
+NORM_FWD_REG(1)
+NORM_FWD_REG(2)
+NORM_FWD_REG(4)
+NORM_FWD_REG(6)
+NORM_FWD_REG(8)
+NORM_FWD_REG(12)
+NORM_FWD_REG(16)
+NORM_FWD_REG(24)
+NORM_FWD_REG(32)
+
+// Backward for `rows` tokens of one example per block, one row at a time: grid (ceil(T/rows), B), blockDim ≤ 512 and
+// blockDim·4·NV ≥ C (norm_bwd, norm_bwd_pipe: NV = 2, C ≤ 4096; norm_bwd_wide: NV = 4, C ≤ 8192). Thread i owns
+// columns 4i + 4·blockDim·v (v < NV), so its per-example partials stay in registers over the rows; one barrier per row
+// (the row sums alternate between two shared slots). dx (R,C) += dL/dx and dxb = bf16(dx); pg (B,C) += Σ_t dy ⊙ x̂ and
+// pb (B,C) += Σ_t dy (pb null without β), accumulated from the dy and x̂ that dx needs anyway: one read of dy, x and dx,
+// one write of dx and dxb. Row variant (PIPE false): a row's loads (dx read with x and dy) are all in flight at once,
+// then wait; memory idles while the block reduces and crosses the barrier. Pipe variant: row t+1's loads are issued
+// before row t's reduction, so they are in flight across its barrier and stores (twice the data registers).
+template <int NV, bool PIPE>
 __device__ void normBwd(float* dx, bf16* dxb, float* pg, float* pb, const float* dy, const float* x,
                         const float* mean, const float* rstd, const float* g, int T, int C, int rows) {
     __shared__ float red[2][2][32];
@@ -87,15 +148,32 @@ __device__ void normBwd(float* dx, bf16* dxb, float* pg, float* pb, const float*
         col[v] = 4 * (int) (threadIdx.x + v * blockDim.x);
         ld4(gv[v], g, col[v], C, vec);
     }
-    int t1 = min(T, (int) (blockIdx.x + 1) * rows);
-    for (int t = blockIdx.x * rows; t < t1; t++) {
+    // One row's inputs as loaded: x, dy, dx, mean, rstd.
+    float xn[NV][4], dn[NV][4], an[NV][4], mn, sn;
+    auto fetch = [&](int t) {
         long r = (long) b * T + t, o = r * C;
-        float m = mean ? mean[r] : 0.f, s = rstd[r], xh[NV][4], d[NV][4], acc[NV][4], sd = 0.f, sdx = 0.f;
 #pragma unroll
         for (int v = 0; v < NV; v++) {
-            ld4(xh[v], x + o, col[v], C, vec);
-            ld4(d[v], dy + o, col[v], C, vec);
-            ld4(acc[v], dx + o, col[v], C, vec);
+            ld4(xn[v], x + o, col[v], C, vec);
+            ld4(dn[v], dy + o, col[v], C, vec);
+            ld4(an[v], dx + o, col[v], C, vec);
+        }
+        mn = mean ? mean[r] : 0.f;
+        sn = rstd[r];
+    };
+    int t0 = blockIdx.x * rows, t1 = min(T, t0 + rows);
+    if (PIPE && t0 < t1) fetch(t0);
+    for (int t = t0; t < t1; t++) {
+        if (!PIPE) fetch(t);
+        float xh[NV][4], d[NV][4], acc[NV][4], m = mn, s = sn, sd = 0.f, sdx = 0.f;
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) xh[v][k] = xn[v][k], d[v][k] = dn[v][k], acc[v][k] = an[v][k];
+        if (PIPE && t + 1 < t1) fetch(t + 1);
+        long o = ((long) b * T + t) * C;
+#pragma unroll
+        for (int v = 0; v < NV; v++)
 #pragma unroll
             for (int k = 0; k < 4; k++) {
                 xh[v][k] = (xh[v][k] - m) * s;
@@ -105,7 +183,6 @@ __device__ void normBwd(float* dx, bf16* dxb, float* pg, float* pb, const float*
                 ag[v][k] += d[v][k] * xh[v][k];
                 ab[v][k] += d[v][k];
             }
-        }
         sd = warpSum(sd);
         sdx = warpSum(sdx);
         float (*rd)[32] = red[t & 1];
@@ -139,15 +216,14 @@ __device__ void normBwd(float* dx, bf16* dxb, float* pg, float* pb, const float*
             }
 }
 
-extern "C" __global__ void __launch_bounds__(512) norm_bwd(float* dx, bf16* dxb, float* pg, float* pb, const float* dy,
-        const float* x, const float* mean, const float* rstd, const float* g, int T, int C, int rows) {
-    normBwd<2>(dx, dxb, pg, pb, dy, x, mean, rstd, g, T, C, rows);
-}
-
-extern "C" __global__ void __launch_bounds__(512) norm_bwd_wide(float* dx, bf16* dxb, float* pg, float* pb, const float* dy,
-        const float* x, const float* mean, const float* rstd, const float* g, int T, int C, int rows) {
-    normBwd<4>(dx, dxb, pg, pb, dy, x, mean, rstd, g, T, C, rows);
-}
+#define NORM_BWD(NAME, NV, PIPE)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(512) NAME(float* dx, bf16* dxb, float* pg, float* pb, const float* dy,  \
+            const float* x, const float* mean, const float* rstd, const float* g, int T, int C, int rows) {              \
+        normBwd<NV, PIPE>(dx, dxb, pg, pb, dy, x, mean, rstd, g, T, C, rows);                                           \
+    }
+NORM_BWD(norm_bwd, 2, false)
+NORM_BWD(norm_bwd_wide, 4, false)
+NORM_BWD(norm_bwd_pipe, 2, true)
 
 // Per-example partials part (B,C) → grad (C) += scale·Σ_b part_b and sq[b] += |part_b|² (sq null: untracked), and
 // zeroes part for its next accumulation. Also reduces the Linear bias partials of bias_partial (C = N there).

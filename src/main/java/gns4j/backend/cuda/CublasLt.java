@@ -99,6 +99,23 @@ final class CublasLt implements AutoCloseable {
                         p.layoutD(), d, p.layoutD(), p.algo(), workspace, WORKSPACE, stream))));
     }
 
+    /**
+     * Row-major out (R,N) = x (R,K)·wᵀ (w (N,K) bf16) + bias (length N, out's type; 0: none) + residual (R,N, out's type;
+     * 0: none), all in the epilogue. geluIn != 0: out = GELU_tanh(·) with the pre-activation (R,N, bf16) saved to geluIn.
+     */
+    void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, long bias, long geluIn) {
+        long c = residual != 0 ? residual : out;
+        int epi = geluIn != 0 ? (bias != 0 ? EPI_GELU_AUX_BIAS : EPI_GELU_AUX) : bias != 0 ? EPI_BIAS : EPI_NONE;
+        run(new Gemm(true, false, N, R, K, K, K, N, 0, 0, 0, 1, outType, alignment(w), alignment(x), alignment(c), alignment(out), epi),
+                w, x, c, out, 1f, residual != 0 ? 1f : 0f, bias, geluIn);
+    }
+
+    /** Row-major dx (R,K) = dy (R,N)·w (N,K), times GELU_tanh'(geluIn) (R,K bf16) in the epilogue when geluIn != 0. */
+    void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
+        run(new Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, alignment(w), alignment(dy), alignment(dx), alignment(dx),
+                geluIn != 0 ? EPI_DGELU : EPI_NONE), w, dy, dx, dx, 1f, 0f, 0, geluIn);
+    }
+
     /** dW_i (N,K) fp32 or bf16 (type) = alpha·dy_iᵀ·x_i + beta·dW_i for `count` consecutive slices of `rows` rows of dy (·,N) and x (·,K) bf16 (dW_i stride N·K). */
     void weightGrad(long dw, int type, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
         long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * N : 0, sw = count > 1 ? (long) N * K : 0;

@@ -278,23 +278,23 @@ public final class CudaBackend implements Backend {
         boolean all = tracking == NormTracking.ALL, norms = tracking != NormTracking.OFF;
         if (norms) gpu.zero(sq, 8L * layout.numTensors() * B);
         ParameterLayout p = layout;
-        linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V, 0);
+        lt.linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V, 0);
         if (p.lmHead != null) linearWeight(p.lmHead, null, logits, lnf, B, T, C, V, s, all, method);
         gpu.zero(dresid, 4 * RC);
         normBackward(dnorm, resid[L], lnfMean, lnfRstd, p.lnfWeight, p.lnfBias, B, T, s, norms);
         for (int l = L - 1; l >= 0; l--) {
             ParameterLayout.Block w = p.blocks[l];
             Activations a = acts[l];
-            linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C, geluEpilogue() ? a.fc : 0);
+            lt.linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C, geluEpilogue() ? a.fc : 0);
             linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresidBf, a.fcAct, B, T, 4 * C, C, s, all, method);
             if (!geluEpilogue()) gpu.launch("gelu_bwd", gpu.blocksFor(4 * RC), 1, 256, 0, dbig, a.fc, dbig, 4 * RC);
-            linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C, 0);
+            lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C, 0);
             linearWeight(w.fcWeight(), w.fcBias(), dbig, a.ln2, B, T, C, 4 * C, s, all, method);
             normBackward(dnorm, a.mid, a.ln2Mean, a.ln2Rstd, w.ln2Weight(), w.ln2Bias(), B, T, s, norms);
-            linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C, 0);
+            lt.linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C, 0);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresidBf, a.atty, B, T, C, C, s, all, method);
             attentionBackward(a, B, T);
-            linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C, 0);
+            lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C, 0);
             linearWeight(w.qkvWeight(), w.qkvBias(), dbig, a.ln1, B, T, C, 3 * C, s, all, method);
             normBackward(dnorm, resid[l], a.ln1Mean, a.ln1Rstd, w.ln1Weight(), w.ln1Bias(), B, T, s, norms);
         }
@@ -374,22 +374,9 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- GEMMs (row-major views of column-major cuBLASLt)
 
-    /**
-     * out (R,N) = x (R,K)·wᵀ + bias (may be null; fp32 parameters for fp32 out, their bf16 copy for bf16 out), plus
-     * residual (R,N, fp32) when residual != 0, all in the GEMM's epilogue. geluIn != 0: out = GELU(·) with the
-     * pre-activation (R,N, bf16) saved to geluIn.
-     */
+    /** CublasLt.linear with bias a parameter (may be null): fp32 for fp32 out, its bf16 copy for bf16 out. */
     private void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, ParamTensor bias, long geluIn) {
-        long c = residual != 0 ? residual : out, b = bias == null ? 0 : outType == R_32F ? param(bias) : bf(bias);
-        int epi = geluIn != 0 ? (bias != null ? CublasLt.EPI_GELU_AUX_BIAS : CublasLt.EPI_GELU_AUX) : bias != null ? CublasLt.EPI_BIAS : CublasLt.EPI_NONE;
-        lt.run(new CublasLt.Gemm(true, false, N, R, K, K, K, N, 0, 0, 0, 1, outType, CublasLt.alignment(w),
-                CublasLt.alignment(x), CublasLt.alignment(c), CublasLt.alignment(out), epi), w, x, c, out, 1f, residual != 0 ? 1f : 0f, b, geluIn);
-    }
-
-    /** dx (R,K) = dy (R,N)·w, times GELU'(geluIn) (R,K bf16) in the epilogue when geluIn != 0. */
-    private void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
-        lt.run(new CublasLt.Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, CublasLt.alignment(w), CublasLt.alignment(dy),
-                CublasLt.alignment(dx), CublasLt.alignment(dx), geluIn != 0 ? CublasLt.EPI_DGELU : CublasLt.EPI_NONE), w, dy, dx, dx, 1f, 0f, 0, geluIn);
+        lt.linear(out, outType, x, w, R, K, N, residual, bias == null ? 0 : outType == R_32F ? param(bias) : bf(bias), geluIn);
     }
 
     /** g_b (T,T) fp32 = x_b·x_bᵀ for each example of x (B,T,K) bf16. */

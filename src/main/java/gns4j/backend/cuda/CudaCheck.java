@@ -27,8 +27,9 @@ import java.util.SplittableRandom;
 /**
  * GPU-machine correctness commands, run as {@code ./gns4j check cuda} and {@code ./gns4j check export DIR}.
  * {@link #check()}: CUDA vs the CPU reference on the same weights and batch (loss, every gradient tensor, every
- * per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants; returns 1 on
- * any failure. {@link #export}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
+ * per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants, then
+ * {@link KernelCheck} (norm kernel variants at wide C, which GELU the cuBLASLt epilogues compute); returns 1 on any
+ * failure. {@link #export}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
  */
 public final class CudaCheck {
     static final double GRAD_TOL = 0.05, NORM_TOL = 0.08, LOSS_TOL = 0.01;
@@ -50,6 +51,7 @@ public final class CudaCheck {
         int failures = 0;
         System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s%n", "variant", "tensor", "grad_err", "norm_err", "ok");
         for (Variant v : variants) failures += checkVariant(v);
+        failures += KernelCheck.run();
         System.out.println(failures == 0 ? "CUDA check passed" : "CUDA check FAILED: " + failures + " failures");
         return failures == 0 ? 0 : 1;
     }

@@ -24,7 +24,7 @@ final class Driver {
             primaryCtxRelease, ctxSetCurrent, memAlloc, memFree, memGetInfo, memcpyHtoDAsync, memcpyDtoHAsync,
             memcpyDtoDAsync, memsetD8Async, streamCreate, streamSynchronize, streamDestroy, eventCreate, eventRecord,
             eventSynchronize, eventElapsedTime, eventDestroy, moduleLoadData, moduleGetFunction, funcSetAttribute,
-            launchKernel, getErrorName, getErrorString;
+            occupancy, launchKernel, getErrorName, getErrorString;
     private final String elapsedName;
 
     static synchronized Driver get() {
@@ -61,6 +61,7 @@ final class Driver {
         moduleLoadData = lib.fn("cuModuleLoadData", JAVA_INT, ADDRESS, ADDRESS);
         moduleGetFunction = lib.fn("cuModuleGetFunction", JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS);
         funcSetAttribute = lib.fn("cuFuncSetAttribute", JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT);
+        occupancy = lib.fn("cuOccupancyMaxActiveBlocksPerMultiprocessor", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG);
         launchKernel = lib.fn("cuLaunchKernel", JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS);
         getErrorName = lib.fn("cuGetErrorName", JAVA_INT, JAVA_INT, ADDRESS);
@@ -233,6 +234,15 @@ final class Driver {
 
     void setMaxDynamicShared(long function, int bytes) {
         check("cuFuncSetAttribute", NativeLibrary.call(() -> (int) funcSetAttribute.invokeExact(function, FUNC_ATTR_MAX_DYNAMIC_SHARED, bytes)));
+    }
+
+    /** Blocks of blockSize threads (and dynamic shared bytes) of function that one SM holds at once. */
+    int blocksPerSm(long function, int blockSize, long smem) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(JAVA_INT);
+            check("cuOccupancyMaxActiveBlocksPerMultiprocessor", NativeLibrary.call(() -> (int) occupancy.invokeExact(n, function, blockSize, smem)));
+            return n.get(JAVA_INT, 0);
+        }
     }
 
     void launch(String name, long f, int gx, int gy, int gz, int bx, int smem, long stream, MemorySegment params) {

@@ -36,6 +36,7 @@ final class Gpu implements AutoCloseable {
     private final MemorySegment argValues, argPointers;
     private final List<Long> allocations = new ArrayList<>();
     private final Map<String, Long> functions = new HashMap<>();
+    private final Map<String, Integer> occupancy = new HashMap<>();
     /** -Dgns4j.cuda.profile=true: every launch and GEMM is bracketed by events; {@link #takeProfile} sums them. */
     final boolean profiling = Boolean.getBoolean("gns4j.cuda.profile");
     private final List<long[]> marks = new ArrayList<>();
@@ -118,6 +119,11 @@ final class Gpu implements AutoCloseable {
 
     /** Grid-stride launch config: enough 256-thread blocks for n elements, capped at 32 per SM. */
     int blocksFor(long n) { return (int) Math.max(1, Math.min((n + 255) / 256, 32L * smCount)); }
+
+    /** Blocks of kernel with this many threads (no dynamic shared memory) resident on one SM at once; asked once. */
+    int blocksPerSm(String kernel, int threads) {
+        return occupancy.computeIfAbsent(kernel + "/" + threads, k -> driver.blocksPerSm(fn(kernel), threads, 0));
+    }
 
     void setMaxDynamicShared(String kernel, int bytes) { driver.setMaxDynamicShared(fn(kernel), bytes); }
 

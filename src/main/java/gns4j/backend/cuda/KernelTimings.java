@@ -1,6 +1,9 @@
 package gns4j.backend.cuda;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import static gns4j.backend.cuda.CublasLt.R_16BF;
@@ -31,11 +34,15 @@ public final class KernelTimings implements AutoCloseable {
         return 2 * bytes / (median(() -> gpu.copy(dst, src, bytes)) * 1e6);
     }
 
+    /** One norm-kernel variant's times (ms): forward; backward with norms; forward + backward without and with norms. */
+    public record NormTimes(String variant, double forward, double backward, double untracked, double tracked) {}
+
     /**
-     * LayerNorm forward + backward over B·T rows of C: x fp32 → y bf16 with mean/rstd; dy fp32 → dx fp32 (+=) and its
-     * bf16 copy, γ and β gradients; tracked adds their per-example squared norms.
+     * LayerNorm forward + backward over B·T rows of C for each kernel variant (NormKernels.Variant), on one set of
+     * buffers: x fp32 → y bf16 with mean/rstd; dy fp32 → dx fp32 (+=) and its bf16 copy, γ and β gradients; tracked
+     * adds their per-example squared norms.
      */
-    public double normMs(int B, int T, int C, boolean tracked) {
+    public List<NormTimes> normTimes(int B, int T, int C) {
         int R = B * T;
         long RC = (long) R * C;
         long x = fill(RC, 2), dy = fill(RC, 3), g = fill(C, 4), beta = fill(C, 5), y = gpu.alloc(2 * RC), dx = gpu.alloc(4 * RC),
@@ -44,12 +51,24 @@ public final class KernelTimings implements AutoCloseable {
         gpu.zero(dx, 4 * RC);
         gpu.zero(partG, 4L * B * C);
         gpu.zero(partB, 4L * B * C);
-        return median(() -> {
-            NormKernels.forward(gpu, y, mean, rstd, x, g, beta, R, C);
-            if (tracked) gpu.zero(sq, 16L * B);
-            NormKernels.backward(gpu, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, tracked ? sq : 0L,
-                    tracked ? sq + 8L * B : 0L, B, T, C, 1f);
-        });
+        List<NormTimes> out = new ArrayList<>();
+        for (NormKernels.Variant v : NormKernels.Variant.values()) {
+            Runnable fwd = () -> NormKernels.forward(gpu, v, y, mean, rstd, x, g, beta, R, C);
+            Runnable plain = () -> NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, 0L, 0L,
+                    B, T, C, 1f);
+            Runnable tracked = () -> {
+                gpu.zero(sq, 16L * B);
+                NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, sq, sq + 8L * B, B, T, C, 1f);
+            };
+            out.add(new NormTimes(v.name().toLowerCase(Locale.ROOT), median(fwd), median(tracked), median(() -> {
+                fwd.run();
+                plain.run();
+            }), median(() -> {
+                fwd.run();
+                tracked.run();
+            })));
+        }
+        return out;
     }
 
     /**

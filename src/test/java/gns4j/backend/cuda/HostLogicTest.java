@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -103,6 +104,36 @@ class HostLogicTest {
         assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
         long huge = CudaBackend.WORKSPACE_BUDGET;
         assertEquals(huge, CudaBackend.workspaceElems(8, huge));
+    }
+
+    @Test
+    void normLaunchShapes() throws Exception {
+        // norm.cu instantiates exactly the forward widths the host picks from
+        var m = java.util.regex.Pattern.compile("(?m)^NORM_FWD_REG\\((\\d+)\\)$").matcher(Gpu.resource("norm.cu"));
+        List<Integer> widths = new java.util.ArrayList<>();
+        while (m.find()) widths.add(Integer.parseInt(m.group(1)));
+        assertEquals(Arrays.stream(NormKernels.FWD_REG_NV).boxed().toList(), widths);
+        assertEquals(1, NormKernels.fwdRegWidth(8));
+        assertEquals(6, NormKernels.fwdRegWidth(768));
+        assertEquals(8, NormKernels.fwdRegWidth(1001));
+        assertEquals(32, NormKernels.fwdRegWidth(NormKernels.PIPE_MAX_C));
+        assertThrows(IllegalArgumentException.class, () -> NormKernels.fwdRegWidth(NormKernels.PIPE_MAX_C + 1));
+        assertEquals(256, NormKernels.threads(2048));
+        assertEquals(512, NormKernels.threads(8192));
+        assertEquals(32, NormKernels.threads(8));
+        assertEquals(63, NormKernels.rows(264, 8, 2048)); // 33 blocks per example: one wave of 2 blocks on 132 SMs
+        assertEquals(2048, NormKernels.rows(4, 8, 2048));
+    }
+
+    @Test
+    void geluCheckReferences() {
+        assertEquals(0.022750131948179195, KernelCheck.normalCdf(-2), 1e-13);
+        assertEquals(2.326290790355401e-4, KernelCheck.normalCdf(-3.5), 1e-13);
+        assertEquals((short) 0x3f80, KernelCheck.bf16(1));
+        assertEquals((short) 0xc050, KernelCheck.bf16(-3.25));
+        assertEquals((short) 0x3f80, KernelCheck.bf16(1 + 1.0 / 256)); // ties round to even
+        assertEquals((short) 0x3f82, KernelCheck.bf16(1 + 3.0 / 256));
+        assertEquals((short) 0x3f81, KernelCheck.bf16(1 + 1.0 / 128));
     }
 
     @Test

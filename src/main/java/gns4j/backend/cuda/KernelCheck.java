@@ -1,0 +1,211 @@
+package gns4j.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import static gns4j.backend.cuda.CublasLt.R_16BF;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * Kernel-level parts of `check cuda` that the model comparison of {@link CudaCheck} cannot see: the norm kernel variants
+ * against each other at the widths of `bench kernels` (the model variants stop at C = 128), and which GELU the cuBLASLt
+ * epilogues compute (the model's gradient tolerance cannot tell tanh-GELU from erf-GELU).
+ */
+final class KernelCheck {
+    /** PIPE vs ROW norm kernels: relative L2 error of fp32/fp64 outputs and of bf16 outputs (rare one-ulp flips). */
+    static final double NORM_TOL = 1e-5, NORM_BF16_TOL = 2e-3;
+    /** GELU epilogues: RMS error against the tanh formulas, and how many times larger the erf formulas' must be. */
+    static final double GELU_RMS_TOL = 2.5e-4, GELU_SEPARATION = 2;
+
+    private KernelCheck() {}
+
+    /** Prints one line per check; returns the number of failures. */
+    static int run() {
+        try (Gpu gpu = new Gpu(0, Map.of("HS", "64"))) {
+            int failures = 0;
+            for (int[] s : new int[][]{{4, 300, 768}, {2, 1000, 2048}, {2, 517, 4096}, {3, 77, 1001}})
+                for (boolean ln : new boolean[]{true, false}) failures += normVariants(gpu, s[0], s[1], s[2], ln);
+            CublasLt lt = new CublasLt(gpu);
+            try {
+                failures += gelu(gpu, lt);
+            } finally {
+                gpu.makeCurrent();
+                lt.close();
+            }
+            return failures;
+        } catch (RuntimeException e) {
+            System.out.println("kernel checks: " + e);
+            e.printStackTrace(System.out);
+            return 1;
+        }
+    }
+
+    /**
+     * LayerNorm (with β) or RMSNorm forward + tracked backward on (B,T,C) with dx accumulating onto non-zero values, once
+     * per variant on the same inputs; every output of PIPE against ROW (checked against the CPU through the model).
+     */
+    private static int normVariants(Gpu gpu, int B, int T, int C, boolean ln) {
+        int R = B * T;
+        long RC = (long) R * C;
+        long x = fill(gpu, RC, 11), dy = fill(gpu, RC, 12), g = fill(gpu, C, 13), beta = ln ? fill(gpu, C, 14) : 0, dx0 = fill(gpu, RC, 15),
+                y = gpu.alloc(2 * RC), mean = ln ? gpu.alloc(4L * R) : 0, rstd = gpu.alloc(4L * R), dx = gpu.alloc(4 * RC),
+                dxb = gpu.alloc(2 * RC), partG = gpu.alloc(4L * B * C), partB = gpu.alloc(4L * B * C), gradG = gpu.alloc(4L * C),
+                gradB = ln ? gpu.alloc(4L * C) : 0, sq = gpu.alloc(16L * B);
+        gpu.zero(partG, 4L * B * C);
+        gpu.zero(partB, 4L * B * C);
+        Map<String, double[]> want = null;
+        int failures = 0;
+        for (NormKernels.Variant v : NormKernels.Variant.values()) {
+            gpu.copy(dx, dx0, 4 * RC);
+            gpu.zero(gradG, 4L * C);
+            if (ln) gpu.zero(gradB, 4L * C);
+            gpu.zero(sq, 16L * B);
+            NormKernels.forward(gpu, v, y, mean, rstd, x, g, beta, R, C);
+            NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, sq, ln ? sq + 8L * B : 0, B, T, C, 0.5f);
+            Map<String, double[]> got = new LinkedHashMap<>();
+            got.put("y", read(gpu, y, RC, 2));
+            if (ln) got.put("mean", read(gpu, mean, R, 4));
+            got.put("rstd", read(gpu, rstd, R, 4));
+            got.put("dx", read(gpu, dx, RC, 4));
+            got.put("dx bf16", read(gpu, dxb, RC, 2));
+            got.put("dgamma", read(gpu, gradG, C, 4));
+            if (ln) got.put("dbeta", read(gpu, gradB, C, 4));
+            got.put("norms", read(gpu, sq, ln ? 2 * B : B, 8));
+            if (want == null) {
+                want = got;
+                continue;
+            }
+            double worst = 0;
+            String worstName = "";
+            for (Map.Entry<String, double[]> e : got.entrySet()) {
+                double err = relErr(e.getValue(), want.get(e.getKey())), tol = e.getKey().startsWith("y") || e.getKey().endsWith("bf16") ? NORM_BF16_TOL : NORM_TOL;
+                if (err > tol) failures++;
+                if (err / tol > worst) {
+                    worst = err / tol;
+                    worstName = String.format(Locale.ROOT, "%s %.2e", e.getKey(), err);
+                }
+            }
+            System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s  (worst relative to its tolerance: %s)%n",
+                    "norm kernels " + v.name().toLowerCase(Locale.ROOT) + " vs row", String.format(Locale.ROOT, "%s B%d T%d C%d",
+                    ln ? "ln" : "rms", B, T, C), "", "", failures == 0, worstName);
+        }
+        return failures;
+    }
+
+    /**
+     * The MLP's fused epilogues on pre-activations z = x·I + bias in [-3.5, -2] (bf16-exact): there tanh- and erf-GELU
+     * differ by 1e-4..5e-4 (GELU' by up to 9e-4), many bf16 ulps of these small outputs, while for z > 0 the outputs'
+     * bf16 rounding (≥ 4e-3) would hide the difference. Forward: GELU_AUX_BIAS to bf16, aux must equal z; backward: DGELU
+     * with dy = 1. Each must match the tanh formula within GELU_RMS_TOL (room for a fast tanh) and GELU_SEPARATION times
+     * better than the erf formula.
+     */
+    private static int gelu(Gpu gpu, CublasLt lt) {
+        int R = 64, K = 64, N = K, n = R * K;
+        short[] x = new short[n], w = new short[N * K], bias = new short[N], ones = new short[n];
+        double[] z = new double[n];
+        for (int i = 0; i < n; i++) {
+            z[i] = -2 - (i % 97) / 64.0;
+            x[i] = bf16(z[i] - 0.5);
+            ones[i] = bf16(1);
+        }
+        for (int j = 0; j < N; j++) {
+            w[j * K + j] = bf16(1);
+            bias[j] = bf16(0.5);
+        }
+        long dX = upload(gpu, x), dW = upload(gpu, w), dBias = upload(gpu, bias), dOnes = upload(gpu, ones), out = gpu.alloc(2L * n),
+                aux = gpu.alloc(2L * n), grad = gpu.alloc(2L * n);
+        lt.linear(out, R_16BF, dX, dW, R, K, N, 0, dBias, aux);
+        lt.linearBackwardInput(grad, R_16BF, dOnes, dW, R, K, N, aux);
+        double[] y = read(gpu, out, n, 2), a = read(gpu, aux, n, 2), d = read(gpu, grad, n, 2);
+        int failures = 0;
+        boolean auxOk = Arrays.equals(a, z);
+        if (!auxOk) failures++;
+        double[][] ref = new double[4][n];
+        for (int i = 0; i < n; i++) {
+            double t = Math.tanh(Math.sqrt(2 / Math.PI) * (z[i] + 0.044715 * z[i] * z[i] * z[i])), phi = normalCdf(z[i]);
+            ref[0][i] = 0.5 * z[i] * (1 + t);
+            ref[1][i] = z[i] * phi;
+            ref[2][i] = 0.5 * (1 + t) + 0.5 * z[i] * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * z[i] * z[i]);
+            ref[3][i] = phi + z[i] * Math.exp(-z[i] * z[i] / 2) / Math.sqrt(2 * Math.PI);
+        }
+        String[] names = {"GELU_AUX_BIAS epilogue", "DGELU epilogue"};
+        double[][] got = {y, d};
+        for (int k = 0; k < 2; k++) {
+            double tanh = rms(got[k], ref[2 * k]), erf = rms(got[k], ref[2 * k + 1]);
+            boolean ok = tanh <= GELU_RMS_TOL && erf >= GELU_SEPARATION * tanh && (k == 1 || auxOk);
+            if (!ok) failures++;
+            System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10.2e %6s  (RMS vs tanh-GELU, vs erf-GELU; z in [-3.5, -2]%s)%n",
+                    "cublasLt " + names[k], "bf16, 64x64x64", tanh, erf, ok, k == 0 && !auxOk ? "; saved pre-activation wrong" : "");
+        }
+        return failures;
+    }
+
+    /** Φ(z) for z ≤ 0 by Simpson's rule over [z - 12, z] (Java has no erf); relative error below 1e-9. */
+    static double normalCdf(double z) {
+        int steps = 4000;
+        double h = 12.0 / steps, s = 0;
+        for (int i = 0; i <= steps; i++) {
+            double t = z - 12 + i * h;
+            s += (i == 0 || i == steps ? 1 : i % 2 == 1 ? 4 : 2) * Math.exp(-t * t / 2);
+        }
+        return s * h / 3 / Math.sqrt(2 * Math.PI);
+    }
+
+    /** Round-to-nearest-even bf16 bits of a finite value. */
+    static short bf16(double v) {
+        int u = Float.floatToRawIntBits((float) v);
+        return (short) ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16);
+    }
+
+    private static long fill(Gpu gpu, long n, int seed) {
+        long p = gpu.alloc(4 * n);
+        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, p, n, seed, 1f);
+        return p;
+    }
+
+    private static long upload(Gpu gpu, short[] v) {
+        long p = gpu.alloc(2L * v.length);
+        try (Arena a = Arena.ofConfined()) {
+            gpu.upload(p, a.allocateFrom(JAVA_SHORT, v));
+            gpu.sync();
+        }
+        return p;
+    }
+
+    /** n values at ptr stored as bf16 (bytes 2), fp32 (4) or fp64 (8). */
+    private static double[] read(Gpu gpu, long ptr, long n, int bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(n * bytes, 8);
+            gpu.download(s, ptr);
+            double[] out = new double[Math.toIntExact(n)];
+            for (int i = 0; i < out.length; i++)
+                out[i] = switch (bytes) {
+                    case 2 -> Float.intBitsToFloat((s.getAtIndex(JAVA_SHORT, i) & 0xffff) << 16);
+                    case 4 -> s.getAtIndex(JAVA_FLOAT, i);
+                    default -> s.getAtIndex(JAVA_DOUBLE, i);
+                };
+            return out;
+        }
+    }
+
+    private static double relErr(double[] got, double[] want) {
+        double diff = 0, ref = 0;
+        for (int i = 0; i < got.length; i++) {
+            diff += (got[i] - want[i]) * (got[i] - want[i]);
+            ref += want[i] * want[i];
+        }
+        return Math.sqrt(diff / Math.max(ref, 1e-30));
+    }
+
+    private static double rms(double[] got, double[] want) {
+        double s = 0;
+        for (int i = 0; i < got.length; i++) s += (got[i] - want[i]) * (got[i] - want[i]);
+        return Math.sqrt(s / got.length);
+    }
+}
