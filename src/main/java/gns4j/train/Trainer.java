@@ -166,7 +166,10 @@ public final class Trainer {
         return this;
     }
 
-    /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
+    /** The config this trainer runs (a resumed run's stored one). */
+    public TrainConfig config() { return cfg; }
+
+        /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
     public void requestStop() { stopRequested = true; }
 
     /** Whether the last {@link #run} ended early on a stop request. */
@@ -185,7 +188,13 @@ public final class Trainer {
                 if (lock != null) lock.close();
             }
         } catch (RuntimeException | Error e) {
-            if (comm != null) comm.abort(e); // the other ranks' collectives fail instead of waiting for this one
+            if (comm != null) {
+                try {
+                    comm.abort(e); // the other ranks' collectives fail instead of waiting for this one
+                } catch (RuntimeException abortFailed) {
+                    e.addSuppressed(abortFailed);
+                }
+            }
             throw e;
         } finally {
             if (own != null) own.close();
