@@ -53,6 +53,22 @@ class MultiGpuCliTest {
         assertTrue(Files.exists(tmp.resolve("run/summary.json")));
     }
 
+    /** The launcher starts this program again: every rank runs and the job succeeds. */
+    @Test
+    void theLauncherRunsThisProgramOncePerRank() {
+        assertEquals(0, MultiGpu.launch(2, List.of("--version"), java.util.Map.of()));
+    }
+
+    /** A child (WORLD_SIZE > 1 in its environment) on the CPU device refuses; the job's exit code is not 0. */
+    @Test
+    void aRefusingRankFailsTheJob() {
+        Path data = TestRuns.demoData(tmp.resolve("data"));
+        int code = MultiGpu.launch(2, List.of("train", "--device", "cpu", "--data-dir", data.toString(), "--out-dir",
+                tmp.resolve("run").toString()), java.util.Map.of());
+        assertEquals(2, code);
+        assertFalse(Files.exists(tmp.resolve("run")));
+    }
+
     @Test
     void theRanksGetTheArgumentsLessGpus() {
         assertEquals(List.of("train", "--data-dir", "d", "--out-dir", "o"),
