@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
+import gns4j.dist.CommunicatorException;
 import gns4j.dist.NcclBootstrap;
 import gns4j.dist.NcclCommunicator;
 import gns4j.model.ModelConfig;
@@ -101,6 +102,8 @@ public final class TrainCommand implements Callable<Integer> {
             return runAndReport(trainer.dataParallel(comm, child.localRank()), run, child.rank() == 0);
         } catch (UserError e) {
             throw child.rank() == 0 ? e : new UserError("rank " + child.rank() + ": " + e.getMessage(), e);
+        } catch (CommunicatorException e) {
+            throw new UserError(e.getMessage(), e); // another rank failed: one line (it names this rank)
         }
     }
 

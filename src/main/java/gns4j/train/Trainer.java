@@ -169,7 +169,7 @@ public final class Trainer {
     /** The config this trainer runs (a resumed run's stored one). */
     public TrainConfig config() { return cfg; }
 
-        /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
+    /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
     public void requestStop() { stopRequested = true; }
 
     /** Whether the last {@link #run} ended early on a stop request. */
