@@ -1,5 +1,6 @@
 package gns4j.backend;
 
+import gns4j.dist.Communicator;
 import gns4j.model.ParameterLayout;
 
 /**
@@ -42,6 +43,12 @@ public interface Backend extends AutoCloseable {
 
     /** |grad_t|² for every tensor t of the accumulated gradient. */
     double[] gradSqPerTensor();
+
+    /**
+     * Replaces the accumulated gradient by its sum over the ranks of {@code comm} (data parallelism), in place; returns
+     * when the sum is in the gradient buffer. Collective: every rank calls it once per optimizer step.
+     */
+    void allReduceGrads(Communicator comm);
 
     /** grad *= factor (gradient clipping). */
     void scaleGrads(float factor);

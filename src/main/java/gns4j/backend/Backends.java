@@ -14,11 +14,16 @@ public final class Backends {
 
     /** device: "cpu", "cuda" or "auto" (CUDA when a driver and a GPU are found, else the CPU with a notice). */
     public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads, Consumer<String> notice) {
+        return open(device, config, maxMicroBatch, threads, 0, notice);
+    }
+
+    /** As {@link #open(String, ModelConfig, int, int, Consumer)}, CUDA on GPU {@code gpu}. */
+    public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads, int gpu, Consumer<String> notice) {
         return switch (device) {
             case "cpu" -> new CpuBackend(config, maxMicroBatch, threads);
-            case "cuda" -> cuda(config, maxMicroBatch);
+            case "cuda" -> cuda(config, maxMicroBatch, gpu);
             case "auto" -> {
-                if (CudaBackend.available()) yield cuda(config, maxMicroBatch);
+                if (CudaBackend.available()) yield cuda(config, maxMicroBatch, gpu);
                 notice.accept("device auto: " + CudaBackend.unavailableReason() + "; using the CPU");
                 yield new CpuBackend(config, maxMicroBatch, threads);
             }
@@ -26,9 +31,9 @@ public final class Backends {
         };
     }
 
-    private static Backend cuda(ModelConfig config, int maxMicroBatch) {
+    private static Backend cuda(ModelConfig config, int maxMicroBatch, int gpu) {
         try {
-            return CudaBackend.open(config, maxMicroBatch);
+            return CudaBackend.open(config, maxMicroBatch, gpu);
         } catch (CudaUnavailableException e) {
             throw new UserError(e.getMessage() + " (use --device cpu)");
         }

@@ -3,8 +3,12 @@ package gns4j.bench;
 import gns4j.backend.Backend;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cuda.CudaBackend;
+import gns4j.dist.Communicator;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,7 +16,8 @@ import java.util.Map;
 
 /**
  * `./gns4j bench gpu`: the nanoGNS 111M config on the CUDA backend — untracked, LayerNorm-tracked and all-layer
- * tracked — beside the PyTorch baseline (eager and torch.compile, bf16) run in the same call, as ratios.
+ * tracked — beside the PyTorch baseline (eager and torch.compile, bf16) run in the same call, as ratios. With
+ * {@code --gpus N}: weak scaling of data-parallel steps ({@link #dataParallel} in each of N processes) against one GPU.
  */
 public final class GpuBench {
     static final BenchModel GPT_111M = BenchModel.gpt("111M", 10, 12, 768, 2048, 50304, 8);
@@ -60,6 +65,54 @@ public final class GpuBench {
             out.printf("  %-34s %12.0f %8s   %s%n", "gns4j cuda, per-example norms " + e.getKey().name().toLowerCase(), v,
                     e.getValue().spread(), ratios);
         }
+    }
+
+    /** What the scaling measurement runs: plain data parallelism and the heaviest per-example norm path. */
+    static final List<NormTracking> SCALING = List.of(NormTracking.OFF, NormTracking.ALL);
+
+    /**
+     * Median tok/s of whole training steps of the 111M config, micro-batch {@code batch}, on GPU {@code gpu}: alone
+     * when {@code comm} is null, else as one rank of a data-parallel job (the job's tok/s: W·batch·T per step).
+     */
+    public Map<NormTracking, Double> dataParallel(Communicator comm, int gpu, int batch) {
+        BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
+        Map<NormTracking, Double> out = new LinkedHashMap<>();
+        try (Backend b = CudaBackend.open(m.config(), batch, gpu)) {
+            for (NormTracking t : SCALING) out.put(t, Throughput.measure(b, m, t, warmup, reps, comm).median());
+        }
+        return out;
+    }
+
+    /** tok/s per GPU count (1 first) and tracking: the weak-scaling table with efficiency tok/s(N) / (N·tok/s(1)). */
+    public void printScaling(Map<Integer, Map<NormTracking, Double>> rates, int batch) {
+        BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
+        out.printf("gns4j bench gpu: data-parallel weak scaling, %s per GPU, fp32 gradient all-reduce (NCCL) after backward;"
+                + " %d warm-up + %d measured steps each%n", m.shape(), warmup, reps);
+        out.printf("  %-5s %-18s %12s %12s %11s%n", "GPUs", "per-example norms", "tok/s", "tok/s/GPU", "efficiency");
+        for (Map.Entry<Integer, Map<NormTracking, Double>> e : rates.entrySet()) {
+            int n = e.getKey();
+            for (NormTracking t : SCALING) {
+                double v = e.getValue().get(t), one = rates.get(1).get(t);
+                out.printf("  %-5d %-18s %12.0f %12.0f %10.1f%%%n", n, t.name().toLowerCase(), v, v / n, 100 * v / (n * one));
+            }
+        }
+    }
+
+    /** Writes {@link #dataParallel}'s result for the launching process (one "tracking tok/s" line each). */
+    public static void writeRates(Path file, Map<NormTracking, Double> rates) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        rates.forEach((t, v) -> sb.append(t.name()).append(' ').append(v).append('\n'));
+        Files.writeString(file, sb);
+    }
+
+    public static Map<NormTracking, Double> readRates(Path file) throws IOException {
+        Map<NormTracking, Double> out = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(file)) {
+            String[] f = line.split(" ");
+            out.put(NormTracking.valueOf(f[0]), Double.parseDouble(f[1]));
+        }
+        if (!out.keySet().containsAll(SCALING)) throw new IOException(file + " lacks a rate (" + out + ")");
+        return out;
     }
 
     /** With -Dgns4j.cuda.profile=true: the ops taking the most GPU time per step. */

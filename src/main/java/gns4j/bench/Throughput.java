@@ -4,6 +4,7 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.dist.Communicator;
 
 import java.util.SplittableRandom;
 
@@ -18,7 +19,15 @@ final class Throughput {
      * wall time is honest for asynchronous backends too.
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps) {
-        int B = m.batch(), T = m.config().blockSize();
+        return measure(backend, m, tracking, warmup, reps, null);
+    }
+
+    /**
+     * With {@code comm}: one rank of a data-parallel job, each step also all-reducing the gradient before AdamW (as
+     * the trainer does); the rate is the job's, W·B·T tokens per step.
+     */
+    static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm) {
+        int B = m.batch(), T = m.config().blockSize(), W = comm == null ? 1 : comm.worldSize();
         backend.initWeights(1);
         SplittableRandom rng = new SplittableRandom(2);
         int[] ids = new int[B * T], targets = new int[B * T];
@@ -31,11 +40,12 @@ final class Throughput {
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
             backend.zeroGrad();
-            backend.forwardBackward(ids, targets, B, T, 1f / B, tracking, LinearNormMethod.AUTO, sq);
+            backend.forwardBackward(ids, targets, B, T, 1f / (W * B), tracking, LinearNormMethod.AUTO, sq);
+            if (comm != null) backend.allReduceGrads(comm);
             backend.adamwStep(ADAM, 1e-4, i + 1);
             backend.gradSqPerTensor();
             double seconds = (System.nanoTime() - t0) / 1e9;
-            if (i >= warmup) rates[i - warmup] = B * T / seconds;
+            if (i >= warmup) rates[i - warmup] = (double) W * B * T / seconds;
         }
         return Timing.of(rates);
     }

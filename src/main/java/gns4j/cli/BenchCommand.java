@@ -8,8 +8,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import gns4j.backend.NormTracking;
+import gns4j.dist.NcclBootstrap;
+import gns4j.dist.NcclCommunicator;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 /** {@code gns4j bench ...}: throughput against baselines run in the same process or call. */
@@ -64,6 +73,11 @@ public final class BenchCommand {
         @Option(names = "--batch", defaultValue = "8", description = "Micro-batch in sequences (default: ${DEFAULT-VALUE}).")
         int batch;
 
+        @Option(names = "--gpus", split = ",", paramLabel = "N[,N...]", description = "Instead: data-parallel weak scaling, "
+                + "the same micro-batch per GPU on 1 GPU and on N (one process per GPU, NCCL); prints tok/s and the "
+                + "efficiency tok/s(N) / (N x tok/s(1)).")
+        List<Integer> gpus = new ArrayList<>();
+
         @Mixin
         Repeats repeats;
 
@@ -71,8 +85,46 @@ public final class BenchCommand {
         public Integer call() throws Exception {
             if (batch < 1) throw new UserError("--batch must be >= 1, got " + batch);
             int warmup = repeats.warmup(3), reps = repeats.reps(10);
+            GpuBench bench = new GpuBench(System.out, warmup, reps);
+            NcclBootstrap.Env rank = MultiGpu.child(System.getenv());
+            if (rank != null) return measureAsRank(bench, rank);
             Cuda.require();
-            new GpuBench(System.out, warmup, reps).run(batch, !repeats.noTorch);
+            if (gpus.isEmpty()) {
+                bench.run(batch, !repeats.noTorch);
+                return 0;
+            }
+            for (int n : gpus) if (n < 1) throw new UserError("--gpus takes GPU counts >= 1, got " + n);
+            int most = gpus.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            MultiGpu.require(most, "--gpus " + most);
+            Map<Integer, Map<NormTracking, Double>> rates = new TreeMap<>();
+            rates.put(1, bench.dataParallel(null, 0, batch));
+            for (int n : new TreeSet<>(gpus)) {
+                if (n == 1) continue;
+                Path result = Files.createTempFile("gns4j-bench-gpu", ".txt");
+                try {
+                    int code = MultiGpu.launch(n, List.of("bench", "gpu", "--batch", "" + batch, "--warmup", "" + warmup,
+                            "--reps", "" + reps), Map.of(RESULT_ENV, result.toString()));
+                    if (code != 0) throw new UserError("the " + n + "-GPU measurement failed (exit code " + code + ")");
+                    rates.put(n, GpuBench.readRates(result));
+                } finally {
+                    Files.deleteIfExists(result);
+                }
+            }
+            bench.printScaling(rates, batch);
+            return 0;
+        }
+
+        /** File where rank 0 of a scaling measurement leaves its rates for the launching process. */
+        static final String RESULT_ENV = "GNS4J_BENCH_RESULT";
+
+        /** One process of {@code --gpus N}: measures as rank {@code rank.rank()} on GPU LOCAL_RANK; rank 0 reports. */
+        private Integer measureAsRank(GpuBench bench, NcclBootstrap.Env rank) throws Exception {
+            try (NcclCommunicator comm = NcclCommunicator.fromEnvironment(System.getenv())) {
+                Map<NormTracking, Double> rates = bench.dataParallel(comm, rank.localRank(), batch);
+                String file = System.getenv(RESULT_ENV);
+                if (comm.rank() == 0 && file != null) GpuBench.writeRates(Path.of(file), rates);
+                else if (comm.rank() == 0) System.out.println("rank 0 of " + comm.worldSize() + ": tok/s " + rates);
+            }
             return 0;
         }
     }

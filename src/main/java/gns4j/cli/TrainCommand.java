@@ -4,6 +4,9 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
+import gns4j.dist.CommunicatorException;
+import gns4j.dist.NcclBootstrap;
+import gns4j.dist.NcclCommunicator;
 import gns4j.model.ModelConfig;
 import gns4j.train.SignalStop;
 import gns4j.train.StatusLine;
@@ -21,13 +24,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code gns4j train}: one training run into a run folder, or the continuation of one (--resume). */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model on a prepared dataset, logging loss and GNS to OUT/metrics.jsonl and writing "
-                + "checkpoints to OUT/checkpoints; or continue such a run with --resume.")
+                + "checkpoints to OUT/checkpoints; or continue such a run with --resume. With --gpus N, or in a process "
+                + "started with RANK/WORLD_SIZE/LOCAL_RANK/MASTER_ADDR/MASTER_PORT set (WORLD_SIZE > 1), data parallel "
+                + "over GPUs through NCCL.")
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -59,10 +65,62 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-steps", paramLabel = "N", description = "Optimizer steps (overrides the config).")
     Integer maxSteps;
 
+    @Option(names = "--gpus", paramLabel = "N", description = "Data parallel on N GPUs of this host: one process per GPU, "
+            + "NCCL all-reduce, the same global batch as one GPU (batch_size must hold at least N micro-batches); "
+            + "implies --device cuda. Rank 0 writes the run folder.")
+    Integer gpus;
+
     @Override
     public Integer call() {
+        if (gpus != null && gpus < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--gpus must be >= 1, got " + gpus);
+        boolean launch = gpus != null && gpus > 1;
+        // --gpus means CUDA unless a device was chosen; the ranks get it spelled out.
+        boolean impliedCuda = launch && resume == null && device == null && !explicitKeys(config, sets).contains("device");
+        if (impliedCuda) device = "cuda";
+        Trainer trainer = trainer();
+        Path run = resume != null ? resume : outDir;
+        NcclBootstrap.Env child = launch ? null : MultiGpu.child(System.getenv());
+        if (launch || child != null) {
+            String option = launch ? "--gpus " + gpus : "rank " + child.rank() + " (LOCAL_RANK " + child.localRank() + ")";
+            if (trainer.config().device() == TrainConfig.Device.CPU)
+                throw new UserError(option + " trains on GPUs, but the device is cpu (use --device cuda)");
+            MultiGpu.require(launch ? gpus : child.localRank() + 1, option);
+        }
+        if (launch) {
+            List<String> args = withoutGpus(spec.commandLine().getParseResult().originalArgs());
+            if (impliedCuda) args.addAll(List.of("--device", "cuda"));
+            return MultiGpu.launch(gpus, args, Map.of());
+        }
+        if (child == null) return runAndReport(trainer, run, true);
+        NcclCommunicator comm;
+        try {
+            comm = NcclCommunicator.fromEnvironment(System.getenv());
+        } catch (RuntimeException e) {
+            throw new UserError("rank " + child.rank() + ": cannot join the NCCL group: " + e.getMessage(), e);
+        }
+        try (comm) {
+            return runAndReport(trainer.dataParallel(comm, child.localRank()), run, child.rank() == 0);
+        } catch (UserError e) {
+            throw child.rank() == 0 ? e : new UserError("rank " + child.rank() + ": " + e.getMessage(), e);
+        } catch (CommunicatorException e) {
+            throw new UserError(e.getMessage(), e); // another rank failed: one line (it names this rank)
+        }
+    }
+
+    /** The arguments of this command less --gpus and its value. */
+    static List<String> withoutGpus(List<String> args) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--gpus")) i++;
+            else if (!a.startsWith("--gpus=")) out.add(a);
+        }
+        return out;
+    }
+
+    /** The trainer the options ask for; reads the config (and a resumed run's files) but writes nothing. */
+    private Trainer trainer() {
         Trainer trainer;
-        Path run;
         if (resume != null) {
             List<String> extra = new ArrayList<>();
             if (outDir != null) extra.add("--out-dir");
@@ -74,7 +132,6 @@ public final class TrainCommand implements Callable<Integer> {
             if (!extra.isEmpty())
                 throw new CommandLine.ParameterException(spec.commandLine(), "--resume continues with the run's stored "
                         + "config; it cannot be combined with " + String.join(", ", extra));
-            run = resume;
             trainer = Trainer.resume(resume, dataDir, StatusLine.stderr());
         } else {
             List<String> missing = new ArrayList<>();
@@ -88,13 +145,18 @@ public final class TrainCommand implements Callable<Integer> {
             if (maxSteps != null) overrides.add("max_steps=" + maxSteps);
             TrainConfig cfg = TrainConfig.load(config, overrides);
             if (initFrom != null) cfg = pretrainedShape(cfg, HfGpt2.open(initFrom).config(), explicitKeys(config, sets), initFrom);
-            run = outDir;
             trainer = new Trainer(cfg, dataDir, outDir, StatusLine.stderr());
             if (initFrom != null) trainer.initFrom(initFrom);
         }
+        return trainer;
+    }
+
+    /** Runs and prints the last line ({@code print}: only rank 0 of several); the exit code. */
+    private static int runAndReport(Trainer trainer, Path run, boolean print) {
         // Signals are handled around the run and the last line, so a stopped process still prints it.
         try (SignalStop _ = SignalStop.install(trainer)) {
             Trainer.Result r = trainer.run();
+            if (!print) return trainer.stopped() ? 130 : 0;
             if (trainer.stopped()) {
                 System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",
                         r.steps(), r.tokens(), trainer.lastCheckpoint(), run);

@@ -51,6 +51,12 @@ public interface Communicator extends AutoCloseable {
      */
     void allReduceSum(MemorySegment buffer, long count, DataType type);
 
+    /**
+     * Whether {@link #allReduceSum(MemorySegment, long, DataType)} takes device buffers (NCCL) rather than host
+     * memory (in-process).
+     */
+    default boolean deviceBuffers() { return false; }
+
     /** Copies the root's {@code data} into every other rank's. */
     void broadcast(float[] data, int root);
 

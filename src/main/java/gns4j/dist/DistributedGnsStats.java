@@ -76,9 +76,8 @@ public final class DistributedGnsStats {
      */
     public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
                                 float[] localGrad) {
-        double[] localGradSq = gradSqPerTensor(tensors, localGrad);
-        Counts c = reduceStats(comm, tensors.size(), localSqSum, localCount, localGradSq);
-        float scale = (float) ((double) localCount / c.total);
+        Sums c = reduceSums(comm, localSqSum, localCount, gradSqPerTensor(tensors, localGrad), new double[0]);
+        float scale = (float) ((double) localCount / c.examples);
         if (scale != 1f) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
         comm.allReduceSum(localGrad);
         return c.result(gradSqPerTensor(tensors, localGrad));
@@ -87,27 +86,44 @@ public final class DistributedGnsStats {
     /** As {@link #reduce(Communicator, List, double[], int, float[])} for double gradients. */
     public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
                                 double[] localGrad) {
-        double[] localGradSq = gradSqPerTensor(tensors, localGrad);
-        Counts c = reduceStats(comm, tensors.size(), localSqSum, localCount, localGradSq);
-        double scale = (double) localCount / c.total;
+        Sums c = reduceSums(comm, localSqSum, localCount, gradSqPerTensor(tensors, localGrad), new double[0]);
+        double scale = (double) localCount / c.examples;
         if (scale != 1) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
         comm.allReduceSum(localGrad);
         return c.result(gradSqPerTensor(tensors, localGrad));
     }
 
-    private record Counts(double[] sqSum, double[] meanLocalGradSq, long total, int world, long local) {
-        Result result(double[] batchGradSq) {
-            return new Result(sqSum, total, batchGradSq, meanLocalGradSq, world, local);
+    /**
+     * The global sums of a step, all but |G_B|², which comes from the reduced gradient: {@link #result}.
+     *
+     * @param perExampleSqSum  Σ_b |g_{b,t}|² over all N examples, per tensor
+     * @param meanLocalGradSq  (1/W) Σ_r |G_{r,t}|², per tensor
+     * @param examples         N
+     * @param localExamples    n when every rank had the same, else -1
+     */
+    public record Sums(double[] perExampleSqSum, double[] meanLocalGradSq, long examples, int worldSize, long localExamples) {
+        public Result result(double[] batchGradSq) {
+            return new Result(perExampleSqSum, examples, batchGradSq, meanLocalGradSq, worldSize, localExamples);
         }
     }
 
-    /** One double all-reduce of [Σ|g_b|² (nt), |G_r|² (nt)] and one exact long all-reduce of [n_r, n_r²]. */
-    private static Counts reduceStats(Communicator comm, int nt, double[] localSqSum, int localCount, double[] localGradSq) {
-        if (localSqSum.length != nt) throw new IllegalArgumentException("need one squared-norm sum per tensor (" + nt + "), got " + localSqSum.length);
+    /**
+     * One double all-reduce of [Σ|g_b|² (nt), |G_r|² (nt), extra] and one exact long all-reduce of [n_r, n_r²], for a
+     * caller that reduces the gradient itself (the trainer, on the device). Collective.
+     *
+     * @param localSqSum   per tensor: Σ_b |g_{b,t}|² over this rank's examples (not modified)
+     * @param localCount   n_r ≥ 1
+     * @param localGradSq  per tensor: |G_{r,t}|² of this rank's mean gradient
+     * @param extra        further per-rank values to sum in the same collective; replaced by their sums
+     */
+    public static Sums reduceSums(Communicator comm, double[] localSqSum, int localCount, double[] localGradSq, double[] extra) {
+        int nt = localSqSum.length;
+        if (localGradSq.length != nt) throw new IllegalArgumentException("need one gradient norm per tensor (" + nt + "), got " + localGradSq.length);
         if (localCount < 1) throw new IllegalArgumentException("local example count must be >= 1, got " + localCount);
-        double[] packed = new double[2 * nt];
+        double[] packed = new double[2 * nt + extra.length];
         System.arraycopy(localSqSum, 0, packed, 0, nt);
         System.arraycopy(localGradSq, 0, packed, nt, nt);
+        System.arraycopy(extra, 0, packed, 2 * nt, extra.length);
         comm.allReduceSum(packed);
         long[] counts = {localCount, (long) localCount * localCount};
         comm.allReduceSum(counts);
@@ -115,9 +131,10 @@ public final class DistributedGnsStats {
         double[] sqSum = new double[nt], meanLocal = new double[nt];
         System.arraycopy(packed, 0, sqSum, 0, nt);
         for (int t = 0; t < nt; t++) meanLocal[t] = packed[nt + t] / w;
+        System.arraycopy(packed, 2 * nt, extra, 0, extra.length);
         // equal local counts iff W·Σn² = (Σn)² (Cauchy–Schwarz)
         boolean equal = (long) w * counts[1] == counts[0] * counts[0];
-        return new Counts(sqSum, meanLocal, counts[0], w, equal ? counts[0] / w : -1);
+        return new Sums(sqSum, meanLocal, counts[0], w, equal ? counts[0] / w : -1);
     }
 
     /** |G_t|² per tensor of a flat gradient, accumulated in double. */

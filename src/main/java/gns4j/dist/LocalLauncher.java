@@ -9,16 +9,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Starts one process per GPU on this host (what {@code train --gpus N} will do) and watches them: the first rank that
- * exits non-zero stops the others, and {@link #await} reports it by rank and exit code. Each child gets
- * {@link NcclBootstrap#childEnvironment} (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, NCCL_NVLS_ENABLE=0);
- * rank r's output goes to {@code logDir/rank-r.log}, rank 0's also inherits the console when {@code logDir} is null.
+ * Starts one process per GPU on this host (what {@code train --gpus N} does) and watches them: the first rank that
+ * fails stops the others, and {@link #await} reports it by rank and exit code. Exit codes 130 and 143 (a rank that
+ * stopped on SIGINT/SIGTERM after its checkpoint) are not failures: the others are waited for, as they stop after the
+ * same step. Each child gets {@link NcclBootstrap#childEnvironment} (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR,
+ * MASTER_PORT, NCCL_NVLS_ENABLE=0); rank r's output goes to {@code logDir/rank-r.log}, or, when {@code logDir} is
+ * null, rank 0's to the console and the other ranks' stderr only (their errors), as they print no progress.
  */
 public final class LocalLauncher implements AutoCloseable {
     private final List<Process> procs = new ArrayList<>();
 
     /** The outcome: exit code 0 when every rank succeeded, else the first failed rank and its code. */
     public record Outcome(int exitCode, int failedRank, String message) {}
+
+    /** Exit codes of a rank that stopped on a signal after writing its checkpoint (SignalStop): 128 + SIGINT/SIGTERM. */
+    static boolean stoppedOnRequest(int code) { return code == 130 || code == 143; }
 
     public LocalLauncher(List<String> command, int worldSize, Map<String, String> baseEnv, String masterAddr,
                          int masterPort, Path logDir) {
@@ -27,9 +32,13 @@ public final class LocalLauncher implements AutoCloseable {
                 ProcessBuilder pb = new ProcessBuilder(command);
                 pb.environment().clear();
                 pb.environment().putAll(NcclBootstrap.childEnvironment(baseEnv, r, worldSize, masterAddr, masterPort));
-                pb.redirectErrorStream(true);
-                if (logDir != null) pb.redirectOutput(logDir.resolve("rank-" + r + ".log").toFile());
-                else pb.redirectOutput(r == 0 ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.DISCARD);
+                if (logDir != null) {
+                    pb.redirectErrorStream(true);
+                    pb.redirectOutput(logDir.resolve("rank-" + r + ".log").toFile());
+                } else {
+                    pb.redirectOutput(r == 0 ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.DISCARD);
+                    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+                }
                 procs.add(pb.start());
             }
         } catch (IOException e) {
@@ -44,16 +53,20 @@ public final class LocalLauncher implements AutoCloseable {
         try {
             while (true) {
                 boolean allDone = true;
+                int stopped = 0;
                 for (int r = 0; r < procs.size(); r++) {
                     Process p = procs.get(r);
                     if (p.isAlive()) {
                         allDone = false;
+                    } else if (stoppedOnRequest(p.exitValue())) {
+                        stopped = p.exitValue();
                     } else if (p.exitValue() != 0) {
                         close();
                         return new Outcome(p.exitValue(), r, "rank " + r + " exited with code " + p.exitValue()
                                 + "; stopped the other " + (procs.size() - 1) + " rank(s)");
                     }
                 }
+                if (allDone && stopped != 0) return new Outcome(stopped, -1, "the ranks stopped on request");
                 if (allDone) return new Outcome(0, -1, "all " + procs.size() + " ranks finished");
                 if (System.nanoTime() > deadline) {
                     close();
@@ -65,6 +78,23 @@ public final class LocalLauncher implements AutoCloseable {
             close();
             Thread.currentThread().interrupt();
             return new Outcome(130, -1, "interrupted; stopped every rank");
+        }
+    }
+
+    /**
+     * Asks every rank still running to stop (SIGTERM: each finishes its step, rank 0 writes a checkpoint) and waits
+     * up to {@code wait} for them to exit; {@link #await} then reports how they ended.
+     */
+    public void requestStop(Duration wait) {
+        for (Process p : procs) if (p.isAlive()) p.destroy();
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (Process p : procs) {
+            try {
+                p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

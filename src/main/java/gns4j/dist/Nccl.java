@@ -29,7 +29,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class Nccl {
     // ncclDataType_t
-    public static final int INT32 = 2, INT64 = 4, FLOAT16 = 6, FLOAT32 = 7, FLOAT64 = 8, BFLOAT16 = 9;
+    public static final int INT8 = 0, INT32 = 2, INT64 = 4, FLOAT16 = 6, FLOAT32 = 7, FLOAT64 = 8, BFLOAT16 = 9;
+    /** ncclResult_t of an operation still under way (ncclCommGetAsyncError of a non-blocking communicator). */
+    public static final int IN_PROGRESS = 7;
     // ncclRedOp_t
     public static final int SUM = 0, PROD = 1, MAX = 2, MIN = 3, AVG = 4;
     public static final int UNIQUE_ID_BYTES = 128;

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * ({@link #install}), so the process does not end before its last line is out.
  */
 public final class SignalStop implements AutoCloseable {
-    static final int MAX_WAIT_MINUTES = 10;
+    public static final int MAX_WAIT_MINUTES = 10;
 
     private final Thread hook;
     private final CountDownLatch runEnded = new CountDownLatch(1);

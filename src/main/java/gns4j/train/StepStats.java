@@ -16,7 +16,8 @@ final class StepStats {
     private final NormTracking tracking;
     final double[] sqSumPerTensor;
     final double[] exampleTotalSq, exampleLnSq;
-    int examples;
+    /** The step's examples so far are [first, examples) of the batch; first > 0 on a data-parallel rank. */
+    int first, examples;
 
     StepStats(ParameterLayout layout, NormTracking tracking, int maxBatch) {
         this.layout = layout;
@@ -26,9 +27,33 @@ final class StepStats {
         this.exampleLnSq = new double[maxBatch];
     }
 
-    void reset() {
+    void reset() { reset(0); }
+
+    /** Starts a step whose first local example is example {@code first} of the batch (a data-parallel shard). */
+    void reset(int first) {
         Arrays.fill(sqSumPerTensor, 0);
-        examples = 0;
+        this.first = first;
+        examples = first;
+    }
+
+    /**
+     * [total (B) | LN (B)] squared norms of this rank's examples at their places in a batch of B, zeros elsewhere:
+     * summed over the ranks (an all-reduce), it gathers the whole batch's, exactly.
+     */
+    double[] exampleSlots(int B) {
+        double[] out = new double[2 * B];
+        System.arraycopy(exampleTotalSq, first, out, first, examples - first);
+        System.arraycopy(exampleLnSq, first, out, B + first, examples - first);
+        return out;
+    }
+
+    /** Takes the whole batch's statistics: per-tensor sums and the gathered {@link #exampleSlots} at {@code slots[at...]}. */
+    void setBatch(double[] perTensorSqSum, double[] slots, int at, int B) {
+        System.arraycopy(perTensorSqSum, 0, sqSumPerTensor, 0, sqSumPerTensor.length);
+        System.arraycopy(slots, at, exampleTotalSq, 0, B);
+        System.arraycopy(slots, at + B, exampleLnSq, 0, B);
+        first = 0;
+        examples = B;
     }
 
     /** Adds one micro-batch of B examples: sq[tensor·B + b]. */

@@ -15,6 +15,10 @@ import gns4j.checkpoint.TrainingState;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
+import gns4j.dist.Communicator;
+import gns4j.dist.DistributedGnsStats;
+import gns4j.gns.Ema;
+import gns4j.gns.GnsEstimator;
 import gns4j.gns.GnsTracker;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
@@ -24,6 +28,8 @@ import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -49,6 +55,13 @@ import java.util.function.UnaryOperator;
  * norms are not finite is skipped (no GNS or optimizer update), logged with {@code "skipped": true}, and never
  * checkpointed; max_bad_steps of them in a row stop the run. SIGINT/SIGTERM finish the current step, write a
  * checkpoint and end the run cleanly. The run folder is locked ({@link RunLock}) while the run writes it.
+ *
+ * <p>Data parallel ({@link #dataParallel}): each of W ranks runs this loop on its own backend. Every rank draws the
+ * whole global batch from the same RNG (so the batch is that of one process) and runs forward/backward on its
+ * contiguous share of the micro-batches, [⌊a·r/W⌋, ⌊a·(r+1)/W⌋) of the step's a, with the global scale 1/B; then the
+ * gradient, the per-tensor Σ_b|g_b|², the example counts, the loss and the per-example norms are summed over the
+ * ranks, so the GNS update, clipping and AdamW see what one process would and the weights stay equal on every rank.
+ * Rank 0 alone writes the run folder and prints; a stop request on any rank stops every rank after the same step.
  */
 public final class Trainer {
     /** What a finished run reports. */
@@ -65,7 +78,12 @@ public final class Trainer {
 
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
-    private final StatusLine status;
+    private StatusLine status;
+    /** The data-parallel group, or null for one process; this rank's CUDA device. */
+    private Communicator comm;
+    private int gpu;
+    /** The stop request all ranks agreed on at the last step (data parallel). */
+    private boolean stopAgreed;
     private final boolean resuming;
     private Path initFrom;
     private String initFromSha256;
@@ -129,10 +147,27 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Makes this trainer rank {@code comm.rank()} of a data-parallel run (see the class comment) on CUDA device
+     * {@code gpu} (its LOCAL_RANK; ignored on the CPU). Ranks other than 0 write no files and print nothing.
+     */
+    public Trainer dataParallel(Communicator comm, int gpu) {
+        this.comm = comm;
+        this.gpu = gpu;
+        if (comm.rank() != 0) status = new StatusLine(new PrintStream(OutputStream.nullOutputStream()), false);
+        return this;
+    }
+
+    /** Whether this process writes the run folder: rank 0, or the only process. */
+    private boolean writer() { return comm == null || comm.rank() == 0; }
+
     public Trainer hooks(Hooks hooks) {
         this.hooks = hooks;
         return this;
     }
+
+    /** The config this trainer runs (a resumed run's stored one). */
+    public TrainConfig config() { return cfg; }
 
     /** Asks the loop to stop after the current step and write a checkpoint (what SIGINT/SIGTERM do). */
     public void requestStop() { stopRequested = true; }
@@ -146,12 +181,21 @@ public final class Trainer {
     public Result run() {
         SignalStop own = signals == null ? new SignalStop(this) : null;
         try {
-            RunLock lock = resuming ? RunLock.acquire(runDir) : null;
+            RunLock lock = resuming && writer() ? RunLock.acquire(runDir) : null;
             try {
                 return runLocked(lock);
             } finally {
                 if (lock != null) lock.close();
             }
+        } catch (RuntimeException | Error e) {
+            if (comm != null) {
+                try {
+                    comm.abort(e); // the other ranks' collectives fail instead of waiting for this one
+                } catch (RuntimeException abortFailed) {
+                    e.addSuppressed(abortFailed);
+                }
+            }
+            throw e;
         } finally {
             if (own != null) own.close();
         }
@@ -191,26 +235,29 @@ public final class Trainer {
             // notices wait until then, so refused input gives one line on stderr and leaves no files.
             List<String> notices = new ArrayList<>();
             if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
+            if (comm != null) checkShards(cfg.batchSizeSchedule().batchSize(0, 0), 0);
             float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
             try (Backend backend = hooks.backend().apply(Backends.open(cfg.device().name().toLowerCase(), model,
-                    cfg.microBatchSize(), cfg.threadCount(), notices::add))) {
-                RunLock lock = resuming ? resumeLock : prepareRunDir(resolved, meta);
+                    cfg.microBatchSize(), cfg.threadCount(), gpu, notices::add))) {
+                RunLock lock = resuming || !writer() ? resumeLock : prepareRunDir(resolved, meta);
                 try {
                     notices.forEach(status::notice);
-                    if (resuming) prepareResume(from);
-                    try (MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
+                    if (resuming && writer()) prepareResume(from);
+                    try (MetricsWriter metrics = writer() ? new MetricsWriter(runDir.resolve("metrics.jsonl")) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
                                 + " parameters, backend " + backend.name()
+                                + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" : "")
                                 + (from != null ? "; resuming from " + from.dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
                         Result result = loop(backend, train, val, metrics, from, initParams);
+                        if (!writer()) return result;
                         if (!stopped) afterTraining.accept(backend);
                         if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
                         status.notice("report: " + ReportWriter.writeForRun(runDir));
                         return result;
                     }
                 } finally {
-                    if (!resuming) lock.close();
+                    if (!resuming && lock != null) lock.close();
                 }
             }
         } catch (IOException e) {
@@ -273,20 +320,47 @@ public final class Trainer {
         CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        while (!reachedEnd(p) && !stopRequested) {
+        int rank = comm == null ? 0 : comm.rank(), world = comm == null ? 1 : comm.worldSize();
+        // The DDP-style two-batch GNS (local batch vs global batch), smoothed as the tracker smooths its estimates.
+        Ema ddpGradSq = new Ema(cfg.gnsAlpha()), ddpTrace = new Ema(cfg.gnsAlpha());
+        while (!reachedEnd(p) && !(comm == null ? stopRequested : stopAgreed)) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
             Double gnsBefore = p.gnsFed;
             int accum = B / micro;
+            if (comm != null) checkShards(B, p.step + 1);
+            int first = (int) ((long) accum * rank / world), end = (int) ((long) accum * (rank + 1) / world);
             SplittableRandom rng = new SplittableRandom(stepSeed(cfg.seed(), p.step));
             backend.zeroGrad();
-            stats.reset();
+            stats.reset(first * micro);
             double lossSum = 0;
             for (int m = 0; m < accum; m++) {
+                // Every rank draws every micro-batch: the RNG stream and the step's offsets are those of one process.
                 train.sampleBatch(rng, micro, T, inputs, targets, offsets);
                 System.arraycopy(offsets, 0, stepOffsets, m * micro, micro);
+                if (m < first || m >= end) continue;
                 lossSum += backend.forwardBackward(inputs, targets, micro, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
                 if (tracking != NormTracking.OFF) stats.add(sq, micro);
+            }
+            DistributedGnsStats.Sums sums = null;
+            if (comm != null) {
+                int local = (end - first) * micro;
+                // This rank's gradient is (1/B)·Σ_local g_b = (n_r/B)·G_r: |G_r|² for the two-batch estimate.
+                double[] localGradSq = backend.gradSqPerTensor();
+                double f = (double) B / local;
+                for (int t = 0; t < localGradSq.length; t++) localGradSq[t] *= f * f;
+                backend.allReduceGrads(comm);
+                double[] slots = stats.exampleSlots(B), extra = new double[2 + slots.length];
+                extra[0] = lossSum;
+                extra[1] = stopRequested ? 1 : 0;
+                System.arraycopy(slots, 0, extra, 2, slots.length);
+                sums = DistributedGnsStats.reduceSums(comm, stats.sqSumPerTensor, local, localGradSq, extra);
+                if (sums.examples() != B)
+                    throw new IllegalStateException("rank " + rank + ": the ranks disagree on the batch of step " + (p.step + 1)
+                            + " (" + sums.examples() + " examples in all, " + B + " expected)");
+                stats.setBatch(sums.perExampleSqSum(), extra, 2, B);
+                lossSum = extra[0];
+                stopAgreed = extra[1] > 0;
             }
             p.loss = lossSum / accum;
             double[] gradSq = backend.gradSqPerTensor();
@@ -305,6 +379,11 @@ public final class Trainer {
                     p.gnsFed = cfg.adaptiveSource() == TrainConfig.AdaptiveSource.TOTAL && tracking == NormTracking.ALL
                             ? gns.gnsTotal() : gns.gnsLn();
                     batches.observe(p.gnsFed);
+                }
+                GnsEstimator.Estimate ddp = sums != null ? sums.result(gradSq).twoBatchEstimate() : null;
+                if (ddp != null) {
+                    ddpGradSq.update(ddp.gradSq());
+                    ddpTrace.update(ddp.traceSigma());
                 }
                 if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
                 backend.adamwStep(cfg.adamW(), lr, ++p.updates);
@@ -338,6 +417,7 @@ public final class Trainer {
             Double gnsTotal = gnsTotal(gns, tracking), gnsLn = gns != null ? gns.gnsLn() : null;
             rec.put("gns_total", gnsTotal);
             rec.put("gns_ln", gnsLn);
+            if (comm != null) rec.put("gns_ddp", ddpTrace.value() == null ? null : GnsEstimator.bSimple(ddpTrace.value(), ddpGradSq.value()));
             rec.put("gns_type", gns != null ? gns.gnsByType() : Map.of());
             rec.put("gns_layer", gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of());
             rec.put("pe_norm_total", tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null);
@@ -349,10 +429,10 @@ public final class Trainer {
                 rec.put("skip_reason", bad);
             }
             if (val != null && (step % cfg.evalInterval() == 0 || last)) {
-                p.valLoss = evaluate(backend, val, micro, T);
+                p.valLoss = evaluate(backend, val, micro, T, rank, world);
                 rec.put("val_loss", p.valLoss);
             }
-            metrics.write(rec);
+            if (metrics != null) metrics.write(rec);
             if (step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
                 status.step(step, cfg.maxSteps(), p.loss, p.valLoss, lr, B, tokPerS, gnsTotal, gnsLn);
             if (bad != null) {
@@ -375,7 +455,7 @@ public final class Trainer {
         }
         status.done();
         if (p.step != checkpointed) checkpoint(store, backend, gns, p, batches, lrs);
-        if (stopRequested && !reachedEnd(p)) {
+        if ((comm == null ? stopRequested : stopAgreed) && !reachedEnd(p)) {
             stopped = true;
             status.notice("stopped at step " + p.step + " on request; checkpoint " + lastCheckpoint
                     + "; continue with: ./gns4j train --resume " + runDir);
@@ -461,6 +541,7 @@ public final class Trainer {
 
     private void checkpoint(CheckpointStore store, Backend backend, GnsTracker gns, Progress p, BatchSchedule batches,
                             LrSchedule lrs) {
+        if (!writer()) return;
         ParameterLayout layout = backend.layout();
         float[] params = new float[layout.totalSize], m = new float[layout.totalSize], v = new float[layout.totalSize];
         backend.readParams(params);
@@ -491,15 +572,27 @@ public final class Trainer {
         return z ^ (z >>> 31);
     }
 
-    private double evaluate(Backend backend, TokenDataset val, int micro, int T) {
+    /** Mean loss over the validation batches; rank r of W evaluates batches r, r + W, … and the sums are all-reduced. */
+    private double evaluate(Backend backend, TokenDataset val, int micro, int T, int rank, int world) {
         int[] inputs = new int[micro * T], targets = new int[micro * T];
         long batches = Math.min(cfg.evalBatches(), Math.max(1, val.windows(T) / micro));
-        double sum = 0;
-        for (long i = 0; i < batches; i++) {
+        double[] sum = {0};
+        for (long i = rank; i < batches; i += world) {
             val.sequentialBatch(i, micro, T, inputs, targets);
-            sum += backend.evaluate(inputs, targets, micro, T);
+            sum[0] += backend.evaluate(inputs, targets, micro, T);
         }
-        return sum / batches;
+        if (comm != null) comm.allReduceSum(sum);
+        return sum[0] / batches;
+    }
+
+    /** Every rank needs at least one micro-batch of each step's batch of B. */
+    private void checkShards(int B, int step) {
+        int accum = B / cfg.microBatchSize();
+        if (accum < comm.worldSize())
+            throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + accum + " micro-batch(es) of "
+                    + cfg.microBatchSize() + ", fewer than the " + comm.worldSize() + " data-parallel ranks (each needs at least one;"
+                    + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
+                    + " or lower micro_batch_size)");
     }
 
     /** Creates the run folder, locks it, and records config.json and run.json; returns the lock. */

@@ -1,5 +1,6 @@
 package gns4j.backend;
 
+import gns4j.dist.Communicator;
 import gns4j.model.ParameterLayout;
 
 /** A backend that forwards every call to another: tests override the few calls they observe or break. */
@@ -25,6 +26,7 @@ public abstract class DelegatingBackend implements Backend {
 
     @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return d.evaluate(inputs, targets, B, T); }
     @Override public double[] gradSqPerTensor() { return d.gradSqPerTensor(); }
+    @Override public void allReduceGrads(Communicator comm) { d.allReduceGrads(comm); }
     @Override public void scaleGrads(float factor) { d.scaleGrads(factor); }
     @Override public void adamwStep(AdamWSettings s, double lr, int step) { d.adamwStep(s, lr, step); }
     @Override public void readOptimizerState(float[] m, float[] v) { d.readOptimizerState(m, v); }

@@ -4,6 +4,7 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.dist.Communicator;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
@@ -50,6 +51,9 @@ public final class CpuBackend implements Backend {
         for (ParamTensor t : model.layout.tensors) out[t.index()] = VectorMath.sumSq(model.grads, t.offset(), t.size());
         return out;
     }
+
+    @Override
+    public void allReduceGrads(Communicator comm) { comm.allReduceSum(model.grads); }
 
     @Override
     public void scaleGrads(float factor) { VectorMath.scale(factor, model.grads, 0, model.grads.length); }

@@ -4,6 +4,7 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.dist.Communicator;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -76,13 +77,16 @@ public final class CudaBackend implements Backend {
     }
 
     /** Opens GPU 0 for this model with activations for micro-batches up to maxMicroBatch × block_size tokens. */
-    public static Backend open(ModelConfig config, int maxMicroBatch) {
+    public static Backend open(ModelConfig config, int maxMicroBatch) { return open(config, maxMicroBatch, 0); }
+
+    /** As {@link #open(ModelConfig, int)} on GPU {@code ordinal} (a data-parallel rank's LOCAL_RANK). */
+    public static Backend open(ModelConfig config, int maxMicroBatch, int ordinal) {
         String reason = unavailableReason();
         if (reason != null) throw new CudaUnavailableException(reason.replaceFirst("^CUDA backend unavailable: ", ""));
-        return new CudaBackend(config, maxMicroBatch);
+        return new CudaBackend(config, maxMicroBatch, ordinal);
     }
 
-    private CudaBackend(ModelConfig config, int maxMicroBatch) {
+    private CudaBackend(ModelConfig config, int maxMicroBatch, int ordinal) {
         if (maxMicroBatch < 1) throw new IllegalArgumentException("max micro-batch must be >= 1");
         cfg = config;
         layout = new ParameterLayout(config);
@@ -93,7 +97,7 @@ public final class CudaBackend implements Backend {
         L = config.nLayer();
         P = layout.totalSize;
         if (C > MAX_C) throw new IllegalArgumentException("the CUDA norm kernels support n_embd <= " + MAX_C + ", got " + C);
-        gpu = new Gpu(0, Map.of("HS", Integer.toString(config.headSize())));
+        gpu = new Gpu(ordinal, Map.of("HS", Integer.toString(config.headSize())));
         try {
             lt = new CublasLt(gpu);
             long R = (long) maxB * config.blockSize(), RC = R * C, heads = (long) maxB * NH * config.blockSize();
@@ -401,6 +405,19 @@ public final class CudaBackend implements Backend {
             MemorySegment.copy(s, JAVA_DOUBLE, 0, out, 0, nt);
         }
         return out;
+    }
+
+    /**
+     * One in-place all-reduce of the whole fp32 gradient after backward has finished on this GPU (no bucketing, no
+     * overlap with backward); the communicator's stream runs it and is waited for before this returns.
+     */
+    @Override
+    public void allReduceGrads(Communicator comm) {
+        if (!comm.deviceBuffers())
+            throw new IllegalArgumentException("the CUDA backend's gradient lives on the GPU: it needs a communicator of device buffers (NCCL)");
+        gpu.makeCurrent();
+        gpu.sync();
+        comm.allReduceSum(MemorySegment.ofAddress(grads), P, Communicator.DataType.FLOAT32);
     }
 
     @Override

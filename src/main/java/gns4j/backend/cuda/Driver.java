@@ -17,12 +17,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class Driver {
     static final int ATTR_MULTIPROCESSOR_COUNT = 16, ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76;
     static final int FUNC_ATTR_MAX_DYNAMIC_SHARED = 8;
-    private static final int ERROR_NO_DEVICE = 100;
+    private static final int ERROR_NO_DEVICE = 100, ERROR_NOT_READY = 600;
     private static Driver instance;
 
     private final MethodHandle init, deviceGetCount, deviceGet, deviceGetName, deviceGetAttribute, primaryCtxRetain,
             primaryCtxRelease, ctxSetCurrent, memAlloc, memFree, memGetInfo, memcpyHtoDAsync, memcpyDtoHAsync,
-            memcpyDtoDAsync, memsetD8Async, streamCreate, streamSynchronize, streamDestroy, eventCreate, eventRecord,
+            memcpyDtoDAsync, memsetD8Async, streamCreate, streamSynchronize, streamQuery, streamDestroy, eventCreate, eventRecord,
             eventSynchronize, eventElapsedTime, eventDestroy, moduleLoadData, moduleGetFunction, funcSetAttribute,
             occupancy, launchKernel, getErrorName, getErrorString;
     private final String elapsedName;
@@ -51,6 +51,7 @@ final class Driver {
         memsetD8Async = lib.fn("cuMemsetD8Async", JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG);
         streamCreate = lib.fn("cuStreamCreate", JAVA_INT, ADDRESS, JAVA_INT);
         streamSynchronize = lib.fn("cuStreamSynchronize", JAVA_INT, JAVA_LONG);
+        streamQuery = lib.fn("cuStreamQuery", JAVA_INT, JAVA_LONG);
         streamDestroy = lib.fn("cuStreamDestroy_v2", JAVA_INT, JAVA_LONG);
         eventCreate = lib.fn("cuEventCreate", JAVA_INT, ADDRESS, JAVA_INT);
         eventRecord = lib.fn("cuEventRecord", JAVA_INT, JAVA_LONG, JAVA_LONG);
@@ -189,6 +190,14 @@ final class Driver {
 
     void streamSynchronize(long stream) {
         check("cuStreamSynchronize", NativeLibrary.call(() -> (int) streamSynchronize.invokeExact(stream)));
+    }
+
+    /** Whether all work queued on the stream has finished (CUDA_ERROR_NOT_READY: not yet); never blocks. */
+    boolean streamDone(long stream) {
+        int status = NativeLibrary.call(() -> (int) streamQuery.invokeExact(stream));
+        if (status == ERROR_NOT_READY) return false;
+        check("cuStreamQuery", status);
+        return true;
     }
 
     void streamDestroy(long stream) { check("cuStreamDestroy", NativeLibrary.call(() -> (int) streamDestroy.invokeExact(stream))); }

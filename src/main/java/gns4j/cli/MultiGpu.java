@@ -1,0 +1,94 @@
+package gns4j.cli;
+
+import gns4j.UserError;
+import gns4j.backend.cuda.CudaBackend;
+import gns4j.backend.cuda.CudaDevice;
+import gns4j.dist.LocalLauncher;
+import gns4j.dist.Nccl;
+import gns4j.dist.NcclBootstrap;
+import gns4j.train.SignalStop;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The process side of multi-GPU commands ({@code train --gpus N}, {@code bench gpu --gpus N}): checks that N GPUs
+ * and NCCL are here, starts N copies of this JVM with the torchrun variables ({@link LocalLauncher}), and recognises
+ * such a copy from its environment.
+ */
+final class MultiGpu {
+    private MultiGpu() {}
+
+    /** This process's place in a multi-process job when WORLD_SIZE > 1 is set (by the launcher or by hand), else null. */
+    static NcclBootstrap.Env child(Map<String, String> env) {
+        String world = env.get("WORLD_SIZE");
+        if (world == null || world.isBlank() || world.strip().equals("1")) return null;
+        try {
+            return NcclBootstrap.Env.from(env);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("multi-process environment: " + e.getMessage());
+        }
+    }
+
+    /** Refuses, with one line, unless {@code n} GPUs and NCCL are here; {@code option} names what asked. */
+    static void require(int n, String option) {
+        int visible = CudaDevice.count();
+        if (visible == 0) throw new UserError(option + " needs " + n + " GPUs: " + CudaBackend.unavailableReason());
+        if (visible < n) throw new UserError(option + " needs " + n + " GPUs; only " + visible + " visible");
+        if (!Nccl.available()) throw new UserError(option + " needs NCCL: " + Nccl.unavailableReason());
+    }
+
+    /** The command line that runs this program again with {@code args}: this JVM, its flags and class path. */
+    static List<String> selfCommand(List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /**
+     * Runs {@code args} as {@code n} ranks on this host (extra environment on top of this one's) and waits for them.
+     * SIGINT/SIGTERM to this process are passed on, and it waits while the ranks stop after their step. A failed rank
+     * stops the others and is reported in one line; returns the job's exit code (0, the failed rank's, or 130/143).
+     */
+    static int launch(int n, List<String> args, Map<String, String> extraEnv) {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.putAll(extraEnv);
+        try (LocalLauncher ranks = new LocalLauncher(selfCommand(args), n, env, "127.0.0.1", freePort(), null)) {
+            Thread forward = new Thread(() -> ranks.requestStop(Duration.ofMinutes(SignalStop.MAX_WAIT_MINUTES)), "gns4j-forward-stop");
+            Runtime.getRuntime().addShutdownHook(forward);
+            LocalLauncher.Outcome o;
+            try {
+                o = ranks.await(Duration.ofDays(365));
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(forward);
+                } catch (IllegalStateException e) {
+                    // shutting down on a signal: the hook waits for the ranks
+                }
+            }
+            if (o.failedRank() >= 0) System.err.println("gns4j: " + o.message());
+            return o.exitCode();
+        }
+    }
+
+    /** A TCP port free on the loopback interface now, for rank 0's bootstrap. */
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free port for the rank bootstrap", e);
+        }
+    }
+}
