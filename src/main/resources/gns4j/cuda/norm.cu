@@ -29,7 +29,7 @@ __device__ __forceinline__ void st4(bf16* row, const float* f, int c, int C, boo
 }
 
 // Two kernel variants (NormKernels.Variant on the host): "row" (norm_fwd, norm_bwd) and "pipe" (norm_fwd_reg*,
-// norm_bwd_pipe). C > 4096 uses norm_fwd and norm_bwd_wide in both.
+// norm_bwd_pipe). C > 4096 uses norm_bwd_wide in both, and forward norm_fwd (row) or norm_fwd_wide (pipe).
 
 // Row variant: one warp per row, lane owning columns 4·lane + 128i (16-byte loads when C % 4 == 0), three passes over
 // the row (mean, variance, output; the later two mostly from cache); saves mean (LayerNorm only) and rstd (R) for
@@ -126,6 +126,44 @@ NORM_FWD_REG(12)
 NORM_FWD_REG(16)
 NORM_FWD_REG(24)
 NORM_FWD_REG(32)
+
+// Pipe variant forward for 4096 < C ≤ 8192: one 256-thread block per row held in registers (thread i owns columns
+// 4i + 1024v, v < 8), so x is read once; block-wide sums for mean and variance.
+extern "C" __global__ void __launch_bounds__(256) norm_fwd_wide(bf16* y, float* mean, float* rstd, const float* x,
+                                                                const float* g, const float* bias, int R, int C) {
+    constexpr int NV = 8;
+    int r = blockIdx.x;
+    bool vec = (C & 3) == 0;
+    const float* xr = x + (long) r * C;
+    float f[NV][4], m = 0.f, v = 0.f;
+#pragma unroll
+    for (int i = 0; i < NV; i++) ld4(f[i], xr, 4 * threadIdx.x + 1024 * i, C, vec);
+    if (mean) {
+#pragma unroll
+        for (int i = 0; i < NV; i++) m += f[i][0] + f[i][1] + f[i][2] + f[i][3];
+        m = blockSum(m) / C;
+    }
+#pragma unroll
+    for (int i = 0; i < NV; i++)
+#pragma unroll
+        for (int k = 0; k < 4; k++)
+            if (4 * threadIdx.x + 1024 * i + k < C) v += (f[i][k] - m) * (f[i][k] - m);
+    float s = rsqrtf(blockSum(v) / C + 1e-5f);
+#pragma unroll
+    for (int i = 0; i < NV; i++) {
+        int c = 4 * threadIdx.x + 1024 * i;
+        float gv[4], bv[4] = {};
+        ld4(gv, g, c, C, vec);
+        if (bias) ld4(bv, bias, c, C, vec);
+#pragma unroll
+        for (int k = 0; k < 4; k++) f[i][k] = (f[i][k] - m) * s * gv[k] + bv[k];
+        st4(y + (long) r * C, f[i], c, C, vec);
+    }
+    if (threadIdx.x == 0) {
+        if (mean) mean[r] = m;
+        rstd[r] = s;
+    }
+}
 
 // Backward for `rows` tokens of one example per block, one row at a time: grid (ceil(T/rows), B), blockDim ≤ 512 and
 // blockDim·4·NV ≥ C (norm_bwd, norm_bwd_pipe: NV = 2, C ≤ 4096; norm_bwd_wide: NV = 4, C ≤ 8192). Thread i owns

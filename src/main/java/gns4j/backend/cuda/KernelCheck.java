@@ -29,7 +29,7 @@ final class KernelCheck {
     static int run() {
         try (Gpu gpu = new Gpu(0, Map.of("HS", "64"))) {
             int failures = 0;
-            for (int[] s : new int[][]{{4, 300, 768}, {2, 1000, 2048}, {2, 517, 4096}, {3, 77, 1001}})
+            for (int[] s : new int[][]{{4, 300, 768}, {2, 1000, 2048}, {2, 517, 4096}, {2, 130, 8192}, {3, 77, 6001}, {3, 77, 1001}})
                 for (boolean ln : new boolean[]{true, false}) failures += normVariants(gpu, s[0], s[1], s[2], ln);
             CublasLt lt = new CublasLt(gpu);
             try {

@@ -15,7 +15,8 @@ final class NormKernels {
      * Two kernel designs, both kept so that `bench kernels` times them in one call (norm.cu has the details). ROW:
      * norm_fwd reads each row three times; norm_bwd loads a row, then waits at its barrier with no loads in flight.
      * PIPE: norm_fwd_reg* holds the row in registers (one read of x); norm_bwd_pipe issues the next row's loads before
-     * the current row's barrier, on one wave of blocks. C > {@value #PIPE_MAX_C} runs the ROW kernels in both.
+     * the current row's barrier, on one wave of blocks. C > {@value #PIPE_MAX_C}: PIPE's forward is norm_fwd_wide (a
+     * block per row in registers); the backward is norm_bwd_wide in both.
      */
     enum Variant { ROW, PIPE }
 
@@ -32,6 +33,7 @@ final class NormKernels {
     static void forward(Gpu gpu, Variant v, long y, long mean, long rstd, long x, long g, long b, int R, int C) {
         if (v == Variant.PIPE && C <= PIPE_MAX_C)
             gpu.launch("norm_fwd_reg" + fwdRegWidth(C), (R + 3) / 4, 1, 128, 0, y, mean, rstd, x, g, b, R, C);
+        else if (v == Variant.PIPE) gpu.launch("norm_fwd_wide", R, 1, 256, 0, y, mean, rstd, x, g, b, R, C);
         else gpu.launch("norm_fwd", (R + 7) / 8, 1, 256, 0, y, mean, rstd, x, g, b, R, C);
     }
 
