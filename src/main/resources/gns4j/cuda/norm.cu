@@ -72,32 +72,32 @@ extern "C" __global__ void norm_fwd(bf16* y, float* mean, float* rstd, const flo
     }
 }
 
-// Pipe variant forward: one warp per row held in registers (lane owns columns 4·lane + 128v, v < NV, C ≤ 128·NV), so x
-// is read from memory once and all of a row's loads are in flight together; mean and variance in two passes over the
-// registers, as norm_fwd. 128-thread blocks (4 rows).
-template <int NV>
-__device__ void normFwdReg(bf16* y, float* mean, float* rstd, const float* x, const float* g, const float* bias, int R, int C) {
-    int r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
-    if (r >= R) return;
+// Pipe variant forward, one row held in registers: the thread owns columns c0 + stride·v (v < NV), so x is read from
+// memory once and all of a row's loads are in flight together; mean and variance in two passes over the registers,
+// summed over the warp (norm_fwd_reg<NV>: warp per row, c0 = 4·lane, stride 128, C ≤ 128·NV; 128-thread blocks) or
+// the block (norm_fwd_wide: 256-thread block per row, c0 = 4·thread, stride 1024, NV 8, 4096 < C ≤ 8192).
+template <int NV, bool BLOCK>
+__device__ __forceinline__ void normFwdRow(bf16* y, float* mean, float* rstd, const float* x, const float* g,
+                                           const float* bias, int r, int C, int c0, int stride) {
     bool vec = (C & 3) == 0;
     const float* xr = x + (long) r * C;
     float f[NV][4], m = 0.f, v = 0.f;
 #pragma unroll
-    for (int i = 0; i < NV; i++) ld4(f[i], xr, 4 * lane + 128 * i, C, vec);
+    for (int i = 0; i < NV; i++) ld4(f[i], xr, c0 + stride * i, C, vec);
     if (mean) {
 #pragma unroll
         for (int i = 0; i < NV; i++) m += f[i][0] + f[i][1] + f[i][2] + f[i][3];
-        m = warpSum(m) / C;
+        m = (BLOCK ? blockSum(m) : warpSum(m)) / C;
     }
 #pragma unroll
     for (int i = 0; i < NV; i++)
 #pragma unroll
         for (int k = 0; k < 4; k++)
-            if (4 * lane + 128 * i + k < C) v += (f[i][k] - m) * (f[i][k] - m);
-    float s = rsqrtf(warpSum(v) / C + 1e-5f);
+            if (c0 + stride * i + k < C) v += (f[i][k] - m) * (f[i][k] - m);
+    float s = rsqrtf((BLOCK ? blockSum(v) : warpSum(v)) / C + 1e-5f);
 #pragma unroll
     for (int i = 0; i < NV; i++) {
-        int c = 4 * lane + 128 * i;
+        int c = c0 + stride * i;
         float gv[4], bv[4] = {};
         ld4(gv, g, c, C, vec);
         if (bias) ld4(bv, bias, c, C, vec);
@@ -105,7 +105,7 @@ __device__ void normFwdReg(bf16* y, float* mean, float* rstd, const float* x, co
         for (int k = 0; k < 4; k++) f[i][k] = (f[i][k] - m) * s * gv[k] + bv[k];
         st4(y + (long) r * C, f[i], c, C, vec);
     }
-    if (lane == 0) {
+    if (c0 == 0) {
         if (mean) mean[r] = m;
         rstd[r] = s;
     }
@@ -115,7 +115,8 @@ __device__ void normFwdReg(bf16* y, float* mean, float* rstd, const float* x, co
 #define NORM_FWD_REG(NV)                                                                                              \
     extern "C" __global__ void __launch_bounds__(128) norm_fwd_reg##NV(bf16* y, float* mean, float* rstd, const float* x, \
                                                                       const float* g, const float* bias, int R, int C) { \
-        normFwdReg<NV>(y, mean, rstd, x, g, bias, R, C);                                                                \
+        int r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);                                                 \
+        if (r < R) normFwdRow<NV, false>(y, mean, rstd, x, g, bias, r, C, 4 * (threadIdx.x & 31), 128);              \
     }
 NORM_FWD_REG(1)
 NORM_FWD_REG(2)
@@ -127,42 +128,9 @@ NORM_FWD_REG(16)
 NORM_FWD_REG(24)
 NORM_FWD_REG(32)
 
-// Pipe variant forward for 4096 < C ≤ 8192: one 256-thread block per row held in registers (thread i owns columns
-// 4i + 1024v, v < 8), so x is read once; block-wide sums for mean and variance.
 extern "C" __global__ void __launch_bounds__(256) norm_fwd_wide(bf16* y, float* mean, float* rstd, const float* x,
                                                                 const float* g, const float* bias, int R, int C) {
-    constexpr int NV = 8;
-    int r = blockIdx.x;
-    bool vec = (C & 3) == 0;
-    const float* xr = x + (long) r * C;
-    float f[NV][4], m = 0.f, v = 0.f;
-#pragma unroll
-    for (int i = 0; i < NV; i++) ld4(f[i], xr, 4 * threadIdx.x + 1024 * i, C, vec);
-    if (mean) {
-#pragma unroll
-        for (int i = 0; i < NV; i++) m += f[i][0] + f[i][1] + f[i][2] + f[i][3];
-        m = blockSum(m) / C;
-    }
-#pragma unroll
-    for (int i = 0; i < NV; i++)
-#pragma unroll
-        for (int k = 0; k < 4; k++)
-            if (4 * threadIdx.x + 1024 * i + k < C) v += (f[i][k] - m) * (f[i][k] - m);
-    float s = rsqrtf(blockSum(v) / C + 1e-5f);
-#pragma unroll
-    for (int i = 0; i < NV; i++) {
-        int c = 4 * threadIdx.x + 1024 * i;
-        float gv[4], bv[4] = {};
-        ld4(gv, g, c, C, vec);
-        if (bias) ld4(bv, bias, c, C, vec);
-#pragma unroll
-        for (int k = 0; k < 4; k++) f[i][k] = (f[i][k] - m) * s * gv[k] + bv[k];
-        st4(y + (long) r * C, f[i], c, C, vec);
-    }
-    if (threadIdx.x == 0) {
-        if (mean) mean[r] = m;
-        rstd[r] = s;
-    }
+    normFwdRow<8, true>(y, mean, rstd, x, g, bias, blockIdx.x, C, 4 * threadIdx.x, 1024);
 }
 
 // Backward for `rows` tokens of one example per block, one row at a time: grid (ceil(T/rows), B), blockDim ≤ 512 and
