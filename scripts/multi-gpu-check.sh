@@ -2,8 +2,11 @@
 # Multi-GPU check of issue 9 on a machine with 2 GPUs (no Java or Maven there: the carried .jrt runtime and the jar).
 #   device run, kind nvidia-h100-x2, carry [".jrt", "target/gns4j.jar"]:  scripts/multi-gpu-check.sh
 # (a) `train --gpus 2` and a 1-GPU run of the same small byte-level model, global batch and seed: loss and GNS compared
-#     step by step (PASS/FAIL); (b) a rank killed mid-run stops the job with a non-zero exit and names the rank;
-# (c) `bench gpu --gpus 2`: weak-scaling tok/s and efficiency. Everything is logged to $OUT (6 files); ~3 minutes.
+#     step by step (PASS/FAIL); the 2-GPU run overlaps the gradient all-reduce with backward (grad_overlap=true, 0.5 MB
+#     buckets: ~30 of them, some cutting a tensor); A_OVERLAP="true false" adds a 2-GPU run without overlap;
+# (b) a rank killed mid-run stops the job with a non-zero exit and names the rank;
+# (c) `bench gpu --gpus 2`: weak-scaling tok/s and efficiency, all-reduce after and overlapped with backward.
+# Everything is logged to $OUT; ~3 minutes.
 # PARTS=b (any of a, b, c) runs only those parts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,11 +34,14 @@ PARTS=${PARTS:-abc}
 if [[ $PARTS == *a* ]]; then
 say "(a) 1 GPU"
 g train --device cuda --data-dir "$data" --out-dir "$work/one" --max-steps 20 "${model[@]}" 2>&1 | tee -a "$log"
-say "(a) 2 GPUs"
-g train --gpus 2 --data-dir "$data" --out-dir "$work/two" --max-steps 20 "${model[@]}" 2>&1 | tee -a "$log"
 cp "$work/one/metrics.jsonl" "$OUT/one.metrics.jsonl" 2>/dev/null
-cp "$work/two/metrics.jsonl" "$OUT/two.metrics.jsonl" 2>/dev/null
-python3 - "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" <<'EOF' 2>&1 | tee -a "$log" "$OUT/compare.txt"
+for overlap in ${A_OVERLAP:-true}; do
+two="two-overlap-$overlap"
+say "(a) 2 GPUs, grad_overlap=$overlap"
+g train --gpus 2 --data-dir "$data" --out-dir "$work/$two" --max-steps 20 "${model[@]}" --set grad_overlap=$overlap \
+  --set grad_bucket_mb=0.5 2>&1 | tee -a "$log"
+cp "$work/$two/metrics.jsonl" "$OUT/$two.metrics.jsonl" 2>/dev/null
+python3 - "$work/one/metrics.jsonl" "$work/$two/metrics.jsonl" <<'EOF' 2>&1 | tee -a "$log" "$OUT/compare-$two.txt"
 import json, sys
 one = [json.loads(l) for l in open(sys.argv[1])]
 two = [json.loads(l) for l in open(sys.argv[2])]
@@ -63,7 +69,8 @@ print("last step 1 GPU: loss %.4f gns_total %s gns_ln %s" % (one[-1]["loss"], on
 print("last step 2 GPU: loss %.4f gns_total %s gns_ln %s" % (two[-1]["loss"], two[-1]["gns_total"], two[-1]["gns_ln"]))
 print("PASS" if ok else "FAIL")
 EOF
-for f in summary.json report.html; do [ -f "$work/two/$f" ] || say "FAIL: 2-GPU run folder lacks $f"; done
+for f in summary.json report.html; do [ -f "$work/$two/$f" ] || say "FAIL: 2-GPU run folder lacks $f"; done
+done
 fi
 
 if [[ $PARTS == *b* ]]; then

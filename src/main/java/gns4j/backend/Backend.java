@@ -46,9 +46,19 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Replaces the accumulated gradient by its sum over the ranks of {@code comm} (data parallelism), in place; returns
-     * when the sum is in the gradient buffer. Collective: every rank calls it once per optimizer step.
+     * when the sum is in the gradient buffer. Collective: every rank calls it once per optimizer step. After
+     * {@link #overlapGradReduce} it completes the sum begun during backward.
      */
     void allReduceGrads(Communicator comm);
+
+    /**
+     * Makes the next {@link #forwardBackward} (this rank's last micro-batch of the step) start the gradient sum over
+     * {@code comm} while it runs: buckets of at most {@code bucketBytes} ({@code GradientBuckets}) are reduced as
+     * backward finishes their gradients, overlapping communication with the rest of backward. {@link #allReduceGrads}
+     * with the same communicator then completes it; until then the gradient (and {@link #gradSqPerTensor}) is still
+     * this rank's own. Backends that cannot overlap ignore it: allReduceGrads reduces as without it.
+     */
+    default void overlapGradReduce(Communicator comm, long bucketBytes) {}
 
     /** grad *= factor (gradient clipping). */
     void scaleGrads(float factor);

@@ -4,6 +4,7 @@ import gns4j.backend.Backend;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.dist.Communicator;
+import gns4j.dist.GradientBuckets;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,48 +71,70 @@ public final class GpuBench {
     /** What the scaling measurement runs: plain data parallelism and the heaviest per-example norm path. */
     static final List<NormTracking> SCALING = List.of(NormTracking.OFF, NormTracking.ALL);
 
+    /** One row of the scaling table: per-example norms, and whether the gradient all-reduce overlaps backward. */
+    public record Mode(NormTracking tracking, boolean overlap) {}
+
+    /** The rows measured alone (no all-reduce) or, with N > 1 GPUs, with the all-reduce after and during backward. */
+    static List<Mode> modes(boolean dataParallel) {
+        List<Mode> modes = new ArrayList<>();
+        for (NormTracking t : SCALING) {
+            modes.add(new Mode(t, false));
+            if (dataParallel) modes.add(new Mode(t, true));
+        }
+        return modes;
+    }
+
     /**
      * Median tok/s of whole training steps of the 111M config, micro-batch {@code batch}, on GPU {@code gpu}: alone
-     * when {@code comm} is null, else as one rank of a data-parallel job (the job's tok/s: W·batch·T per step).
+     * when {@code comm} is null, else as one rank of a data-parallel job (the job's tok/s: W·batch·T per step), with the
+     * gradient all-reduce after backward and overlapped with it, on the same backend.
      */
-    public Map<NormTracking, Double> dataParallel(Communicator comm, int gpu, int batch) {
+    public Map<Mode, Double> dataParallel(Communicator comm, int gpu, int batch) {
         BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
-        Map<NormTracking, Double> out = new LinkedHashMap<>();
+        Map<Mode, Double> out = new LinkedHashMap<>();
         try (Backend b = CudaBackend.open(m.config(), batch, gpu)) {
-            for (NormTracking t : SCALING) out.put(t, Throughput.measure(b, m, t, warmup, reps, comm).median());
+            for (Mode mode : modes(comm != null))
+                out.put(mode, Throughput.measure(b, m, mode.tracking(), warmup, reps, comm, mode.overlap()).median());
         }
         return out;
     }
 
-    /** tok/s per GPU count (1 first) and tracking: the weak-scaling table with efficiency tok/s(N) / (N·tok/s(1)). */
-    public void printScaling(Map<Integer, Map<NormTracking, Double>> rates, int batch) {
+    /**
+     * tok/s per GPU count (1 first) and row: the weak-scaling table with efficiency tok/s(N) / (N·tok/s(1)), against
+     * one GPU with the same per-example norms.
+     */
+    public void printScaling(Map<Integer, Map<Mode, Double>> rates, int batch) {
         BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
-        out.printf("gns4j bench gpu: data-parallel weak scaling, %s per GPU, fp32 gradient all-reduce (NCCL) after backward;"
-                + " %d warm-up + %d measured steps each%n", m.shape(), warmup, reps);
-        out.printf("  %-5s %-18s %12s %12s %11s%n", "GPUs", "per-example norms", "tok/s", "tok/s/GPU", "efficiency");
-        for (Map.Entry<Integer, Map<NormTracking, Double>> e : rates.entrySet()) {
+        out.printf("gns4j bench gpu: data-parallel weak scaling, %s per GPU, fp32 gradient all-reduce (NCCL) after backward"
+                + " or overlapped with it (grad_overlap, %d MB buckets); %d warm-up + %d measured steps each%n", m.shape(),
+                GradientBuckets.DEFAULT_BUCKET_BYTES >> 20, warmup, reps);
+        out.printf("  %-5s %-18s %-11s %12s %12s %11s%n", "GPUs", "per-example norms", "all-reduce", "tok/s", "tok/s/GPU", "efficiency");
+        for (Map.Entry<Integer, Map<Mode, Double>> e : rates.entrySet()) {
             int n = e.getKey();
-            for (NormTracking t : SCALING) {
-                double v = e.getValue().get(t), one = rates.get(1).get(t);
-                out.printf("  %-5d %-18s %12.0f %12.0f %10.1f%%%n", n, t.name().toLowerCase(), v, v / n, 100 * v / (n * one));
+            for (Map.Entry<Mode, Double> r : e.getValue().entrySet()) {
+                Mode mode = r.getKey();
+                double v = r.getValue(), one = rates.get(1).get(new Mode(mode.tracking(), false));
+                String reduce = n == 1 ? "-" : mode.overlap() ? "overlapped" : "after";
+                out.printf("  %-5d %-18s %-11s %12.0f %12.0f %10.1f%%%n", n, mode.tracking().name().toLowerCase(), reduce, v,
+                        v / n, 100 * v / (n * one));
             }
         }
     }
 
-    /** Writes {@link #dataParallel}'s result for the launching process (one "tracking tok/s" line each). */
-    public static void writeRates(Path file, Map<NormTracking, Double> rates) throws IOException {
+    /** Writes {@link #dataParallel}'s result for the launching process (one "tracking overlap tok/s" line each). */
+    public static void writeRates(Path file, Map<Mode, Double> rates) throws IOException {
         StringBuilder sb = new StringBuilder();
-        rates.forEach((t, v) -> sb.append(t.name()).append(' ').append(v).append('\n'));
+        rates.forEach((mode, v) -> sb.append(mode.tracking().name()).append(' ').append(mode.overlap()).append(' ').append(v).append('\n'));
         Files.writeString(file, sb);
     }
 
-    public static Map<NormTracking, Double> readRates(Path file) throws IOException {
-        Map<NormTracking, Double> out = new LinkedHashMap<>();
+    public static Map<Mode, Double> readRates(Path file) throws IOException {
+        Map<Mode, Double> out = new LinkedHashMap<>();
         for (String line : Files.readAllLines(file)) {
             String[] f = line.split(" ");
-            out.put(NormTracking.valueOf(f[0]), Double.parseDouble(f[1]));
+            out.put(new Mode(NormTracking.valueOf(f[0]), Boolean.parseBoolean(f[1])), Double.parseDouble(f[2]));
         }
-        if (!out.keySet().containsAll(SCALING)) throw new IOException(file + " lacks a rate (" + out + ")");
+        if (!out.keySet().containsAll(modes(true))) throw new IOException(file + " lacks a rate (" + out + ")");
         return out;
     }
 

@@ -5,6 +5,7 @@ import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.dist.Communicator;
+import gns4j.dist.GradientBuckets;
 
 import java.util.SplittableRandom;
 
@@ -19,14 +20,16 @@ final class Throughput {
      * wall time is honest for asynchronous backends too.
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps) {
-        return measure(backend, m, tracking, warmup, reps, null);
+        return measure(backend, m, tracking, warmup, reps, null, false);
     }
 
     /**
      * With {@code comm}: one rank of a data-parallel job, each step also all-reducing the gradient before AdamW (as
-     * the trainer does); the rate is the job's, W·B·T tokens per step.
+     * the trainer does: after backward, or with {@code overlap} in 25 MB buckets during it); the rate is the job's,
+     * W·B·T tokens per step.
      */
-    static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm) {
+    static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm,
+                          boolean overlap) {
         int B = m.batch(), T = m.config().blockSize(), W = comm == null ? 1 : comm.worldSize();
         backend.initWeights(1);
         SplittableRandom rng = new SplittableRandom(2);
@@ -40,6 +43,7 @@ final class Throughput {
         for (int i = 0; i < warmup + reps; i++) {
             long t0 = System.nanoTime();
             backend.zeroGrad();
+            if (overlap) backend.overlapGradReduce(comm, GradientBuckets.DEFAULT_BUCKET_BYTES);
             backend.forwardBackward(ids, targets, B, T, 1f / (W * B), tracking, LinearNormMethod.AUTO, sq);
             if (comm != null) backend.allReduceGrads(comm);
             backend.adamwStep(ADAM, 1e-4, i + 1);

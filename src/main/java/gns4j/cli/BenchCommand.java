@@ -8,7 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import gns4j.backend.NormTracking;
 import gns4j.dist.NcclBootstrap;
 import gns4j.dist.NcclCommunicator;
 
@@ -74,8 +73,8 @@ public final class BenchCommand {
         int batch;
 
         @Option(names = "--gpus", split = ",", paramLabel = "N[,N...]", description = "Instead: data-parallel weak scaling, "
-                + "the same micro-batch per GPU on 1 GPU and on N (one process per GPU, NCCL); prints tok/s and the "
-                + "efficiency tok/s(N) / (N x tok/s(1)).")
+                + "the same micro-batch per GPU on 1 GPU and on N (one process per GPU, NCCL), the gradient all-reduce after "
+                + "backward and overlapped with it; prints tok/s and the efficiency tok/s(N) / (N x tok/s(1)).")
         List<Integer> gpus = new ArrayList<>();
 
         @Mixin
@@ -96,7 +95,7 @@ public final class BenchCommand {
             for (int n : gpus) if (n < 1) throw new UserError("--gpus takes GPU counts >= 1, got " + n);
             int most = gpus.stream().mapToInt(Integer::intValue).max().orElseThrow();
             MultiGpu.require(most, "--gpus " + most);
-            Map<Integer, Map<NormTracking, Double>> rates = new TreeMap<>();
+            Map<Integer, Map<GpuBench.Mode, Double>> rates = new TreeMap<>();
             rates.put(1, bench.dataParallel(null, 0, batch));
             for (int n : new TreeSet<>(gpus)) {
                 if (n == 1) continue;
@@ -120,7 +119,7 @@ public final class BenchCommand {
         /** One process of {@code --gpus N}: measures as rank {@code rank.rank()} on GPU LOCAL_RANK; rank 0 reports. */
         private Integer measureAsRank(GpuBench bench, NcclBootstrap.Env rank) throws Exception {
             try (NcclCommunicator comm = NcclCommunicator.fromEnvironment(System.getenv())) {
-                Map<NormTracking, Double> rates = bench.dataParallel(comm, rank.localRank(), batch);
+                Map<GpuBench.Mode, Double> rates = bench.dataParallel(comm, rank.localRank(), batch);
                 String file = System.getenv(RESULT_ENV);
                 if (comm.rank() == 0 && file != null) GpuBench.writeRates(Path.of(file), rates);
                 else if (comm.rank() == 0) System.out.println("rank 0 of " + comm.worldSize() + ": tok/s " + rates);

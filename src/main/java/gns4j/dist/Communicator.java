@@ -57,6 +57,19 @@ public interface Communicator extends AutoCloseable {
      */
     default boolean deviceBuffers() { return false; }
 
+    /**
+     * Queues a sum over ranks of {@code count} elements of device buffer {@code send} into device buffer {@code recv}
+     * (the same or disjoint), to start on the GPU once CUevent {@code afterEvent} (recorded on this process's GPU) has
+     * fired; returns without waiting. {@link #awaitQueued} waits for everything queued. Only where
+     * {@link #deviceBuffers()}; like every collective, all ranks queue the same sums in the same order.
+     */
+    default void queueAllReduceSum(long send, long recv, long count, DataType type, long afterEvent) {
+        throw new UnsupportedOperationException("queued device all-reduces need a communicator of device buffers (NCCL)");
+    }
+
+    /** Returns once every sum queued by {@link #queueAllReduceSum} has finished (at once if none is queued). */
+    default void awaitQueued() {}
+
     /** Copies the root's {@code data} into every other rank's. */
     void broadcast(float[] data, int root);
 

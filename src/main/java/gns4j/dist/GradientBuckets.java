@@ -35,6 +35,7 @@ public final class GradientBuckets {
     private final List<Bucket> buckets;
     private final List<List<Bucket>> readyAfter;
     private final int totalElements;
+    private final long bucketBytes;
 
     /** 25 MB buckets of float32 gradients. */
     public GradientBuckets(ParameterLayout layout) { this(layout.tensors, DEFAULT_BUCKET_BYTES, 4); }
@@ -51,6 +52,7 @@ public final class GradientBuckets {
         long capL = bucketBytes / bytesPerElement;
         if (capL < 1) throw new IllegalArgumentException("bucket of " + bucketBytes + " bytes holds no element");
         int cap = (int) Math.min(capL, Integer.MAX_VALUE);
+        this.bucketBytes = bucketBytes;
         int expect = tensors.getFirst().offset();
         for (int i = 0; i < tensors.size(); i++) {
             ParamTensor t = tensors.get(i);
@@ -101,6 +103,9 @@ public final class GradientBuckets {
     public int size() { return buckets.size(); }
 
     public int totalElements() { return totalElements; }
+
+    /** The cap on one bucket's bytes this was built with. */
+    public long bucketBytes() { return bucketBytes; }
 
     /**
      * The buckets that become complete once tensor {@code tensorIndex}'s gradient is final, assuming backward finishes

@@ -14,7 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link #allReduceSum(MemorySegment, long, DataType)}: {@code MemorySegment.ofAddress(devicePointer)} on this
  * process's GPU) are reduced in place; host arrays go through a device scratch buffer (copy in, collective, copy out).
  * Every collective runs on this communicator's own stream and has finished when the call returns; the caller makes sure
- * a device buffer is ready (the CUDA backend synchronises its stream first).
+ * a device buffer is ready (the CUDA backend synchronises its stream first). The exception are queued sums
+ * ({@link #queueAllReduceSum}: the stream waits on the caller's event on the GPU, the host does not wait), finished by
+ * {@link #awaitQueued} or by any later collective, which runs after them on the same stream.
  *
  * <p>Waiting polls the stream and {@code ncclCommGetAsyncError}: a peer's failure that NCCL reports, or a collective
  * that does not finish within the timeout (GNS4J_NCCL_TIMEOUT_S, default 600 s), aborts the communicator and throws
@@ -28,7 +30,8 @@ public final class NcclCommunicator implements Communicator {
     private final long comm;
     private final int rank, worldSize;
     private final Duration timeout;
-    private long scratch, scratchBytes;
+    private long scratch, scratchBytes, queuedElements;
+    private int queuedSums;
     private boolean aborted, closed;
 
     private NcclCommunicator(Nccl nccl, CudaDevice device, long comm, int rank, int worldSize, Duration timeout) {
@@ -81,6 +84,24 @@ public final class NcclCommunicator implements Communicator {
         device.makeCurrent();
         nccl.allReduceSum(buffer.address(), buffer.address(), count, type.nccl, comm, device.stream());
         await("all-reduce of " + count + " " + type.name().toLowerCase() + " on the GPU");
+    }
+
+    @Override
+    public void queueAllReduceSum(long send, long recv, long count, DataType type, long afterEvent) {
+        open();
+        device.waitEvent(afterEvent);
+        nccl.allReduceSum(send, recv, count, type.nccl, comm, device.stream());
+        queuedSums++;
+        queuedElements += count;
+    }
+
+    @Override
+    public void awaitQueued() {
+        if (queuedSums == 0) return;
+        String what = queuedSums + " queued all-reduces (" + queuedElements + " elements in all) on the GPU";
+        queuedSums = 0;
+        queuedElements = 0;
+        await(what);
     }
 
     @Override

@@ -61,7 +61,9 @@ public record TrainConfig(
         // checkpoints and faults
         int checkpointInterval, int keepCheckpoints, int maxBadSteps,
         // gradient noise scale
-        double gnsAlpha, NormTracking perExampleNorms, LinearNormMethod linearNormMethod, Device device) {
+        double gnsAlpha, NormTracking perExampleNorms, LinearNormMethod linearNormMethod, Device device,
+        // data parallel (train --gpus N): the gradient all-reduce after backward, or bucketed and overlapped with it
+        boolean gradOverlap, double gradBucketMb) {
 
     /** Vocabulary used when neither the config nor the dataset gives one (GPT-2's 50257 padded to a multiple of 64). */
     public static final int DEFAULT_VOCAB = 50304;
@@ -88,7 +90,7 @@ public record TrainConfig(
             entry("seed", "1337"), entry("threads", "0"),
             entry("checkpoint_interval", "250"), entry("keep_checkpoints", "3"), entry("max_bad_steps", "5"),
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
-            entry("device", "cpu"));
+            entry("device", "cpu"), entry("grad_overlap", "false"), entry("grad_bucket_mb", "25"));
 
     private static final RecordComponent[] COMPONENTS = TrainConfig.class.getRecordComponents();
     private static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
@@ -149,6 +151,8 @@ public record TrainConfig(
         check(keepCheckpoints >= 1, "keep_checkpoints", "must be >= 1, got " + keepCheckpoints);
         check(maxBadSteps >= 1, "max_bad_steps", "must be >= 1, got " + maxBadSteps);
         check(gnsAlpha > 0 && gnsAlpha < 1, "gns_alpha", "must be in (0, 1), got " + gnsAlpha);
+        check(gradBucketMb * (1 << 20) >= 4 && gradBucketMb <= 1 << 20, "grad_bucket_mb",
+                "must hold at least one float and be at most 1 TB, got " + gradBucketMb);
     }
 
     /** All defaults. */
@@ -245,6 +249,9 @@ public record TrainConfig(
     public int batchSizeMinResolved() { return batchSizeMin > 0 ? batchSizeMin : microBatchSize; }
 
     public AdamWSettings adamW() { return new AdamWSettings(beta1, beta2, adamEps, weightDecay); }
+
+    /** grad_bucket_mb in bytes (MiB, as PyTorch's bucket_cap_mb). */
+    public long gradBucketBytes() { return (long) (gradBucketMb * (1 << 20)); }
 
     /** Worker threads to use: threads, or every available core when it is 0. */
     public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }

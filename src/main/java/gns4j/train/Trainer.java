@@ -246,7 +246,8 @@ public final class Trainer {
                     try (MetricsWriter metrics = writer() ? new MetricsWriter(runDir.resolve("metrics.jsonl")) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
                                 + " parameters, backend " + backend.name()
-                                + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" : "")
+                                + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.gradOverlap()
+                                ? " (gradient all-reduce overlapped with backward, " + cfg.gradBucketMb() + " MiB buckets)" : "") : "")
                                 + (from != null ? "; resuming from " + from.dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
                         Result result = loop(backend, train, val, metrics, from, initParams);
@@ -339,13 +340,16 @@ public final class Trainer {
                 train.sampleBatch(rng, micro, T, inputs, targets, offsets);
                 System.arraycopy(offsets, 0, stepOffsets, m * micro, micro);
                 if (m < first || m >= end) continue;
+                // This rank's last micro-batch finishes the gradient: its backward may start the all-reduce.
+                if (comm != null && cfg.gradOverlap() && m == end - 1) backend.overlapGradReduce(comm, cfg.gradBucketBytes());
                 lossSum += backend.forwardBackward(inputs, targets, micro, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
                 if (tracking != NormTracking.OFF) stats.add(sq, micro);
             }
             DistributedGnsStats.Sums sums = null;
             if (comm != null) {
                 int local = (end - first) * micro;
-                // This rank's gradient is (1/B)·Σ_local g_b = (n_r/B)·G_r: |G_r|² for the two-batch estimate.
+                // This rank's gradient is (1/B)·Σ_local g_b = (n_r/B)·G_r: |G_r|² for the two-batch estimate (still
+                // the local one with grad_overlap: allReduceGrads completes the sum).
                 double[] localGradSq = backend.gradSqPerTensor();
                 double f = (double) B / local;
                 for (int t = 0; t < localGradSq.length; t++) localGradSq[t] *= f * f;

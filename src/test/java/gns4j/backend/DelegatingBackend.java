@@ -27,6 +27,7 @@ public abstract class DelegatingBackend implements Backend {
     @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return d.evaluate(inputs, targets, B, T); }
     @Override public double[] gradSqPerTensor() { return d.gradSqPerTensor(); }
     @Override public void allReduceGrads(Communicator comm) { d.allReduceGrads(comm); }
+    @Override public void overlapGradReduce(Communicator comm, long bucketBytes) { d.overlapGradReduce(comm, bucketBytes); }
     @Override public void scaleGrads(float factor) { d.scaleGrads(factor); }
     @Override public void adamwStep(AdamWSettings s, double lr, int step) { d.adamwStep(s, lr, step); }
     @Override public void readOptimizerState(float[] m, float[] v) { d.readOptimizerState(m, v); }

@@ -137,6 +137,59 @@ class DataParallelTest {
         assertFalse(metrics(single).getFirst().has("gns_ddp"), "one process logs no two-batch estimate");
     }
 
+    /**
+     * grad_overlap: each rank asks its backend to start the all-reduce (with grad_bucket_mb's bytes) right before its
+     * last micro-batch of every step, and completes it with allReduceGrads after reading its local |G_r|²; without it
+     * the backend is never asked. The CPU backend reduces after backward either way, so the run equals one process's.
+     */
+    @Test
+    void gradOverlapStartsTheReduceBeforeEachRanksLastMicroBatch() {
+        for (boolean overlap : new boolean[]{true, false}) {
+            TrainConfig cfg = CFG.with("grad_overlap=" + overlap, "grad_bucket_mb=0.5");
+            String name = "overlap-" + overlap;
+            StringBuilder[] calls = new StringBuilder[3];
+            InProcessCommunicator.run(3, c -> {
+                StringBuilder log = calls[c.rank()] = new StringBuilder();
+                return new Trainer(cfg, data, tmp.resolve(name + "-" + c.rank()), QUIET).dataParallel(c, 0)
+                        .hooks(new Trainer.Hooks(b -> new DelegatingBackend(b) {
+                            @Override
+                            public double forwardBackward(int[] inputs, int[] targets, int B, int T, float gradScale,
+                                                          NormTracking tracking, LinearNormMethod method, double[] sq) {
+                                log.append("fb ");
+                                return d.forwardBackward(inputs, targets, B, T, gradScale, tracking, method, sq);
+                            }
+
+                            @Override
+                            public double[] gradSqPerTensor() {
+                                log.append("sq ");
+                                return d.gradSqPerTensor();
+                            }
+
+                            @Override
+                            public void overlapGradReduce(Communicator comm, long bucketBytes) {
+                                assertSame(c, comm);
+                                log.append("overlap:").append(bucketBytes).append(' ');
+                                d.overlapGradReduce(comm, bucketBytes);
+                            }
+
+                            @Override
+                            public void allReduceGrads(Communicator comm) {
+                                log.append("reduce ");
+                                d.allReduceGrads(comm);
+                            }
+                        }, s -> {}, CheckpointStore.DISK)).run();
+            });
+            // 4 micro-batches over 3 ranks: 1, 1, 2; per step: local |G_r|², the sum, then |G_B|²
+            String step = (overlap ? "overlap:524288 " : "") + "fb sq reduce sq ";
+            for (int r = 0; r < 3; r++)
+                assertEquals((r == 2 ? "fb " + step : step).repeat(6), calls[r].toString(), "rank " + r + ", grad_overlap=" + overlap);
+            List<JsonObject> ref = metrics(single), got = metrics(tmp.resolve(name + "-0"));
+            for (int i = 0; i < ref.size(); i++)
+                for (String key : List.of("loss", "grad_norm", "gns_total", "gns_ln"))
+                    assertClose(ref.get(i).get(key), got.get(i).get(key), "step " + (i + 1) + " " + key);
+        }
+    }
+
     /** A rank whose backend throws at step 3 stops the others: its own error surfaces, nobody hangs. */
     @Test
     void aFailingRankStopsTheOthers() {

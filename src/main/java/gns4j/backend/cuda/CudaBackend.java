@@ -5,6 +5,7 @@ import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.dist.Communicator;
+import gns4j.dist.GradientBuckets;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -42,7 +43,13 @@ public final class CudaBackend implements Backend {
     private final int maxB, C, V, NH, L, P;
     private final Gpu gpu;
     private final CublasLt lt;
-    private final long params, paramsBf, grads, adamM, adamV;
+    private final long params, paramsBf, adamM, adamV;
+    /**
+     * The fp32 gradient; with an overlapped all-reduce ({@link #overlapGradReduce}) the buckets are summed out of place
+     * into {@code gradsSum} (allocated then), so this rank's gradient stays readable until {@link #allReduceGrads}
+     * swaps the two.
+     */
+    private long grads, gradsSum;
     private final long[] resid;
     private final Activations[] acts;
     private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets;
@@ -51,6 +58,12 @@ public final class CudaBackend implements Backend {
     private long gramX, gramY;
     private int batch, seqLen;
     private boolean closed;
+    // Overlapped all-reduce: requested for the next backward (overlapNext); begun and queued on queuedOn until
+    // allReduceGrads. nextBucket: buckets queued so far; finalFrom: backward has finished tensors finalFrom.. so far.
+    private GradientBuckets buckets;
+    private long bucketReady;
+    private Communicator overlapNext, queuedOn;
+    private int nextBucket, finalFrom;
 
     /** Saved activations of one block (bf16 unless noted). */
     private record Activations(long ln1, long ln1Mean, long ln1Rstd, long qkv, long atty, long lse, long mid, long ln2,
@@ -186,10 +199,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void readGrads(float[] dst) { download(dst, grads); }
+    public void readGrads(float[] dst) {
+        requireNoQueuedSum("readGrads");
+        download(dst, grads);
+    }
 
     @Override
     public void zeroGrad() {
+        requireNoQueuedSum("zeroGrad");
         gpu.makeCurrent();
         gpu.zero(grads, 4L * P);
     }
@@ -200,8 +217,11 @@ public final class CudaBackend implements Backend {
         int nt = layout.numTensors();
         if (tracking != NormTracking.OFF && (sqOut == null || sqOut.length < nt * B))
             throw new IllegalArgumentException("per-example norm buffer must hold tensors × B = " + nt * B);
+        requireNoQueuedSum("forwardBackward");
+        Communicator reduce = overlapNext;
+        overlapNext = null;
         double loss = forward(inputs, targetIds, B, T, true);
-        backward(gradScale, tracking, method);
+        backward(gradScale, tracking, method, reduce);
         if (tracking != NormTracking.OFF) {
             double[] got = new double[nt * B];
             try (Arena a = Arena.ofConfined()) {
@@ -276,39 +296,85 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- backward
 
-    private void backward(float s, NormTracking tracking, LinearNormMethod method) {
+    /**
+     * Gradients in decreasing layout index: each {@link #gradsFinal} call marks the tensors from the one named up as
+     * final (no later op of this backward writes them), so with {@code reduce} their buckets are queued there.
+     */
+    private void backward(float s, NormTracking tracking, LinearNormMethod method, Communicator reduce) {
         int B = batch, T = seqLen, R = B * T;
         long RC = (long) R * C;
         boolean all = tracking == NormTracking.ALL, norms = tracking != NormTracking.OFF;
         if (norms) gpu.zero(sq, 8L * layout.numTensors() * B);
         ParameterLayout p = layout;
+        if (reduce != null) {
+            queuedOn = reduce;
+            nextBucket = 0;
+            finalFrom = p.numTensors();
+        }
         lt.linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V, 0);
-        if (p.lmHead != null) linearWeight(p.lmHead, null, logits, lnf, B, T, C, V, s, all, method);
+        if (p.lmHead != null) {
+            linearWeight(p.lmHead, null, logits, lnf, B, T, C, V, s, all, method);
+            gradsFinal(p.lmHead);
+        }
         gpu.zero(dresid, 4 * RC);
         normBackward(dnorm, resid[L], lnfMean, lnfRstd, p.lnfWeight, p.lnfBias, B, T, s, norms);
+        gradsFinal(p.lnfWeight);
         for (int l = L - 1; l >= 0; l--) {
             ParameterLayout.Block w = p.blocks[l];
             Activations a = acts[l];
             lt.linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C, geluEpilogue() ? a.fc : 0);
             linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresidBf, a.fcAct, B, T, 4 * C, C, s, all, method);
+            gradsFinal(w.mlpProjWeight());
             if (!geluEpilogue()) gpu.launch("gelu_bwd", gpu.blocksFor(4 * RC), 1, 256, 0, dbig, a.fc, dbig, 4 * RC);
             lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C, 0);
             linearWeight(w.fcWeight(), w.fcBias(), dbig, a.ln2, B, T, C, 4 * C, s, all, method);
+            gradsFinal(w.fcWeight());
             normBackward(dnorm, a.mid, a.ln2Mean, a.ln2Rstd, w.ln2Weight(), w.ln2Bias(), B, T, s, norms);
+            gradsFinal(w.ln2Weight());
             lt.linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C, 0);
             linearWeight(w.attnProjWeight(), w.attnProjBias(), dresidBf, a.atty, B, T, C, C, s, all, method);
+            gradsFinal(w.attnProjWeight());
             attentionBackward(a, B, T);
             lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C, 0);
             linearWeight(w.qkvWeight(), w.qkvBias(), dbig, a.ln1, B, T, C, 3 * C, s, all, method);
+            gradsFinal(w.qkvWeight());
             normBackward(dnorm, resid[l], a.ln1Mean, a.ln1Rstd, w.ln1Weight(), w.ln1Bias(), B, T, s, norms);
+            gradsFinal(w.ln1Weight());
         }
         long TC = (long) T * C;
         gpu.launch("pos_bwd", gpu.blocksFor(TC), 1, 256, 0, grad(p.wpe), dresid, B, TC, s);
+        gradsFinal(p.wpe);
         if (all) gpu.launch("dot_per_example", gpu.blocksFor(TC), B, 256, 0, sqRow(p.wpe), dresid, dresid, TC);
+        // the tied embedding: the head's gradient (deferred to here), then the lookup's scatter
         if (p.lmHead == null && all) perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
         else if (p.lmHead == null) lt.weightGrad(grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
         gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
+        gradsFinal(p.wte);
         if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
+        if (reduce != null && nextBucket != buckets.size())
+            throw new IllegalStateException("backward queued " + nextBucket + " of " + buckets.size() + " gradient buckets");
+    }
+
+    /**
+     * Backward has finished the gradients of tensors {@code lowest.index()} and up. During an overlapped all-reduce,
+     * queues the sums of the buckets this completes ({@link GradientBuckets#readyAfter}), in bucket order, behind an
+     * event recorded on the compute stream after the kernels that wrote them.
+     */
+    private void gradsFinal(ParamTensor lowest) {
+        if (queuedOn == null) return;
+        int t = lowest.index();
+        if (t >= finalFrom)
+            throw new IllegalStateException("backward finished " + lowest.name() + " after tensor " + finalFrom + ": not in decreasing layout order");
+        List<GradientBuckets.Bucket> ready = new ArrayList<>();
+        for (int i = finalFrom - 1; i >= t; i--) ready.addAll(buckets.readyAfter(i));
+        finalFrom = t;
+        if (ready.isEmpty()) return;
+        gpu.driver.eventRecord(bucketReady, gpu.stream);
+        for (GradientBuckets.Bucket b : ready) {
+            if (b.index() != nextBucket) throw new IllegalStateException("gradient bucket " + b.index() + " ready before bucket " + nextBucket);
+            queuedOn.queueAllReduceSum(grads + 4L * b.offset(), gradsSum + 4L * b.offset(), b.length(), Communicator.DataType.FLOAT32, bucketReady);
+            nextBucket++;
+        }
     }
 
     /** dqkv (in dbig) from datty: tensor-core flash kernels (dQ and delta per query tile, then dK/dV per key tile) or one warp per row. */
@@ -408,20 +474,58 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * One in-place all-reduce of the whole fp32 gradient after backward has finished on this GPU (no bucketing, no
-     * overlap with backward); the communicator's stream runs it and is waited for before this returns.
+     * After an overlapped backward: waits for the bucket sums queued on the communicator's stream (the host polls, with
+     * the communicator's timeout and abort), then makes their buffer the gradient. Otherwise one in-place all-reduce
+     * of the whole fp32 gradient once backward has finished on this GPU, waited for before this returns.
      */
     @Override
     public void allReduceGrads(Communicator comm) {
-        if (!comm.deviceBuffers())
-            throw new IllegalArgumentException("the CUDA backend's gradient lives on the GPU: it needs a communicator of device buffers (NCCL)");
+        requireDeviceBuffers(comm);
         gpu.makeCurrent();
+        if (queuedOn != null) {
+            if (comm != queuedOn) throw new IllegalStateException("allReduceGrads on another communicator than the sum begun in backward");
+            comm.awaitQueued();
+            long local = grads;
+            grads = gradsSum;
+            gradsSum = local;
+            queuedOn = null;
+            return;
+        }
         gpu.sync();
         comm.allReduceSum(MemorySegment.ofAddress(grads), P, Communicator.DataType.FLOAT32);
     }
 
+    /**
+     * The next backward queues each bucket's sum on {@code comm}'s stream as soon as its gradients are final; the
+     * sums go out of place into a second gradient buffer (4 bytes per parameter, allocated on first use).
+     */
+    @Override
+    public void overlapGradReduce(Communicator comm, long bucketBytes) {
+        requireDeviceBuffers(comm);
+        requireNoQueuedSum("overlapGradReduce");
+        gpu.makeCurrent();
+        if (gradsSum == 0) {
+            bucketReady = gpu.driver.eventCreate(Driver.EVENT_DISABLE_TIMING);
+            gradsSum = gpu.alloc(4L * P);
+        }
+        if (buckets == null || buckets.bucketBytes() != bucketBytes) buckets = new GradientBuckets(layout.tensors, bucketBytes, 4);
+        overlapNext = comm;
+    }
+
+    private static void requireDeviceBuffers(Communicator comm) {
+        if (!comm.deviceBuffers())
+            throw new IllegalArgumentException("the CUDA backend's gradient lives on the GPU: it needs a communicator of device buffers (NCCL)");
+    }
+
+    /** The gradient may not be touched between an overlapped backward and the allReduceGrads that completes its sum. */
+    private void requireNoQueuedSum(String call) {
+        if (queuedOn != null)
+            throw new IllegalStateException(call + " while the gradient all-reduce begun in backward is queued: call allReduceGrads first");
+    }
+
     @Override
     public void scaleGrads(float factor) {
+        requireNoQueuedSum("scaleGrads");
         gpu.makeCurrent();
         gpu.launch("scale_f32", gpu.blocksFor(P), 1, 256, 0, grads, (long) P, factor);
     }
@@ -429,6 +533,7 @@ public final class CudaBackend implements Backend {
     /** AdamW over runs of consecutive tensors sharing their weight-decay flag; refreshes the bf16 weights. */
     @Override
     public void adamwStep(AdamWSettings st, double lr, int step) {
+        requireNoQueuedSum("adamwStep");
         gpu.makeCurrent();
         float bc1 = (float) (1 - Math.pow(st.beta1(), step)), bc2 = (float) (1 - Math.pow(st.beta2(), step));
         for (DecayRun r : decayRuns(layout)) {
@@ -486,6 +591,7 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         closed = true;
         gpu.makeCurrent();
+        if (bucketReady != 0) gpu.driver.eventDestroy(bucketReady);
         lt.close();
         gpu.close();
     }

@@ -67,6 +67,12 @@ public final class CudaDevice implements AutoCloseable {
         driver.copyDtoH(dst, src, dst.byteSize(), stream);
     }
 
+    /** Work queued on the stream from now on waits (on the GPU) for the latest record of CUevent {@code event}. */
+    public void waitEvent(long event) {
+        makeCurrent();
+        driver.streamWaitEvent(stream, event);
+    }
+
     /** Whether everything queued on the stream has finished; never blocks. */
     public boolean idle() {
         makeCurrent();

@@ -17,12 +17,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class Driver {
     static final int ATTR_MULTIPROCESSOR_COUNT = 16, ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76;
     static final int FUNC_ATTR_MAX_DYNAMIC_SHARED = 8;
+    /** CU_EVENT_DISABLE_TIMING: an event only for ordering (cheaper to record and wait on). */
+    static final int EVENT_DISABLE_TIMING = 2;
     private static final int ERROR_NO_DEVICE = 100, ERROR_NOT_READY = 600;
     private static Driver instance;
 
     private final MethodHandle init, deviceGetCount, deviceGet, deviceGetName, deviceGetAttribute, primaryCtxRetain,
             primaryCtxRelease, ctxSetCurrent, memAlloc, memFree, memGetInfo, memcpyHtoDAsync, memcpyDtoHAsync,
-            memcpyDtoDAsync, memsetD8Async, streamCreate, streamSynchronize, streamQuery, streamDestroy, eventCreate, eventRecord,
+            memcpyDtoDAsync, memsetD8Async, streamCreate, streamSynchronize, streamQuery, streamDestroy, streamWaitEvent, eventCreate, eventRecord,
             eventSynchronize, eventElapsedTime, eventDestroy, moduleLoadData, moduleGetFunction, funcSetAttribute,
             occupancy, launchKernel, getErrorName, getErrorString;
     private final String elapsedName;
@@ -53,6 +55,8 @@ final class Driver {
         streamSynchronize = lib.fn("cuStreamSynchronize", JAVA_INT, JAVA_LONG);
         streamQuery = lib.fn("cuStreamQuery", JAVA_INT, JAVA_LONG);
         streamDestroy = lib.fn("cuStreamDestroy_v2", JAVA_INT, JAVA_LONG);
+        // CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+        streamWaitEvent = lib.fn("cuStreamWaitEvent", JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
         eventCreate = lib.fn("cuEventCreate", JAVA_INT, ADDRESS, JAVA_INT);
         eventRecord = lib.fn("cuEventRecord", JAVA_INT, JAVA_LONG, JAVA_LONG);
         eventSynchronize = lib.fn("cuEventSynchronize", JAVA_INT, JAVA_LONG);
@@ -202,10 +206,17 @@ final class Driver {
 
     void streamDestroy(long stream) { check("cuStreamDestroy", NativeLibrary.call(() -> (int) streamDestroy.invokeExact(stream))); }
 
-    long eventCreate() {
+    /** Work queued on {@code stream} after this waits (on the device, not the host) for the event's latest record. */
+    void streamWaitEvent(long stream, long event) {
+        check("cuStreamWaitEvent", NativeLibrary.call(() -> (int) streamWaitEvent.invokeExact(stream, event, 0)));
+    }
+
+    long eventCreate() { return eventCreate(0); }
+
+    long eventCreate(int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment e = a.allocate(JAVA_LONG);
-            check("cuEventCreate", NativeLibrary.call(() -> (int) eventCreate.invokeExact(e, 0)));
+            check("cuEventCreate", NativeLibrary.call(() -> (int) eventCreate.invokeExact(e, flags)));
             return e.get(JAVA_LONG, 0);
         }
     }
