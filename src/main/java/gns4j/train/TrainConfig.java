@@ -90,7 +90,7 @@ public record TrainConfig(
             entry("seed", "1337"), entry("threads", "0"),
             entry("checkpoint_interval", "250"), entry("keep_checkpoints", "3"), entry("max_bad_steps", "5"),
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
-            entry("device", "cpu"), entry("grad_overlap", "false"), entry("grad_bucket_mb", "25"));
+            entry("device", "cpu"), entry("grad_overlap", "true"), entry("grad_bucket_mb", "25"));
 
     private static final RecordComponent[] COMPONENTS = TrainConfig.class.getRecordComponents();
     private static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
