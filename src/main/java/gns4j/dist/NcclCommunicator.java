@@ -4,7 +4,6 @@ import gns4j.backend.cuda.CudaDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
@@ -106,60 +105,26 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void allReduceSum(float[] data, int offset, int length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate(ValueLayout.JAVA_FLOAT, Math.max(1, length));
-            MemorySegment.copy(data, offset, host, ValueLayout.JAVA_FLOAT, 0, length);
-            viaScratch(host, length, Nccl.FLOAT32, -1);
-            MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, data, offset, length);
-        }
+        viaScratch(MemorySegment.ofArray(data).asSlice(4L * offset, 4L * length), 4, Nccl.FLOAT32, -1);
     }
 
     @Override
     public void allReduceSum(double[] data, int offset, int length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocate(ValueLayout.JAVA_DOUBLE, Math.max(1, length));
-            MemorySegment.copy(data, offset, host, ValueLayout.JAVA_DOUBLE, 0, length);
-            viaScratch(host, length, Nccl.FLOAT64, -1);
-            MemorySegment.copy(host, ValueLayout.JAVA_DOUBLE, 0, data, offset, length);
-        }
+        viaScratch(MemorySegment.ofArray(data).asSlice(8L * offset, 8L * length), 8, Nccl.FLOAT64, -1);
     }
 
     /** int64 sums (NCCL wraps on overflow rather than throwing; the trainer's counts are far from it). */
     @Override
-    public void allReduceSum(long[] data) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocateFrom(ValueLayout.JAVA_LONG, data.length == 0 ? new long[1] : data);
-            viaScratch(host, data.length, Nccl.INT64, -1);
-            MemorySegment.copy(host, ValueLayout.JAVA_LONG, 0, data, 0, data.length);
-        }
-    }
+    public void allReduceSum(long[] data) { viaScratch(MemorySegment.ofArray(data), 8, Nccl.INT64, -1); }
 
     @Override
-    public void broadcast(float[] data, int root) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocateFrom(ValueLayout.JAVA_FLOAT, data.length == 0 ? new float[1] : data);
-            viaScratch(host, data.length, Nccl.FLOAT32, checkRoot(root));
-            MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, data, 0, data.length);
-        }
-    }
+    public void broadcast(float[] data, int root) { viaScratch(MemorySegment.ofArray(data), 4, Nccl.FLOAT32, checkRoot(root)); }
 
     @Override
-    public void broadcast(double[] data, int root) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocateFrom(ValueLayout.JAVA_DOUBLE, data.length == 0 ? new double[1] : data);
-            viaScratch(host, data.length, Nccl.FLOAT64, checkRoot(root));
-            MemorySegment.copy(host, ValueLayout.JAVA_DOUBLE, 0, data, 0, data.length);
-        }
-    }
+    public void broadcast(double[] data, int root) { viaScratch(MemorySegment.ofArray(data), 8, Nccl.FLOAT64, checkRoot(root)); }
 
     @Override
-    public void broadcast(byte[] data, int root) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment host = a.allocateFrom(ValueLayout.JAVA_BYTE, data.length == 0 ? new byte[1] : data);
-            viaScratch(host, data.length, Nccl.INT8, checkRoot(root));
-            MemorySegment.copy(host, ValueLayout.JAVA_BYTE, 0, data, 0, data.length);
-        }
-    }
+    public void broadcast(byte[] data, int root) { viaScratch(MemorySegment.ofArray(data), 1, Nccl.INT8, checkRoot(root)); }
 
     @Override
     public void barrier() { allReduceSum(new long[1]); }
@@ -170,10 +135,25 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /**
-     * Copies {@code host} to the scratch buffer, runs the collective on its first {@code count} elements (a sum, or a
-     * broadcast from {@code root} ≥ 0), waits, and copies the result back into {@code host}.
+     * Runs the collective on the Java array slice {@code data} of {@code elementBytes}-byte elements (a sum, or a
+     * broadcast from {@code root} ≥ 0) through native memory and the device scratch buffer, waits, and copies the
+     * result back into {@code data}.
      */
-    private void viaScratch(MemorySegment host, long count, int type, int root) {
+    private void viaScratch(MemorySegment data, int elementBytes, int type, int root) {
+        long count = data.byteSize() / elementBytes;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment host = a.allocate(Math.max(data.byteSize(), elementBytes), 8);
+            MemorySegment.copy(data, 0, host, 0, data.byteSize());
+            onScratch(host, count, type, root);
+            MemorySegment.copy(host, 0, data, 0, data.byteSize());
+        }
+    }
+
+    /**
+     * Copies {@code host} (native) to the scratch buffer, runs the collective on its first {@code count} elements,
+     * waits, and copies the result back into {@code host}.
+     */
+    private void onScratch(MemorySegment host, long count, int type, int root) {
         open();
         long bytes = host.byteSize();
         if (bytes > scratchBytes) {
