@@ -64,6 +64,8 @@ public final class ExperimentCommand implements Callable<Integer> {
             if (outDir != null || seeds != null) {
                 if (seeds != null && !cfg.seeds().containsAll(seeds))
                     throw new UserError("--seeds " + seeds + " are not all among the config's seeds " + cfg.seeds());
+                if (seeds != null && new java.util.HashSet<>(seeds).size() != seeds.size())
+                    throw new UserError("--seeds " + seeds + " lists a seed twice");
                 cfg = new ScheduleExperimentConfig(outDir != null ? outDir : cfg.outDir(), cfg.dataDir(), cfg.prepareInputs(),
                         cfg.tokenizer(), cfg.valFraction(), cfg.base(), cfg.arms(), cfg.baseline(),
                         seeds != null ? List.copyOf(seeds) : cfg.seeds(), cfg.estimatorBatches(), cfg.estimatorGroups(),

@@ -164,9 +164,19 @@ class ScheduleExperimentTest {
         assertFalse(Files.exists(sub.resolve("fixed-seed3")), "seed 3 was not asked for");
         assertEquals(3, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 arms x 1 seed");
 
-        r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", "5");
-        assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("--seeds"), r.err());
+        for (String bad : List.of("5", "4,4")) {
+            Cli refused = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", bad);
+            assertEquals(2, refused.exitCode(), bad);
+            assertTrue(refused.err().contains("--seeds"), refused.err());
+        }
+
+        String seed4 = Files.readString(sub.resolve("fixed-seed4").resolve("metrics.jsonl"));
+        r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("fixed seed 4: finished run found"), r.err());
+        assertEquals(seed4, Files.readString(sub.resolve("fixed-seed4").resolve("metrics.jsonl")), "seed 4 reused, not rerun");
+        assertTrue(Files.exists(sub.resolve("fixed-seed3").resolve("summary.json")), "seed 3 run by the full call");
+        assertEquals(5, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 arms x 2 seeds");
     }
 
     @Test
