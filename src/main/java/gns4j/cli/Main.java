@@ -1,6 +1,7 @@
 package gns4j.cli;
 
 import gns4j.UserError;
+import gns4j.dist.CommunicatorException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main {
     public static void main(String[] args) { System.exit(run(args)); }
 
-    /** Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error. */
+    /**
+     * Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error; a failed
+     * data-parallel peer (CommunicatorException, which names the ranks) is a runtime failure: one line, status 1.
+     */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((e, a) -> {
@@ -25,6 +29,10 @@ public final class Main {
             if (e instanceof UserError) {
                 System.err.println("gns4j: " + e.getMessage());
                 return 2;
+            }
+            if (e instanceof CommunicatorException) {
+                System.err.println("gns4j: " + e.getMessage());
+                return 1;
             }
             throw e;
         });
