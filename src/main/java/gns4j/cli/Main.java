@@ -26,16 +26,16 @@ public final class Main {
             return 2;
         });
         cli.setExecutionExceptionHandler((e, c, p) -> {
-            if (e instanceof UserError) {
-                System.err.println("gns4j: " + e.getMessage());
-                return 2;
-            }
-            if (e instanceof CommunicatorException) {
-                System.err.println("gns4j: " + e.getMessage());
-                return 1;
-            }
-            throw e;
+            int code = exitCode(e);
+            if (code < 0) throw e;
+            System.err.println("gns4j: " + e.getMessage());
+            return code;
         });
         return cli.execute(args);
+    }
+
+    /** The exit status of a command that threw {@code e} with a one-line message, or -1 for a stack trace (status 1). */
+    static int exitCode(Exception e) {
+        return e instanceof UserError ? 2 : e instanceof CommunicatorException ? 1 : -1;
     }
 }

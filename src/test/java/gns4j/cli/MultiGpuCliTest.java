@@ -119,4 +119,12 @@ class MultiGpuCliTest {
                 TrainCommand.withoutGpus(List.of("train", "--gpus", "2", "--data-dir", "d", "--out-dir", "o")));
         assertEquals(List.of("train", "--data-dir", "d"), TrainCommand.withoutGpus(List.of("train", "--gpus=4", "--data-dir", "d")));
     }
+
+    /** A failed peer is a runtime failure, not bad input: one line, exit 1. */
+    @Test
+    void aCommunicatorFailureIsNoBadInput() {
+        assertEquals(1, Main.exitCode(new gns4j.dist.CommunicatorException(1, "rank 0: all-reduce timed out", null)));
+        assertEquals(2, Main.exitCode(new gns4j.UserError("bad")));
+        assertEquals(-1, Main.exitCode(new IllegalStateException("bug")));
+    }
 }
