@@ -159,7 +159,7 @@ public final class Trainer {
     }
 
     /** Whether this process writes the run folder: rank 0, or the only process. */
-    private boolean writer() { return comm == null || comm.rank() == 0; }
+    boolean writer() { return comm == null || comm.rank() == 0; }
 
     public Trainer hooks(Hooks hooks) {
         this.hooks = hooks;
