@@ -60,7 +60,8 @@ import java.util.function.UnaryOperator;
  * whole global batch from the same RNG (so the batch is that of one process) and runs forward/backward on its
  * contiguous share of the micro-batches, [⌊a·r/W⌋, ⌊a·(r+1)/W⌋) of the step's a, with the global scale 1/B; then the
  * gradient, the per-tensor Σ_b|g_b|², the example counts, the loss and the per-example norms are summed over the
- * ranks, so the GNS update, clipping and AdamW see what one process would and the weights stay equal on every rank.
+ * ranks, and every rank takes rank 0's |G_B|² of the summed gradient, so the GNS update, clipping and AdamW see what
+ * one process would, with the same bits on every rank, and the weights stay equal on every rank.
  * Rank 0 alone writes the run folder and prints; a stop request on any rank stops every rank after the same step.
  */
 public final class Trainer {
