@@ -106,7 +106,7 @@ public final class GpuBench {
     public void printScaling(Map<Integer, Map<Mode, Double>> rates, int batch) {
         BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
         out.printf("gns4j bench gpu: data-parallel weak scaling, %s per GPU, fp32 gradient all-reduce (NCCL) after backward"
-                + " or overlapped with it (grad_overlap, %d MB buckets); %d warm-up + %d measured steps each%n", m.shape(),
+                + " or overlapped with it (grad_overlap, %d MiB buckets); %d warm-up + %d measured steps each%n", m.shape(),
                 GradientBuckets.DEFAULT_BUCKET_BYTES >> 20, warmup, reps);
         out.printf("  %-5s %-18s %-11s %12s %12s %11s%n", "GPUs", "per-example norms", "all-reduce", "tok/s", "tok/s/GPU", "efficiency");
         for (Map.Entry<Integer, Map<Mode, Double>> e : rates.entrySet()) {

@@ -25,7 +25,7 @@ final class Throughput {
 
     /**
      * With {@code comm}: one rank of a data-parallel job, each step also all-reducing the gradient before AdamW (as
-     * the trainer does: after backward, or with {@code overlap} in 25 MB buckets during it); the rate is the job's,
+     * the trainer does: after backward, or with {@code overlap} in 25 MiB buckets during it); the rate is the job's,
      * W·B·T tokens per step.
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm,

@@ -103,7 +103,7 @@ public final class BenchCommand {
                 try {
                     int code = MultiGpu.launch(n, List.of("bench", "gpu", "--batch", "" + batch, "--warmup", "" + warmup,
                             "--reps", "" + reps), Map.of(RESULT_ENV, result.toString()));
-                    if (code != 0) throw new UserError("the " + n + "-GPU measurement failed (exit code " + code + ")");
+                    if (code != 0) return code; // the failed rank (and the launcher) said why
                     rates.put(n, GpuBench.readRates(result));
                 } finally {
                     Files.deleteIfExists(result);

@@ -1,6 +1,7 @@
 package gns4j.cli;
 
 import gns4j.UserError;
+import gns4j.dist.CommunicatorException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main {
     public static void main(String[] args) { System.exit(run(args)); }
 
-    /** Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error. */
+    /**
+     * Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error; a failed
+     * data-parallel peer (CommunicatorException, which names the ranks) is a runtime failure: one line, status 1.
+     */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((e, a) -> {
@@ -22,12 +26,16 @@ public final class Main {
             return 2;
         });
         cli.setExecutionExceptionHandler((e, c, p) -> {
-            if (e instanceof UserError) {
-                System.err.println("gns4j: " + e.getMessage());
-                return 2;
-            }
-            throw e;
+            int code = exitCode(e);
+            if (code < 0) throw e;
+            System.err.println("gns4j: " + e.getMessage());
+            return code;
         });
         return cli.execute(args);
+    }
+
+    /** The exit status of a command that threw {@code e} with a one-line message, or -1 for a stack trace (status 1). */
+    static int exitCode(Exception e) {
+        return e instanceof UserError ? 2 : e instanceof CommunicatorException ? 1 : -1;
     }
 }

@@ -59,8 +59,10 @@ final class MultiGpu {
 
     /**
      * Runs {@code args} as {@code n} ranks on this host (extra environment on top of this one's) and waits for them.
-     * SIGINT/SIGTERM to this process are passed on, and it waits while the ranks stop after their step. A failed rank
-     * stops the others and is reported in one line; returns the job's exit code (0, the failed rank's, or 130/143).
+     * SIGINT/SIGTERM to this process are passed on, and it waits while the ranks stop after their step (as long as a
+     * stopping rank waits for its checkpoint). A failed rank stops the others; its stderr is shown (rank 0's always
+     * is, as it comes) and one line names it, unless it exited with 2: that is a refusal of bad input, which it
+     * explained in its own line. Returns the job's exit code (0, the failed rank's, or 130/143).
      */
     static int launch(int n, List<String> args, Map<String, String> extraEnv) {
         Map<String, String> env = new HashMap<>(System.getenv());
@@ -70,7 +72,7 @@ final class MultiGpu {
             Runtime.getRuntime().addShutdownHook(forward);
             LocalLauncher.Outcome o;
             try {
-                o = ranks.await(Duration.ofDays(365));
+                o = ranks.await(Duration.ofDays(365), Duration.ofMinutes(SignalStop.MAX_WAIT_MINUTES));
             } finally {
                 try {
                     Runtime.getRuntime().removeShutdownHook(forward);
@@ -78,7 +80,10 @@ final class MultiGpu {
                     // shutting down on a signal: the hook waits for the ranks
                 }
             }
-            if (o.failedRank() >= 0) System.err.println("gns4j: " + o.message());
+            int failed = o.failedRank();
+            // Rank 0 refusing the input itself has said it once; the other ranks saw the same input.
+            if (failed > 0 && ranks.exitCode(0) != 2) System.err.print(ranks.errors(failed));
+            if (failed >= 0 && o.exitCode() != 2) System.err.println("gns4j: " + o.message());
             return o.exitCode();
         }
     }

@@ -4,7 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
-import gns4j.dist.CommunicatorException;
 import gns4j.dist.NcclBootstrap;
 import gns4j.dist.NcclCommunicator;
 import gns4j.model.ModelConfig;
@@ -84,6 +83,8 @@ public final class TrainCommand implements Callable<Integer> {
             String option = launch ? "--gpus " + gpus : "rank " + child.rank() + " (LOCAL_RANK " + child.localRank() + ")";
             if (trainer.config().device() == TrainConfig.Device.CPU)
                 throw new UserError(option + " trains on GPUs, but the device is cpu (use --device cuda)");
+            // The ranks would each refuse bad input; the launcher refuses it once, before starting them.
+            if (launch) trainer.checkInputs(gpus);
             MultiGpu.require(launch ? gpus : child.localRank() + 1, option);
         }
         if (launch) {
@@ -102,8 +103,6 @@ public final class TrainCommand implements Callable<Integer> {
             return runAndReport(trainer.dataParallel(comm, child.localRank()), run, child.rank() == 0);
         } catch (UserError e) {
             throw child.rank() == 0 ? e : new UserError("rank " + child.rank() + ": " + e.getMessage(), e);
-        } catch (CommunicatorException e) {
-            throw new UserError(e.getMessage(), e); // another rank failed: one line (it names this rank)
         }
     }
 

@@ -2,9 +2,6 @@ package gns4j.dist;
 
 import gns4j.gns.GnsEstimator;
 import gns4j.gns.GnsEstimator.Estimate;
-import gns4j.model.ParamTensor;
-
-import java.util.List;
 
 /**
  * The GNS inputs of one data-parallel optimizer step, made global.
@@ -18,10 +15,10 @@ import java.util.List;
  *   B               = Σ_r n_r                          (all-reduce of the counts)
  *   G_B             = Σ_r (n_r / N) · G_r              (each rank scales by n_r/N, then all-reduce; = mean for equal n_r)
  * </pre>
- * and |G_B|² per tensor is taken from the reduced gradient, so {@link gns4j.gns.GnsTracker#update} receives exactly what
+ * and |G_B|² per tensor is taken from the reduced gradient (rank 0's, so that every rank has the same bits), so {@link gns4j.gns.GnsTracker#update} receives exactly what
  * one process seeing the whole batch would. In training the backward pass scales by 1/N directly (N is known from the
  * batch schedule), which makes the gradient all-reduce a plain sum that can run bucketed during backward
- * ({@link GradientBuckets}); {@link #reduce} is the host-side form that also works when only n_r is known.
+ * ({@link GradientBuckets}); {@link #reduceSums} reduces everything else in one collective.
  *
  * <p>The same step also gives the DDP-style two-batch-size estimate (McCandlish et al. 2018, appendix A.1) from the
  * per-rank norms, with B_small = n (the local batch, equal on every rank) and B_big = N:
@@ -68,32 +65,6 @@ public final class DistributedGnsStats {
     }
 
     /**
-     * Makes the step's inputs global. Collective: every rank calls it with arrays of the same lengths.
-     *
-     * @param localSqSum  per tensor: Σ_b |g_{b,t}|² over this rank's examples (not modified)
-     * @param localCount  n_r ≥ 1
-     * @param localGrad   this rank's mean gradient G_r, flat in layout order; replaced by the global G_B
-     */
-    public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
-                                float[] localGrad) {
-        Sums c = reduceSums(comm, localSqSum, localCount, gradSqPerTensor(tensors, localGrad), new double[0]);
-        float scale = (float) ((double) localCount / c.examples);
-        if (scale != 1f) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
-        comm.allReduceSum(localGrad);
-        return c.result(gradSqPerTensor(tensors, localGrad));
-    }
-
-    /** As {@link #reduce(Communicator, List, double[], int, float[])} for double gradients. */
-    public static Result reduce(Communicator comm, List<ParamTensor> tensors, double[] localSqSum, int localCount,
-                                double[] localGrad) {
-        Sums c = reduceSums(comm, localSqSum, localCount, gradSqPerTensor(tensors, localGrad), new double[0]);
-        double scale = (double) localCount / c.examples;
-        if (scale != 1) for (int i = 0; i < localGrad.length; i++) localGrad[i] *= scale;
-        comm.allReduceSum(localGrad);
-        return c.result(gradSqPerTensor(tensors, localGrad));
-    }
-
-    /**
      * The global sums of a step, all but |G_B|², which comes from the reduced gradient: {@link #result}.
      *
      * @param perExampleSqSum  Σ_b |g_{b,t}|² over all N examples, per tensor
@@ -135,27 +106,6 @@ public final class DistributedGnsStats {
         // equal local counts iff W·Σn² = (Σn)² (Cauchy–Schwarz)
         boolean equal = (long) w * counts[1] == counts[0] * counts[0];
         return new Sums(sqSum, meanLocal, counts[0], w, equal ? counts[0] / w : -1);
-    }
-
-    /** |G_t|² per tensor of a flat gradient, accumulated in double. */
-    public static double[] gradSqPerTensor(List<ParamTensor> tensors, float[] grad) {
-        double[] out = new double[tensors.size()];
-        for (ParamTensor t : tensors) {
-            double s = 0;
-            for (int i = t.offset(); i < t.offset() + t.size(); i++) s += (double) grad[i] * grad[i];
-            out[t.index()] = s;
-        }
-        return out;
-    }
-
-    public static double[] gradSqPerTensor(List<ParamTensor> tensors, double[] grad) {
-        double[] out = new double[tensors.size()];
-        for (ParamTensor t : tensors) {
-            double s = 0;
-            for (int i = t.offset(); i < t.offset() + t.size(); i++) s += grad[i] * grad[i];
-            out[t.index()] = s;
-        }
-        return out;
     }
 
     /**

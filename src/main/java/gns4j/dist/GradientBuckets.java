@@ -37,7 +37,7 @@ public final class GradientBuckets {
     private final int totalElements;
     private final long bucketBytes;
 
-    /** 25 MB buckets of float32 gradients. */
+    /** 25 MiB buckets of float32 gradients. */
     public GradientBuckets(ParameterLayout layout) { this(layout.tensors, DEFAULT_BUCKET_BYTES, 4); }
 
     /**

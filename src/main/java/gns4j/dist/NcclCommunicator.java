@@ -158,7 +158,8 @@ public final class NcclCommunicator implements Communicator {
         long bytes = host.byteSize();
         if (bytes > scratchBytes) {
             if (scratch != 0) device.free(scratch);
-            scratch = 0; // stays unset if the larger allocation fails
+            scratch = 0; // both stay unset if the larger allocation fails
+            scratchBytes = 0;
             scratch = device.alloc(bytes);
             scratchBytes = bytes;
         }

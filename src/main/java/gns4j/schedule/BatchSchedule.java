@@ -13,6 +13,9 @@ public sealed interface BatchSchedule {
     /** The latest smoothed GNS estimate, or null while none is available yet. Open-loop schedules ignore it. */
     default void observe(Double gns) {}
 
+    /** The smallest batch this schedule can return at any step (what data parallel must split over its ranks). */
+    int smallest();
+
     /** The same batch size for every step. */
     record Fixed(int batchSize) implements BatchSchedule {
         public Fixed {
@@ -21,6 +24,9 @@ public sealed interface BatchSchedule {
 
         @Override
         public int batchSize(long tokensSeen, int step) { return batchSize; }
+
+        @Override
+        public int smallest() { return batchSize; }
     }
 
     /**
@@ -44,6 +50,10 @@ public sealed interface BatchSchedule {
             double raw = start + (end - start) * ((double) tokensSeen / rampTokens);
             return (int) Math.max(microBatch, Math.round(raw / microBatch) * microBatch);
         }
+
+        /** The ramp is monotone: its smallest batch is at one of its ends. */
+        @Override
+        public int smallest() { return Math.min(batchSize(0, 0), end); }
     }
 
     /**
@@ -127,6 +137,9 @@ public sealed interface BatchSchedule {
 
         /** The batch size in force. */
         public int current() { return current; }
+
+        @Override
+        public int smallest() { return min; }
 
         /** The step (0-based) of the last change, 0 before any. */
         public int lastChangeStep() { return lastChangeStep; }

@@ -28,8 +28,10 @@ public final class SignalStop implements AutoCloseable {
     SignalStop(Trainer trainer) {
         hook = new Thread(() -> {
             trainer.requestStop();
-            System.err.println();
-            System.err.println("gns4j: stop requested: finishing the current step, then writing a checkpoint");
+            if (trainer.writer()) { // of data-parallel ranks, the one that prints and writes the checkpoint
+                System.err.println();
+                System.err.println("gns4j: stop requested: finishing the current step, then writing a checkpoint");
+            }
             try {
                 runEnded.await(MAX_WAIT_MINUTES, TimeUnit.MINUTES);
             } catch (InterruptedException e) {

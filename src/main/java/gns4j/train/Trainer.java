@@ -60,7 +60,8 @@ import java.util.function.UnaryOperator;
  * whole global batch from the same RNG (so the batch is that of one process) and runs forward/backward on its
  * contiguous share of the micro-batches, [⌊a·r/W⌋, ⌊a·(r+1)/W⌋) of the step's a, with the global scale 1/B; then the
  * gradient, the per-tensor Σ_b|g_b|², the example counts, the loss and the per-example norms are summed over the
- * ranks, so the GNS update, clipping and AdamW see what one process would and the weights stay equal on every rank.
+ * ranks, and every rank takes rank 0's |G_B|² of the summed gradient, so the GNS update, clipping and AdamW see what
+ * one process would, with the same bits on every rank, and the weights stay equal on every rank.
  * Rank 0 alone writes the run folder and prints; a stop request on any rank stops every rank after the same step.
  */
 public final class Trainer {
@@ -159,7 +160,7 @@ public final class Trainer {
     }
 
     /** Whether this process writes the run folder: rank 0, or the only process. */
-    private boolean writer() { return comm == null || comm.rank() == 0; }
+    boolean writer() { return comm == null || comm.rank() == 0; }
 
     public Trainer hooks(Hooks hooks) {
         this.hooks = hooks;
@@ -223,19 +224,18 @@ public final class Trainer {
                             + "; nothing was changed");
             }
         }
-        if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
-        DataMeta meta = TokenDataset.readMeta(dataDir);
+        DataMeta meta = dataMeta();
         ModelConfig model = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
         resolved = cfg.with("vocab_size=" + model.vocabSize());
         Path valFile = dataDir.resolve(DatasetPreparer.VAL_FILE);
         boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
-        try (TokenDataset train = TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
+        try (TokenDataset train = openTrain(model);
              TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
             // Everything that can refuse the run (including the backend) comes before the run folder is made, and
             // notices wait until then, so refused input gives one line on stderr and leaves no files.
             List<String> notices = new ArrayList<>();
             if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
-            if (comm != null) checkShards(cfg.batchSizeSchedule().batchSize(0, 0), 0);
+            if (comm != null) checkShards(cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
             float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
             try (Backend backend = hooks.backend().apply(Backends.open(cfg.device().name().toLowerCase(), model,
                     cfg.microBatchSize(), cfg.threadCount(), gpu, notices::add))) {
@@ -264,6 +264,28 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Refuses, as {@link #run} would as one of {@code worldSize} data-parallel ranks, a missing or unreadable data
+     * dir, an out dir that holds a run, or a batch schedule with fewer micro-batches than ranks; reads but writes
+     * nothing. {@code train --gpus N} calls it before starting the ranks, so bad input is one line from one process.
+     */
+    public void checkInputs(int worldSize) {
+        DataMeta meta = dataMeta();
+        try (TokenDataset _ = openTrain(cfg.modelConfig(meta == null ? 0 : meta.vocabSize()))) {
+            if (!resuming) checkOutDir();
+            if (worldSize > 1) checkShards(cfg.batchSizeSchedule().smallest(), 0, worldSize);
+        }
+    }
+
+    private DataMeta dataMeta() {
+        if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
+        return TokenDataset.readMeta(dataDir);
+    }
+
+    private TokenDataset openTrain(ModelConfig model) {
+        return TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
     }
 
     /**
@@ -329,7 +351,7 @@ public final class Trainer {
             int B = batches.batchSize(p.tokens, p.step);
             Double gnsBefore = p.gnsFed;
             int accum = B / micro;
-            if (comm != null) checkShards(B, p.step + 1);
+            if (comm != null) checkShards(B, p.step + 1, world);
             int first = (int) ((long) accum * rank / world), end = (int) ((long) accum * (rank + 1) / world);
             SplittableRandom rng = new SplittableRandom(stepSeed(cfg.seed(), p.step));
             backend.zeroGrad();
@@ -346,6 +368,7 @@ public final class Trainer {
                 if (tracking != NormTracking.OFF) stats.add(sq, micro);
             }
             DistributedGnsStats.Sums sums = null;
+            double[] gradSq;
             if (comm != null) {
                 int local = (end - first) * micro;
                 // This rank's gradient is (1/B)·Σ_local g_b = (n_r/B)·G_r: |G_r|² for the two-batch estimate (still
@@ -353,21 +376,28 @@ public final class Trainer {
                 double[] localGradSq = backend.gradSqPerTensor();
                 double f = (double) B / local;
                 for (int t = 0; t < localGradSq.length; t++) localGradSq[t] *= f * f;
-                backend.allReduceGrads(comm);
-                double[] slots = stats.exampleSlots(B), extra = new double[2 + slots.length];
+                backend.allReduceGrads(comm); // the gradient sum is complete from here on
+                // The summed gradient is the same on every rank, but its norms, reduced on the GPU with atomics, may
+                // differ in the last bits; they feed the GNS, the batch schedule and clipping, so every rank takes
+                // rank 0's (summed with zeros, which is exact).
+                int nt = layout.numTensors();
+                double[] slots = stats.exampleSlots(B), extra = new double[2 + nt + slots.length];
                 extra[0] = lossSum;
                 extra[1] = stopRequested ? 1 : 0;
-                System.arraycopy(slots, 0, extra, 2, slots.length);
+                if (rank == 0) System.arraycopy(backend.gradSqPerTensor(), 0, extra, 2, nt);
+                System.arraycopy(slots, 0, extra, 2 + nt, slots.length);
                 sums = DistributedGnsStats.reduceSums(comm, stats.sqSumPerTensor, local, localGradSq, extra);
                 if (sums.examples() != B)
                     throw new IllegalStateException("rank " + rank + ": the ranks disagree on the batch of step " + (p.step + 1)
                             + " (" + sums.examples() + " examples in all, " + B + " expected)");
-                stats.setBatch(sums.perExampleSqSum(), extra, 2, B);
+                stats.setBatch(sums.perExampleSqSum(), extra, 2 + nt, B);
                 lossSum = extra[0];
                 stopAgreed = extra[1] > 0;
+                gradSq = java.util.Arrays.copyOfRange(extra, 2, 2 + nt);
+            } else {
+                gradSq = backend.gradSqPerTensor();
             }
             p.loss = lossSum / accum;
-            double[] gradSq = backend.gradSqPerTensor();
             double gradNorm = Math.sqrt(sum(gradSq));
             double[] exampleSq = gns != null ? select(stats.sqSumPerTensor, tracked) : null;
             String bad = badReason(p.loss, gradNorm, exampleSq);
@@ -589,25 +619,23 @@ public final class Trainer {
         return sum[0] / batches;
     }
 
-    /** Every rank needs at least one micro-batch of each step's batch of B. */
-    private void checkShards(int B, int step) {
+    /** Every one of {@code world} ranks needs at least one micro-batch of each step's batch of B. */
+    private void checkShards(int B, int step, int world) {
         int accum = B / cfg.microBatchSize();
-        if (accum < comm.worldSize())
+        if (accum < world)
             throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + accum + " micro-batch(es) of "
-                    + cfg.microBatchSize() + ", fewer than the " + comm.worldSize() + " data-parallel ranks (each needs at least one;"
+                    + cfg.microBatchSize() + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
                     + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
                     + " or lower micro_batch_size)");
     }
 
     /** Creates the run folder, locks it, and records config.json and run.json; returns the lock. */
     private RunLock prepareRunDir(TrainConfig resolved, DataMeta meta) throws IOException {
-        if (Files.exists(runDir) && !Files.isDirectory(runDir)) throw new UserError("out dir " + runDir + " is a file");
+        checkOutDir();
         Files.createDirectories(runDir);
         RunLock lock = RunLock.acquire(runDir);
         try {
-            if (Files.exists(runDir.resolve("metrics.jsonl")))
-                throw new UserError("out dir " + runDir + " already holds a run (metrics.jsonl); choose another --out-dir"
-                        + " or continue it with --resume " + runDir);
+            checkOutDir(); // again under the lock: another run may have started there meanwhile
             Files.writeString(runDir.resolve("config.json"), resolved.toJson());
             new RunInfo(dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
                     initFrom == null ? null : initFrom.toString(), initFromSha256).write(runDir);
@@ -616,6 +644,14 @@ public final class Trainer {
             lock.close();
             throw e;
         }
+    }
+
+    /** Refuses an out dir that is a file or already holds a run. */
+    private void checkOutDir() {
+        if (Files.exists(runDir) && !Files.isDirectory(runDir)) throw new UserError("out dir " + runDir + " is a file");
+        if (Files.exists(runDir.resolve("metrics.jsonl")))
+            throw new UserError("out dir " + runDir + " already holds a run (metrics.jsonl); choose another --out-dir"
+                    + " or continue it with --resume " + runDir);
     }
 
     /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */

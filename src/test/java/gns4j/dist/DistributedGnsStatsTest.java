@@ -30,10 +30,25 @@ class DistributedGnsStatsTest {
         return g;
     }
 
+    /** |G_t|² per tensor of a flat gradient, accumulated in double. */
+    static double[] gradSqPerTensor(float[] grad) {
+        double[] out = new double[T.size()];
+        for (ParamTensor t : T)
+            for (int i = t.offset(); i < t.offset() + t.size(); i++) out[t.index()] += (double) grad[i] * grad[i];
+        return out;
+    }
+
+    static double[] gradSqPerTensor(double[] grad) {
+        double[] out = new double[T.size()];
+        for (ParamTensor t : T)
+            for (int i = t.offset(); i < t.offset() + t.size(); i++) out[t.index()] += grad[i] * grad[i];
+        return out;
+    }
+
     static double[] sqSum(double[][] g, int from, int to) {
         double[] out = new double[T.size()];
         for (int b = from; b < to; b++) {
-            double[] sq = DistributedGnsStats.gradSqPerTensor(T, g[b]);
+            double[] sq = gradSqPerTensor(g[b]);
             for (int t = 0; t < out.length; t++) out[t] += sq[t];
         }
         return out;
@@ -46,15 +61,26 @@ class DistributedGnsStatsTest {
         return out;
     }
 
+    /**
+     * One rank's step as the trainer makes it: the sums, then this rank's mean gradient {@code grad} (replaced by the
+     * global one) scaled by n_r/N, as backward's 1/N scales it, and summed; |G_B|² from that.
+     */
+    static DistributedGnsStats.Result reduce(Communicator c, double[] localSqSum, int n, double[] grad) {
+        var sums = DistributedGnsStats.reduceSums(c, localSqSum, n, gradSqPerTensor(grad), new double[0]);
+        for (int i = 0; i < grad.length; i++) grad[i] *= (double) n / sums.examples();
+        c.allReduceSum(grad);
+        return sums.result(gradSqPerTensor(grad));
+    }
+
     @Test
     void fourRanksOfTwoGiveTheGnsInputsOfOneRankOfEight() {
         double[][] g = examples(8, 11);
         // one process, the whole batch
-        double[] sq1 = sqSum(g, 0, 8), gb1 = DistributedGnsStats.gradSqPerTensor(T, mean(g, 0, 8));
+        double[] sq1 = sqSum(g, 0, 8), gb1 = gradSqPerTensor(mean(g, 0, 8));
         // 4 ranks × 2 examples
         List<DistributedGnsStats.Result> res = InProcessCommunicator.run(4, c -> {
             int r = c.rank();
-            return DistributedGnsStats.reduce(c, T, sqSum(g, 2 * r, 2 * r + 2), 2, mean(g, 2 * r, 2 * r + 2));
+            return reduce(c, sqSum(g, 2 * r, 2 * r + 2), 2, mean(g, 2 * r, 2 * r + 2));
         });
         for (DistributedGnsStats.Result r : res) {
             assertEquals(8, r.examples());
@@ -85,7 +111,7 @@ class DistributedGnsStatsTest {
         for (float[] row : g) for (int i = 0; i < row.length; i++) row[i] = (rng.nextInt(17) - 8) / 8f;
         double[] want = new double[LAYOUT.totalSize];
         for (float[] row : g) for (int i = 0; i < row.length; i++) want[i] += row[i] / 8.0;
-        double[] wantSq = DistributedGnsStats.gradSqPerTensor(T, want);
+        double[] wantSq = gradSqPerTensor(want);
         List<DistributedGnsStats.Result> res = InProcessCommunicator.run(4, c -> {
             int from = 0;
             for (int r = 0; r < c.rank(); r++) from += local[r];
@@ -94,10 +120,14 @@ class DistributedGnsStatsTest {
             double[] sq = new double[T.size()];
             for (int b = from; b < from + n; b++) {
                 for (int i = 0; i < grad.length; i++) grad[i] += g[b][i] / n;
-                double[] s = DistributedGnsStats.gradSqPerTensor(T, g[b]);
+                double[] s = gradSqPerTensor(g[b]);
                 for (int t = 0; t < sq.length; t++) sq[t] += s[t];
             }
-            var r = DistributedGnsStats.reduce(c, T, sq, n, grad);
+            // the float gradient as the device holds it: scaled by n_r/N (exact here) and summed
+            var sums = DistributedGnsStats.reduceSums(c, sq, n, gradSqPerTensor(grad), new double[0]);
+            for (int i = 0; i < grad.length; i++) grad[i] *= (float) n / sums.examples();
+            c.allReduceSum(grad);
+            var r = sums.result(gradSqPerTensor(grad));
             for (int i = 0; i < grad.length; i++) assertEquals(want[i], grad[i], 1e-6, "G_B[" + i + "]");
             return r;
         });
@@ -117,11 +147,11 @@ class DistributedGnsStatsTest {
         assertThrows(IllegalArgumentException.class, () -> DistributedGnsStats.twoBatchEstimate(1, 4, 1, 4));
 
         double[][] g = examples(8, 3);
-        List<DistributedGnsStats.Result> res = InProcessCommunicator.run(4, c -> DistributedGnsStats.reduce(c, T,
+        List<DistributedGnsStats.Result> res = InProcessCommunicator.run(4, c -> reduce(c,
                 sqSum(g, 2 * c.rank(), 2 * c.rank() + 2), 2, mean(g, 2 * c.rank(), 2 * c.rank() + 2)));
         double small = 0;
-        for (int r = 0; r < 4; r++) small += DistributedGnsStats.Result.sum(DistributedGnsStats.gradSqPerTensor(T, mean(g, 2 * r, 2 * r + 2))) / 4;
-        double big = DistributedGnsStats.Result.sum(DistributedGnsStats.gradSqPerTensor(T, mean(g, 0, 8)));
+        for (int r = 0; r < 4; r++) small += DistributedGnsStats.Result.sum(gradSqPerTensor(mean(g, 2 * r, 2 * r + 2))) / 4;
+        double big = DistributedGnsStats.Result.sum(gradSqPerTensor(mean(g, 0, 8)));
         Estimate want = DistributedGnsStats.twoBatchEstimate(small, 2, big, 8), got = res.get(1).twoBatchEstimate();
         assertEquals(want.gradSq(), got.gradSq(), 1e-12 * Math.abs(want.traceSigma()));
         assertEquals(want.traceSigma(), got.traceSigma(), 1e-12 * Math.abs(want.traceSigma()));

@@ -590,6 +590,9 @@ public final class CudaBackend implements Backend {
     public void close() {
         if (closed) return;
         closed = true;
+        // Bucket sums still queued (backward or allReduceGrads failed) read and write our gradient buffers: abort them
+        // (ncclCommAbort ends the pending collectives) before the buffers are freed.
+        if (queuedOn != null) queuedOn.abort(new IllegalStateException("the backend closed with a gradient sum queued"));
         gpu.makeCurrent();
         if (bucketReady != 0) gpu.driver.eventDestroy(bucketReady);
         lt.close();

@@ -23,7 +23,12 @@ public final class CudaDevice implements AutoCloseable {
         if (ordinal < 0 || ordinal >= count) throw new CudaUnavailableException("no GPU " + ordinal + " (" + count + " visible)");
         device = driver.device(ordinal);
         context = driver.retainPrimaryContext(device);
-        stream = driver.streamCreate();
+        try {
+            stream = driver.streamCreate();
+        } catch (RuntimeException | Error e) {
+            driver.releasePrimaryContext(device);
+            throw e;
+        }
     }
 
     /** GPU {@code ordinal}, its primary context made current on this thread. */
