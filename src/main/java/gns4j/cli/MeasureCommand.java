@@ -151,7 +151,7 @@ public final class MeasureCommand implements Callable<Integer> {
                 backend.initWeights(s);
                 source = "fresh init (seed " + s + ")";
             }
-            boolean console = System.console() != null;
+            boolean console = gns4j.train.StatusLine.interactive();
             ModelMeasurement m = ModelMeasurer.measure(backend, data, batches, B, micro, mc.blockSize(),
                     cfg.linearNormMethod(), new SplittableRandom(s), done -> {
                         if (console) System.err.printf("\rmeasure: batch %d/%d", done, batches);

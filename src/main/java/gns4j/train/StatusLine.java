@@ -16,7 +16,13 @@ public final class StatusLine {
         this.terminal = terminal;
     }
 
-    public static StatusLine stderr() { return new StatusLine(System.err, System.console() != null); }
+    public static StatusLine stderr() { return new StatusLine(System.err, interactive()); }
+
+    /** Whether this process runs on a terminal (since JDK 22 System.console() exists when redirected too). */
+    public static boolean interactive() {
+        var console = System.console();
+        return console != null && console.isTerminal();
+    }
 
     public void notice(String message) {
         done();
