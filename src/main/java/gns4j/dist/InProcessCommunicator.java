@@ -36,6 +36,8 @@ public final class InProcessCommunicator implements Communicator {
         final CyclicBarrier barrier;
         private volatile CommunicatorException failure;
         Object result;
+        /** {@link #result} of a trip whose calls did not match. */
+        private static final Object MISMATCH = new Object();
 
         /** A group whose collectives give up after 60 s waiting for a rank. */
         public Group(int size) { this(size, Duration.ofSeconds(60)); }
@@ -69,6 +71,7 @@ public final class InProcessCommunicator implements Communicator {
                 if (c.kind != first.kind || c.length != first.length || c.root != first.root) {
                     failure = new CommunicatorException(r, "mismatched collectives: rank 0 called " + first.describe()
                             + ", rank " + r + " called " + c.describe(), null);
+                    result = MISMATCH;
                     return;
                 }
             }
@@ -183,15 +186,20 @@ public final class InProcessCommunicator implements Communicator {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             group.fail(rank, "rank " + rank + " was interrupted in " + call.describe(), e);
+            throw rethrow(group.failure());
         } catch (TimeoutException e) {
             group.fail(rank, "rank " + rank + " timed out after " + Duration.ofNanos(group.timeoutNanos)
                     + " in " + call.describe() + " waiting for the other ranks", e);
+            throw rethrow(group.failure());
         } catch (BrokenBarrierException e) {
             awaitFailure();
+            throw rethrow(group.failure());
         }
-        f = group.failure();
-        if (f != null) throw rethrow(f);
-        return group.result;
+        // Every rank took part, so the result stands even if a faster rank has failed since (it cannot change before
+        // this rank arrives at the next collective), as with NCCL: a completed all-reduce is not undone.
+        Object r = group.result;
+        if (r == Group.MISMATCH) throw rethrow(group.failure());
+        return r;
     }
 
     /** A broken barrier's cause is recorded just after the break; wait for it briefly. */
