@@ -34,7 +34,8 @@ public final class ExperimentCommand implements Callable<Integer> {
                             + "and seeds, one after the other, into OUT/<arm>-seed<s>/; then compare them.",
                     "Writes OUT/results.md and OUT/results.csv (final val loss; steps, tokens and training time to reach the "
                             + "baseline arm's final val loss; savings), OUT/gns_ln_vs_total.csv (LayerNorm-only vs total GNS "
-                            + "per step and run) and OUT/estimators.json (B_simple estimators compared on one model). "
+                            + "per step and run), OUT/estimators.json (B_simple estimators compared on one model) and OUT/report-seed<s>.html "
+                            + "(the arms of each seed overlaid). "
                             + "Finished runs in OUT are reused, so an interrupted experiment continues."},
             footer = {"", "Examples:",
                     "  ./gns4j experiment schedule --config configs/schedule-cpu.json",
@@ -75,7 +76,8 @@ public final class ExperimentCommand implements Callable<Integer> {
             if (device != null) overrides.add("device=" + device);
             ScheduleResults r = new ScheduleExperiment(cfg, overrides, System.err, StatusLine.stderr()).run();
             System.out.println(r.markdown());
-            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, gns_ln_vs_total.csv");
+            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, gns_ln_vs_total.csv, "
+                    + String.join(", ", cfg.seeds().stream().map(ScheduleExperiment::reportFile).toList()));
             return 0;
         }
     }

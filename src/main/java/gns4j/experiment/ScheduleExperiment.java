@@ -7,6 +7,7 @@ import gns4j.data.DatasetPreparer;
 import gns4j.data.DemoCorpus;
 import gns4j.data.TokenDataset;
 import gns4j.data.Tokenizers;
+import gns4j.report.ReportWriter;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.train.Trainer;
@@ -50,7 +51,10 @@ public final class ScheduleExperiment {
         this.status = status;
     }
 
-    /** Runs (or reuses) every arm and seed, then writes OUT/results.md, results.csv and gns_ln_vs_total.csv. */
+    /**
+     * Runs (or reuses) every arm and seed, then writes OUT/results.md, results.csv, gns_ln_vs_total.csv and one
+     * report-seed&lt;s&gt;.html per seed.
+     */
     public ScheduleResults run() {
         Map<String, TrainConfig> check = cfg.trainConfigs(null, extraOverrides); // refuse bad overrides before any work
         prepareData();
@@ -95,6 +99,10 @@ public final class ScheduleExperiment {
         ScheduleResults results = ScheduleResults.analyse(cfg, check, estimators);
         results.write(cfg.outDir());
         ScheduleResults.writeLnVsTotalCsv(cfg, cfg.outDir().resolve("gns_ln_vs_total.csv"));
+        // one report per seed overlays its arms: batch schedules, loss vs tokens and time, LN vs total GNS
+        for (long seed : cfg.seeds())
+            ReportWriter.write(cfg.arms().keySet().stream().map(arm -> cfg.runDir(arm, seed)).toList(),
+                    cfg.outDir().resolve(reportFile(seed)));
         return results;
     }
 
@@ -113,6 +121,9 @@ public final class ScheduleExperiment {
     }
 
     static final int WARMUP_STEPS = 10;
+
+    /** OUT/report-seed&lt;s&gt;.html: the arms of one seed in one report. */
+    public static String reportFile(long seed) { return "report-seed" + seed + ".html"; }
 
     private static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;

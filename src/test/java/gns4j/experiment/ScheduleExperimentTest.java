@@ -67,6 +67,11 @@ class ScheduleExperimentTest {
     void writesTheTablesWithEveryArmAndSeed() throws IOException {
         for (String f : List.of("results.md", "results.csv", "gns_ln_vs_total.csv", "estimators.json"))
             assertTrue(Files.exists(out.resolve(f)), f);
+        for (int seed : List.of(3, 4)) {
+            String report = Files.readString(out.resolve("report-seed" + seed + ".html"));
+            for (String arm : List.of("fixed", "adaptive")) assertTrue(report.contains(arm + "-seed" + seed), arm + " in " + seed);
+            assertFalse(report.contains("-seed" + (7 - seed)), "only seed " + seed + "'s runs");
+        }
         String md = Files.readString(out.resolve("results.md"));
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals(5, csv.size(), "header + 2 arms x 2 seeds: " + csv);
