@@ -4,6 +4,7 @@ import gns4j.data.DemoCorpus;
 import gns4j.data.Tokenizers;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
+import gns4j.report.ReportWriter;
 import gns4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,7 +26,7 @@ import java.util.concurrent.Callable;
 public final class DemoCommand implements Callable<Integer> {
     static final List<String> DEMO_CONFIG = List.of(
             "n_layer=2", "n_head=4", "n_embd=128", "block_size=128", "micro_batch_size=8", "batch_size=16",
-            "learning_rate=2e-3", "min_lr=2e-4", "warmup_tokens=40960", "eval_interval=25", "eval_batches=4",
+            "learning_rate=2e-3", "min_lr=2e-4", "warmup_tokens=40960", "eval_interval=25", "eval_sequences=32",
             "log_interval=5", "per_example_norms=all", "gns_alpha=0.95", "device=cpu");
 
     @Option(names = "--out-dir", paramLabel = "DIR", description = "Run folder (default: runs/demo-<time>).")
@@ -52,6 +53,7 @@ public final class DemoCommand implements Callable<Integer> {
                 + " steps of " + cfg.batchSize() + " sequences x " + cfg.blockSize() + " tokens");
         DemoCorpus.prepare(data, Tokenizers.byName("byte"));
         Trainer.Result r = new Trainer(cfg, data, run, StatusLine.stderr()).run();
+        ReportWriter.writeForRun(run);
         System.out.printf("%nloss %.3f -> val loss %s after %,d tokens in %.0f s%n", r.loss(),
                 r.valLoss() == null ? "-" : String.format("%.3f", r.valLoss()), r.tokens(), r.seconds());
         System.out.printf("gradient noise scale (critical batch, in sequences): total %s, LayerNorm-only %s%n",

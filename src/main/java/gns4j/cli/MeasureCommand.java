@@ -130,7 +130,7 @@ public final class MeasureCommand implements Callable<Integer> {
         long s = seed != null ? seed : cfg.seed();
         int B = batchSize != null ? batchSize : cfg.batchSize();
         if (B < 2) throw new UserError("--batch-size must be >= 2 (GNS compares examples within a batch), got " + B);
-        int micro = Math.min(cfg.microBatchSize(), B);
+        int micro = cfg.autoMicroBatch() ? B : Math.min(cfg.microBatchSize(), B); // auto: the batch is one pass
         if (B % micro != 0)
             throw new UserError("--batch-size " + B + " must be a multiple of micro_batch_size " + micro
                     + " (set it with --set micro_batch_size=M)");

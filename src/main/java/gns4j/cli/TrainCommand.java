@@ -10,6 +10,7 @@ import gns4j.model.ModelConfig;
 import gns4j.train.SignalStop;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
+import gns4j.report.ReportWriter;
 import gns4j.train.Trainer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -156,6 +157,7 @@ public final class TrainCommand implements Callable<Integer> {
         try (SignalStop _ = SignalStop.install(trainer)) {
             Trainer.Result r = trainer.run();
             if (!print) return trainer.stopped() ? 130 : 0;
+            System.err.println("report: " + ReportWriter.writeForRun(run));
             if (trainer.stopped()) {
                 System.out.printf("stopped: %d steps, %,d tokens; checkpoint %s; continue with ./gns4j train --resume %s%n",
                         r.steps(), r.tokens(), trainer.lastCheckpoint(), run);

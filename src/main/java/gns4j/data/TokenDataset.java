@@ -118,6 +118,16 @@ public final class TokenDataset implements AutoCloseable {
         }
     }
 
+    /** Windows of T tokens starting at {@code starts[from..from+count)} (token offsets), one after the other. */
+    public void windowsAt(long[] starts, int from, int count, int T, int[] inputs, int[] targets) {
+        checkBatch(count, T, inputs, targets);
+        for (int b = 0; b < count; b++) {
+            long off = starts[from + b];
+            if (off < 0 || off + T >= numTokens) throw new IllegalArgumentException("window at " + off + " is outside the data");
+            fill(off, b * T, T, inputs, targets);
+        }
+    }
+
     /** Number of distinct windows {@link #sequentialBatch} visits before wrapping. */
     public long windows(int T) { return (numTokens - 1) / T; }
 

@@ -45,7 +45,7 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     /** Keys an arm may not override. */
     public static final Set<String> SHARED_KEYS = Set.of("n_layer", "n_head", "n_embd", "block_size", "vocab_size",
             "bias", "norm", "tied_head", "learning_rate", "min_lr", "lr_decay", "warmup_tokens", "decay_tokens",
-            "max_tokens", "seed", "eval_batches", "device");
+            "max_tokens", "seed", "eval_sequences", "eval_interval_tokens", "device");
 
     /** The special prepare input for the corpus bundled in the jar. */
     public static final String DEMO_INPUT = "demo";

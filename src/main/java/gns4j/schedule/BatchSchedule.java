@@ -1,8 +1,9 @@
 package gns4j.schedule;
 
 /**
- * Number of sequences in each optimizer step. The trainer realises a batch as {@code batchSize / microBatch}
- * gradient-accumulation steps, so every schedule that knows the micro batch returns a multiple of it.
+ * Number of sequences in each optimizer step. Schedules that change the batch return whole multiples of a
+ * {@code unit}: the micro-batch when the run fixes one, else a small granularity (the trainer then splits each batch
+ * into as few micro-batches as memory allows).
  * Closed-loop schedules (driven by the gradient noise scale) receive each new estimate through {@link #observe}.
  */
 public sealed interface BatchSchedule {
@@ -31,15 +32,15 @@ public sealed interface BatchSchedule {
 
     /**
      * The paper's schedule: the batch grows linearly in tokens from {@code start} to {@code end} over the first
-     * {@code rampTokens} tokens, rounded to the nearest multiple of {@code microBatch} (at least one micro batch),
+     * {@code rampTokens} tokens, rounded to the nearest multiple of {@code unit} (at least one unit),
      * then stays at {@code end}.
      */
-    record LinearRamp(int start, int end, long rampTokens, int microBatch) implements BatchSchedule {
+    record LinearRamp(int start, int end, long rampTokens, int unit) implements BatchSchedule {
         public LinearRamp {
-            if (microBatch < 1) throw new IllegalArgumentException("micro batch must be >= 1, got " + microBatch);
+            if (unit < 1) throw new IllegalArgumentException("unit must be >= 1, got " + unit);
             if (start < 1) throw new IllegalArgumentException("start batch size must be >= 1, got " + start);
-            if (end < 1 || end % microBatch != 0)
-                throw new IllegalArgumentException("end batch size must be a positive multiple of " + microBatch
+            if (end < 1 || end % unit != 0)
+                throw new IllegalArgumentException("end batch size must be a positive multiple of " + unit
                         + ", got " + end);
             if (rampTokens < 0) throw new IllegalArgumentException("ramp tokens must be >= 0, got " + rampTokens);
         }
@@ -48,7 +49,7 @@ public sealed interface BatchSchedule {
         public int batchSize(long tokensSeen, int step) {
             if (tokensSeen >= rampTokens) return end;
             double raw = start + (end - start) * ((double) tokensSeen / rampTokens);
-            return (int) Math.max(microBatch, Math.round(raw / microBatch) * microBatch);
+            return (int) Math.max(unit, Math.round(raw / unit) * unit);
         }
 
         /** The ramp is monotone: its smallest batch is at one of its ends. */
@@ -62,7 +63,7 @@ public sealed interface BatchSchedule {
      *
      * <ul>
      *   <li>Until a finite GNS has been observed the batch is {@code start} (rounded and bounded like every target).</li>
-     *   <li>A target is {@code round(k·GNS / microBatch)·microBatch}, clamped to {@code [min, max]}; a negative or
+     *   <li>A target is {@code round(k·GNS / unit)·unit}, clamped to {@code [min, max]}; a negative or
      *       tiny GNS (the unbiased tr(Σ) estimate can dip below 0) gives {@code min}.</li>
      *   <li>Unless {@code allowDecrease}, the batch never shrinks: a target below the current batch is ignored.</li>
      *   <li>The batch changes at most once every {@code interval} steps: a change at step s allows the next at step
@@ -74,34 +75,34 @@ public sealed interface BatchSchedule {
      */
     final class Adaptive implements BatchSchedule {
         private final double k;
-        private final int min, max, microBatch, interval;
+        private final int min, max, unit, interval;
         private final boolean allowDecrease;
         private int current, lastChangeStep;
         private Double gns;
 
         /**
          * @param k             batch per unit of GNS, &gt; 0
-         * @param min           smallest batch, a positive multiple of microBatch
-         * @param max           largest batch, a multiple of microBatch, &ge; min
-         * @param start         batch until a GNS is known (rounded to micro batches and clamped to [min, max])
-         * @param microBatch    sequences per forward/backward, &ge; 1
+         * @param min           smallest batch, a positive multiple of unit
+         * @param max           largest batch, a multiple of unit, &ge; min
+         * @param start         batch until a GNS is known (rounded to units and clamped to [min, max])
+         * @param unit          what every batch is a multiple of, &ge; 1
          * @param interval      steps between changes, &ge; 1
          * @param allowDecrease whether the batch may shrink when the GNS falls
          */
-        public Adaptive(double k, int min, int max, int start, int microBatch, int interval, boolean allowDecrease) {
+        public Adaptive(double k, int min, int max, int start, int unit, int interval, boolean allowDecrease) {
             if (!(k > 0) || Double.isInfinite(k)) throw new IllegalArgumentException("k must be > 0, got " + k);
-            if (microBatch < 1) throw new IllegalArgumentException("micro batch must be >= 1, got " + microBatch);
-            if (min < 1 || min % microBatch != 0)
-                throw new IllegalArgumentException("min batch size must be a positive multiple of " + microBatch + ", got " + min);
-            if (max < min || max % microBatch != 0)
-                throw new IllegalArgumentException("max batch size must be a multiple of " + microBatch + " and >= "
+            if (unit < 1) throw new IllegalArgumentException("unit must be >= 1, got " + unit);
+            if (min < 1 || min % unit != 0)
+                throw new IllegalArgumentException("min batch size must be a positive multiple of " + unit + ", got " + min);
+            if (max < min || max % unit != 0)
+                throw new IllegalArgumentException("max batch size must be a multiple of " + unit + " and >= "
                         + min + ", got " + max);
             if (start < 1) throw new IllegalArgumentException("start batch size must be >= 1, got " + start);
             if (interval < 1) throw new IllegalArgumentException("interval must be >= 1, got " + interval);
             this.k = k;
             this.min = min;
             this.max = max;
-            this.microBatch = microBatch;
+            this.unit = unit;
             this.interval = interval;
             this.allowDecrease = allowDecrease;
             this.current = bounded(start);
@@ -126,12 +127,12 @@ public sealed interface BatchSchedule {
             return current;
         }
 
-        /** The batch that {@code gns} asks for: k·gns rounded to whole micro batches, clamped to [min, max]. */
+        /** The batch that {@code gns} asks for: k·gns rounded to whole units, clamped to [min, max]. */
         public int target(double gns) { return bounded(k * gns); }
 
         private int bounded(double raw) {
-            double micros = Math.rint(raw / microBatch);   // NaN-free: callers pass finite values
-            long b = (long) Math.min(micros, (double) Integer.MAX_VALUE) * microBatch;
+            double units = Math.rint(raw / unit);   // NaN-free: callers pass finite values
+            long b = (long) Math.min(units, (double) Integer.MAX_VALUE) * unit;
             return (int) Math.max(min, Math.min(max, b));
         }
 
@@ -149,8 +150,8 @@ public sealed interface BatchSchedule {
 
         /** Continues from a checkpoint's {@link #current()} and {@link #lastChangeStep()} (and GNS, may be null). */
         public void restore(int current, int lastChangeStep, Double gns) {
-            if (current < min || current > max || current % microBatch != 0)
-                throw new IllegalArgumentException("batch " + current + " is not a multiple of " + microBatch
+            if (current < min || current > max || current % unit != 0)
+                throw new IllegalArgumentException("batch " + current + " is not a multiple of " + unit
                         + " in [" + min + ", " + max + "]");
             this.current = current;
             this.lastChangeStep = lastChangeStep;

@@ -61,7 +61,7 @@ final class StepStats {
         for (int b = 0; b < B; b++) {
             double total = 0, ln = 0;
             for (ParamTensor t : layout.tensors) {
-                if (!tracked(t)) continue;
+                if (!tracking.tracks(t)) continue;
                 double v = sq[t.index() * B + b];
                 sqSumPerTensor[t.index()] += v;
                 total += v;
@@ -73,9 +73,6 @@ final class StepStats {
         examples += B;
     }
 
-    boolean tracked(ParamTensor t) {
-        return tracking == NormTracking.ALL || (tracking == NormTracking.LN && t.kind().isNorm());
-    }
 
     /** Per-example L2 norms of the step (sqrt of the squared sums). */
     static double[] norms(double[] sq, int n) {

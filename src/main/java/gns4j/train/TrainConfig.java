@@ -40,15 +40,19 @@ import static java.util.Map.entry;
  * {@code decay_tokens} (the end of the run, see {@link #lrSchedule}), {@code max_tokens} (no token limit),
  * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code pe_log_interval} (no per-example
  * records), {@code grad_clip} (no clipping),
- * {@code batch_size_start} (one micro batch; resolved here so the stored config holds the number used),
- * {@code batch_size_min} (one micro batch; kept as 0, see {@link #batchSizeMinResolved()}) and
+ * {@code batch_size_start} (one {@link #batchGranularity()}; resolved here so the stored config holds the number used),
+ * {@code batch_size_min} (one granularity; kept as 0, see {@link #batchSizeMinResolved()}) and
  * {@code checkpoint_interval} (a checkpoint only at the end of the run, or when it is stopped by SIGINT/SIGTERM).
+ * {@code micro_batch_size} and {@code max_micro_batch} are written {@code auto} for 0: the micro-batch follows the
+ * step's batch up to the largest that fits the backend's memory ({@link MicroBatches}); the trainer stores the
+ * max_micro_batch it resolved in the run's config.json, so a resumed run splits its batches the same way.
  */
 public record TrainConfig(
         // model
         int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm, boolean tiedHead,
         // batch
-        int microBatchSize, int batchSize, BatchScheduleType batchSchedule, int batchSizeStart, long rampTokens,
+        int microBatchSize, int maxMicroBatch, int batchMultiple, int batchSize, BatchScheduleType batchSchedule,
+        int batchSizeStart, long rampTokens,
         // adaptive batch schedule
         int batchSizeMin, double adaptiveK, AdaptiveSource adaptiveSource, int adaptiveInterval,
         boolean adaptiveAllowDecrease,
@@ -56,7 +60,8 @@ public record TrainConfig(
         double learningRate, double minLr, LrSchedule.Decay lrDecay, long warmupTokens, long decayTokens,
         double weightDecay, double beta1, double beta2, double adamEps, double gradClip,
         // run
-        int maxSteps, long maxTokens, int evalInterval, int evalBatches, int logInterval, int peLogInterval, long seed,
+        int maxSteps, long maxTokens, int evalInterval, long evalIntervalTokens, int evalSequences, int logInterval,
+        int peLogInterval, long seed,
         int threads,
         // checkpoints and faults
         int checkpointInterval, int keepCheckpoints, int maxBadSteps,
@@ -78,7 +83,8 @@ public record TrainConfig(
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
             entry("n_layer", "4"), entry("n_head", "4"), entry("n_embd", "128"), entry("block_size", "128"),
             entry("vocab_size", "0"), entry("bias", "true"), entry("norm", "layernorm"), entry("tied_head", "true"),
-            entry("micro_batch_size", "8"), entry("batch_size", "8"), entry("batch_schedule", "fixed"),
+            entry("micro_batch_size", "auto"), entry("max_micro_batch", "auto"), entry("batch_multiple", "8"),
+            entry("batch_size", "8"), entry("batch_schedule", "fixed"),
             entry("batch_size_start", "0"), entry("ramp_tokens", "0"),
             entry("batch_size_min", "0"), entry("adaptive_k", "1.0"), entry("adaptive_source", "ln"),
             entry("adaptive_interval", "50"), entry("adaptive_allow_decrease", "false"),
@@ -86,37 +92,47 @@ public record TrainConfig(
             entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("weight_decay", "0.1"),
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
             entry("max_steps", "1000"), entry("max_tokens", "0"), entry("eval_interval", "100"),
-            entry("eval_batches", "10"), entry("log_interval", "1"), entry("pe_log_interval", "10"),
+            entry("eval_interval_tokens", "0"), entry("eval_sequences", "80"), entry("log_interval", "1"), entry("pe_log_interval", "10"),
             entry("seed", "1337"), entry("threads", "0"),
             entry("checkpoint_interval", "250"), entry("keep_checkpoints", "3"), entry("max_bad_steps", "5"),
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
             entry("device", "cpu"), entry("grad_overlap", "true"), entry("grad_bucket_mb", "25"));
 
+    /** Integer keys whose 0 ("derive it") is written and read as {@code auto}. */
+    private static final java.util.Set<String> AUTO_KEYS = java.util.Set.of("micro_batch_size", "max_micro_batch");
+
     private static final RecordComponent[] COMPONENTS = TrainConfig.class.getRecordComponents();
     private static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
 
     public TrainConfig {
-        if (batchSizeStart == 0) batchSizeStart = microBatchSize;
         // Model shape: ModelConfig owns these rules; a 0 vocab is filled in later, so check the shape with the default.
         modelConfig(nLayer, nHead, nEmbd, blockSize, vocabSize == 0 ? DEFAULT_VOCAB : vocabSize, bias, norm, tiedHead);
-        check(microBatchSize >= 1, "micro_batch_size", "must be >= 1, got " + microBatchSize);
-        check(batchSize >= 1 && batchSize % microBatchSize == 0, "batch_size",
-                "must be a positive multiple of micro_batch_size (" + microBatchSize + "), got " + batchSize);
-        // Need not be a multiple: the ramp rounds to whole micro batches, so changing micro_batch_size alone stays valid.
+        check(microBatchSize >= 0, "micro_batch_size", "must be auto or >= 1, got " + microBatchSize);
+        check(maxMicroBatch >= 0, "max_micro_batch", "must be auto or >= 1, got " + maxMicroBatch);
+        check(batchMultiple >= 1, "batch_multiple", "must be >= 1, got " + batchMultiple);
+        int granularity = microBatchSize > 0 ? microBatchSize : batchMultiple;
+        // A fixed batch with an automatic micro-batch may be any size; a given micro-batch or a changing batch
+        // needs whole units of the granularity.
+        if (microBatchSize > 0 || batchSchedule != BatchScheduleType.FIXED)
+            check(batchSize >= 1 && batchSize % granularity == 0, "batch_size", "must be a positive multiple of "
+                    + (microBatchSize > 0 ? "micro_batch_size" : "batch_multiple") + " (" + granularity + "), got " + batchSize);
+        check(batchSize >= 1, "batch_size", "must be >= 1, got " + batchSize);
+        if (batchSizeStart == 0) batchSizeStart = Math.min(granularity, batchSize);
+        // Need not be a multiple: the ramp rounds to whole units, so changing micro_batch_size alone stays valid.
         check(batchSizeStart >= 1 && batchSizeStart <= batchSize, "batch_size_start",
                 "must be in [1, batch_size (" + batchSize + ")], got " + batchSizeStart);
         check(rampTokens >= 0, "ramp_tokens", "must be >= 0, got " + rampTokens);
         check(batchSchedule != BatchScheduleType.LINEAR_RAMP || rampTokens > 0, "ramp_tokens",
                 "must be > 0 with batch_schedule=linear_ramp");
-        // 0 stays 0 ("one micro batch", see batchSizeMinResolved) so that changing micro_batch_size alone stays valid.
-        check(batchSizeMin == 0 || (batchSizeMin % microBatchSize == 0 && batchSizeMin <= batchSize), "batch_size_min",
-                "must be 0 (one micro batch) or a multiple of micro_batch_size (" + microBatchSize + ") in [1, batch_size ("
-                        + batchSize + ")], got " + batchSizeMin);
+        // 0 stays 0 ("one unit", see batchSizeMinResolved) so that changing micro_batch_size alone stays valid.
+        check(batchSizeMin == 0 || (batchSizeMin % granularity == 0 && batchSizeMin <= batchSize), "batch_size_min",
+                "must be 0 (one unit) or a multiple of " + granularity + " in [1, batch_size (" + batchSize + ")], got "
+                        + batchSizeMin);
         check(batchSizeMin >= 0, "batch_size_min", "must be >= 0, got " + batchSizeMin);
         check(adaptiveK > 0, "adaptive_k", "must be > 0, got " + adaptiveK);
         check(adaptiveInterval >= 1, "adaptive_interval", "must be >= 1, got " + adaptiveInterval);
         if (batchSchedule == BatchScheduleType.ADAPTIVE) {
-            int min = batchSizeMin > 0 ? batchSizeMin : microBatchSize;
+            int min = batchSizeMin > 0 ? batchSizeMin : granularity;
             check(min >= 2, "batch_size_min",
                     "must be >= 2 with batch_schedule=adaptive (the GNS needs two examples per step), got " + min);
             check(batchSizeStart >= min, "batch_size_start",
@@ -143,7 +159,8 @@ public record TrainConfig(
         check(maxSteps >= 1, "max_steps", "must be >= 1, got " + maxSteps);
         check(maxTokens >= 0, "max_tokens", "must be >= 0 (0 = unlimited), got " + maxTokens);
         check(evalInterval >= 0, "eval_interval", "must be >= 0 (0 = off), got " + evalInterval);
-        check(evalBatches >= 1, "eval_batches", "must be >= 1, got " + evalBatches);
+        check(evalIntervalTokens >= 0, "eval_interval_tokens", "must be >= 0 (0 = by eval_interval), got " + evalIntervalTokens);
+        check(evalSequences >= 1, "eval_sequences", "must be >= 1, got " + evalSequences);
         check(logInterval >= 1, "log_interval", "must be >= 1, got " + logInterval);
         check(peLogInterval >= 0, "pe_log_interval", "must be >= 0 (0 = off), got " + peLogInterval);
         check(threads >= 0, "threads", "must be >= 0 (0 = all cores), got " + threads);
@@ -198,6 +215,7 @@ public record TrainConfig(
             Object v = get(COMPONENTS[i]);
             String key = KEYS.get(i);
             switch (v) {
+                case Integer n when n == 0 && AUTO_KEYS.contains(key) -> o.addProperty(key, "auto");
                 case Number n -> o.addProperty(key, n);
                 case Boolean b -> o.addProperty(key, b);
                 default -> o.addProperty(key, format(v));
@@ -224,9 +242,9 @@ public record TrainConfig(
     public BatchSchedule batchSizeSchedule() {
         return switch (batchSchedule) {
             case FIXED -> new BatchSchedule.Fixed(batchSize);
-            case LINEAR_RAMP -> new BatchSchedule.LinearRamp(batchSizeStart, batchSize, rampTokens, microBatchSize);
+            case LINEAR_RAMP -> new BatchSchedule.LinearRamp(batchSizeStart, batchSize, rampTokens, batchGranularity());
             case ADAPTIVE -> new BatchSchedule.Adaptive(adaptiveK, batchSizeMinResolved(), batchSize, batchSizeStart,
-                    microBatchSize, adaptiveInterval, adaptiveAllowDecrease);
+                    batchGranularity(), adaptiveInterval, adaptiveAllowDecrease);
         };
     }
 
@@ -245,8 +263,20 @@ public record TrainConfig(
         return maxTokens > 0 ? Math.min(maxTokens, tokens) : tokens;
     }
 
-    /** The adaptive schedule's smallest batch: batch_size_min, or one micro batch when it is 0. */
-    public int batchSizeMinResolved() { return batchSizeMin > 0 ? batchSizeMin : microBatchSize; }
+    /** The adaptive schedule's smallest batch: batch_size_min, or one granularity unit when it is 0. */
+    public int batchSizeMinResolved() { return batchSizeMin > 0 ? batchSizeMin : batchGranularity(); }
+
+    /**
+     * What ramp and adaptive batches are whole multiples of: micro_batch_size when it is given (every step is then
+     * whole micro-batches), else batch_multiple (the micro-batch follows the batch).
+     */
+    public int batchGranularity() { return microBatchSize > 0 ? microBatchSize : batchMultiple; }
+
+    /** The largest batch any step of this run can have. */
+    public int largestBatch() { return Math.max(batchSize, batchSizeStart); }
+
+    /** Whether the micro-batch follows the batch (micro_batch_size=auto). */
+    public boolean autoMicroBatch() { return microBatchSize == 0; }
 
     public AdamWSettings adamW() { return new AdamWSettings(beta1, beta2, adamEps, weightDecay); }
 
@@ -258,7 +288,10 @@ public record TrainConfig(
 
     private Map<String, String> toMap() {
         Map<String, String> values = new LinkedHashMap<>();
-        for (int i = 0; i < COMPONENTS.length; i++) values.put(KEYS.get(i), format(get(COMPONENTS[i])));
+        for (int i = 0; i < COMPONENTS.length; i++) {
+            Object v = get(COMPONENTS[i]);
+            values.put(KEYS.get(i), AUTO_KEYS.contains(KEYS.get(i)) && v.equals(0) ? "auto" : format(v));
+        }
         return values;
     }
 
@@ -318,6 +351,7 @@ public record TrainConfig(
 
     private static Object parse(String key, Class<?> type, String text) {
         String s = text.trim();
+        if (AUTO_KEYS.contains(key) && s.equalsIgnoreCase("auto")) return 0;
         try {
             // BigDecimal so that token counts can be written as 1e9 while 2.5 is still rejected for an integer key.
             if (type == int.class) return new BigDecimal(s).intValueExact();
@@ -335,7 +369,7 @@ public record TrainConfig(
         } catch (NumberFormatException | ArithmeticException e) {
             // reported below
         }
-        String expected = type == int.class || type == long.class ? "an integer" : type == double.class ? "a finite number" : "true or false";
+        String expected = AUTO_KEYS.contains(key) ? "auto or an integer" : type == int.class || type == long.class ? "an integer" : type == double.class ? "a finite number" : "true or false";
         throw new UserError("config key " + key + ": cannot parse '" + text + "' as " + expected);
     }
 

@@ -1,6 +1,5 @@
 package gns4j.train;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
@@ -16,14 +15,12 @@ import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
 import gns4j.dist.Communicator;
-import gns4j.dist.DistributedGnsStats;
 import gns4j.gns.Ema;
 import gns4j.gns.GnsEstimator;
 import gns4j.gns.GnsTracker;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
-import gns4j.report.ReportWriter;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 
@@ -31,15 +28,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.UnaryOperator;
@@ -79,6 +73,7 @@ public final class Trainer {
 
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
+    private final RunDir folder;
     private StatusLine status;
     /** The data-parallel group, or null for one process; this rank's CUDA device. */
     private Communicator comm;
@@ -105,6 +100,7 @@ public final class Trainer {
         this.cfg = cfg;
         this.dataDir = dataDir;
         this.runDir = runDir;
+        this.folder = new RunDir(runDir);
         this.status = status;
         this.resuming = resuming;
     }
@@ -115,15 +111,7 @@ public final class Trainer {
      */
     public static Trainer resume(Path runDir, Path dataDir, StatusLine status) {
         RunInfo info = RunInfo.read(runDir);
-        Path file = runDir.resolve("config.json");
-        TrainConfig cfg;
-        try {
-            cfg = TrainConfig.fromJson(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (NoSuchFileException e) {
-            throw new UserError(runDir + " has no config.json; cannot resume");
-        } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
-        }
+        TrainConfig cfg = new RunDir(runDir).readConfig();
         Trainer t = new Trainer(cfg, dataDir != null ? dataDir : Path.of(info.dataDir()), runDir, status, true);
         if (info.initFrom() != null) {
             t.initFrom = Path.of(info.initFrom());
@@ -182,7 +170,7 @@ public final class Trainer {
     public Result run() {
         SignalStop own = signals == null ? new SignalStop(this) : null;
         try {
-            RunLock lock = resuming && writer() ? RunLock.acquire(runDir) : null;
+            RunLock lock = resuming && writer() ? folder.lock() : null;
             try {
                 return runLocked(lock);
             } finally {
@@ -207,26 +195,9 @@ public final class Trainer {
 
     private Result runLocked(RunLock resumeLock) {
         // A resumed run verifies its checkpoint before anything else, so a damaged one changes nothing.
-        CheckpointStore.Checkpoint from = null;
-        if (resuming) {
-            Path latest = CheckpointStore.latest(runDir);
-            if (latest != null) {
-                try {
-                    from = CheckpointStore.load(latest);
-                } catch (UserError e) {
-                    List<Path> all = CheckpointStore.list(runDir);
-                    throw new UserError(e.getMessage() + "; nothing was changed"
-                            + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
-                }
-                if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
-                        from.state().config())))
-                    throw new UserError("checkpoint " + latest + " was written with another config than " + runDir.resolve("config.json")
-                            + "; nothing was changed");
-            }
-        }
+        CheckpointStore.Checkpoint from = resuming ? latestCheckpoint() : null;
         DataMeta meta = dataMeta();
         ModelConfig model = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
-        resolved = cfg.with("vocab_size=" + model.vocabSize());
         Path valFile = dataDir.resolve(DatasetPreparer.VAL_FILE);
         boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
         try (TokenDataset train = openTrain(model);
@@ -237,24 +208,29 @@ public final class Trainer {
             if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
             if (comm != null) checkShards(cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
             float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
-            try (Backend backend = hooks.backend().apply(Backends.open(cfg.device().name().toLowerCase(), model,
-                    cfg.microBatchSize(), cfg.threadCount(), gpu, notices::add))) {
-                RunLock lock = resuming || !writer() ? resumeLock : prepareRunDir(resolved, meta);
+            String device = Backends.resolve(cfg.device().name().toLowerCase(), notices::add);
+            int maxMicro = maxMicroBatch(device, model);
+            resolved = cfg.with("vocab_size=" + model.vocabSize());
+            if (cfg.autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
+            try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.threadCount(), gpu,
+                    notices::add))) {
+                RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, runInfo(meta));
                 try {
                     notices.forEach(status::notice);
                     if (resuming && writer()) prepareResume(from);
-                    try (MetricsWriter metrics = writer() ? new MetricsWriter(runDir.resolve("metrics.jsonl")) : null) {
+                    try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics()) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
-                                + " parameters, backend " + backend.name()
+                                + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.autoMicroBatch()
+                                ? "= batch up to " + maxMicro : Integer.toString(maxMicro))
                                 + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.gradOverlap()
                                 ? " (gradient all-reduce overlapped with backward, " + cfg.gradBucketMb() + " MiB buckets)" : "") : "")
                                 + (from != null ? "; resuming from " + from.dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
-                        Result result = loop(backend, train, val, metrics, from, initParams);
+                        Validation validation = val == null ? null : new Validation(val, model.blockSize(), cfg.evalSequences());
+                        Result result = loop(backend, train, validation, metrics, from, initParams);
                         if (!writer()) return result;
                         if (!stopped) afterTraining.accept(backend);
-                        if (!stopped) writeSummary(result); // summary.json marks a run that reached its end
-                        status.notice("report: " + ReportWriter.writeForRun(runDir));
+                        if (!stopped) folder.writeSummary(result); // summary.json marks a run that reached its end
                         return result;
                     }
                 } finally {
@@ -267,6 +243,46 @@ public final class Trainer {
     }
 
     /**
+     * The largest pass of a step: micro_batch_size when given; else the largest batch of the run, capped by
+     * max_micro_batch or, when that is auto, by what fits the device's memory ({@link Backends#largestMicroBatch}),
+     * the same on every data-parallel rank (the smallest of theirs).
+     */
+    private int maxMicroBatch(String device, ModelConfig model) {
+        if (!cfg.autoMicroBatch()) return cfg.microBatchSize();
+        int cap = cfg.largestBatch();
+        if (cfg.maxMicroBatch() > 0) return Math.min(cap, cfg.maxMicroBatch());
+        int fit = Backends.largestMicroBatch(device, model, new ParameterLayout(model).totalSize, cap, gpu);
+        if (comm == null) return fit;
+        double[] each = new double[comm.worldSize()];
+        each[comm.rank()] = fit;
+        comm.allReduceSum(each);
+        return (int) java.util.Arrays.stream(each).min().orElseThrow();
+    }
+
+    private CheckpointStore.Checkpoint latestCheckpoint() {
+        Path latest = CheckpointStore.latest(runDir);
+        if (latest == null) return null;
+        CheckpointStore.Checkpoint from;
+        try {
+            from = CheckpointStore.load(latest);
+        } catch (UserError e) {
+            List<Path> all = CheckpointStore.list(runDir);
+            throw new UserError(e.getMessage() + "; nothing was changed"
+                    + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
+        }
+        if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
+                from.state().config())))
+            throw new UserError("checkpoint " + latest + " was written with another config than " + folder.config()
+                    + "; nothing was changed");
+        return from;
+    }
+
+    private RunInfo runInfo(DataMeta meta) {
+        return new RunInfo(dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
+                initFrom == null ? null : initFrom.toString(), initFromSha256);
+    }
+
+    /**
      * Refuses, as {@link #run} would as one of {@code worldSize} data-parallel ranks, a missing or unreadable data
      * dir, an out dir that holds a run, or a batch schedule with fewer micro-batches than ranks; reads but writes
      * nothing. {@code train --gpus N} calls it before starting the ranks, so bad input is one line from one process.
@@ -274,7 +290,7 @@ public final class Trainer {
     public void checkInputs(int worldSize) {
         DataMeta meta = dataMeta();
         try (TokenDataset _ = openTrain(cfg.modelConfig(meta == null ? 0 : meta.vocabSize()))) {
-            if (!resuming) checkOutDir();
+            if (!resuming) folder.checkFree();
             if (worldSize > 1) checkShards(cfg.batchSizeSchedule().smallest(), 0, worldSize);
         }
     }
@@ -320,21 +336,20 @@ public final class Trainer {
         double elapsed() { return elapsedBefore + (System.nanoTime() - segmentStart) / 1e9; }
     }
 
-    private Result loop(Backend backend, TokenDataset train, TokenDataset val, MetricsWriter metrics,
+    /**
+     * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
+     * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
+     */
+    private Result loop(Backend backend, TokenDataset train, Validation val, MetricsWriter metrics,
                         CheckpointStore.Checkpoint from, float[] initParams) {
-        var layout = backend.layout();
-        int micro = cfg.microBatchSize(), T = cfg.blockSize();
+        ParameterLayout layout = backend.layout();
         NormTracking tracking = cfg.perExampleNorms();
         BatchSchedule batches = cfg.batchSizeSchedule();
         LrSchedule lrs = cfg.lrSchedule();
-        List<ParamTensor> tracked = trackedTensors(layout.tensors, tracking);
+        List<ParamTensor> tracked = tracking.tracked(layout.tensors);
         GnsTracker gns = tracked.isEmpty() ? null : new GnsTracker(reindexed(tracked), cfg.gnsAlpha());
-        int maxBatch = cfg.batchSize();
-        StepStats stats = new StepStats(layout, tracking, Math.max(maxBatch, cfg.batchSizeStart()));
-        double[] sq = new double[layout.numTensors() * micro];
-        int[] inputs = new int[micro * T], targets = new int[micro * T];
-        long[] offsets = new long[micro];
-        long[] stepOffsets = new long[Math.max(maxBatch, cfg.batchSizeStart())]; // token offset of each example of the step
+        StepStats stats = new StepStats(layout, tracking, cfg.largestBatch());
+        StepRunner runner = new StepRunner(cfg, backend, comm, stats, cfg.largestBatch());
         backend.initWeights(cfg.seed());
         if (initParams != null) backend.writeParams(initParams);
 
@@ -343,78 +358,33 @@ public final class Trainer {
         CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        int rank = comm == null ? 0 : comm.rank(), world = comm == null ? 1 : comm.worldSize();
         // The DDP-style two-batch GNS (local batch vs global batch), smoothed as the tracker smooths its estimates.
         Ema ddpGradSq = new Ema(cfg.gnsAlpha()), ddpTrace = new Ema(cfg.gnsAlpha());
         while (!reachedEnd(p) && !(comm == null ? stopRequested : stopAgreed)) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
-            Double gnsBefore = p.gnsFed;
-            int accum = B / micro;
-            if (comm != null) checkShards(B, p.step + 1, world);
-            int first = (int) ((long) accum * rank / world), end = (int) ((long) accum * (rank + 1) / world);
-            SplittableRandom rng = new SplittableRandom(stepSeed(cfg.seed(), p.step));
-            backend.zeroGrad();
-            stats.reset(first * micro);
-            double lossSum = 0;
-            for (int m = 0; m < accum; m++) {
-                // Every rank draws every micro-batch: the RNG stream and the step's offsets are those of one process.
-                train.sampleBatch(rng, micro, T, inputs, targets, offsets);
-                System.arraycopy(offsets, 0, stepOffsets, m * micro, micro);
-                if (m < first || m >= end) continue;
-                // This rank's last micro-batch finishes the gradient: its backward may start the all-reduce.
-                if (comm != null && cfg.gradOverlap() && m == end - 1) backend.overlapGradReduce(comm, cfg.gradBucketBytes());
-                lossSum += backend.forwardBackward(inputs, targets, micro, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
-                if (tracking != NormTracking.OFF) stats.add(sq, micro);
-            }
-            DistributedGnsStats.Sums sums = null;
-            double[] gradSq;
-            if (comm != null) {
-                int local = (end - first) * micro;
-                // This rank's gradient is (1/B)·Σ_local g_b = (n_r/B)·G_r: |G_r|² for the two-batch estimate (still
-                // the local one with grad_overlap: allReduceGrads completes the sum).
-                double[] localGradSq = backend.gradSqPerTensor();
-                double f = (double) B / local;
-                for (int t = 0; t < localGradSq.length; t++) localGradSq[t] *= f * f;
-                backend.allReduceGrads(comm); // the gradient sum is complete from here on
-                // The summed gradient is the same on every rank, but its norms, reduced on the GPU with atomics, may
-                // differ in the last bits; they feed the GNS, the batch schedule and clipping, so every rank takes
-                // rank 0's (summed with zeros, which is exact).
-                int nt = layout.numTensors();
-                double[] slots = stats.exampleSlots(B), extra = new double[2 + nt + slots.length];
-                extra[0] = lossSum;
-                extra[1] = stopRequested ? 1 : 0;
-                if (rank == 0) System.arraycopy(backend.gradSqPerTensor(), 0, extra, 2, nt);
-                System.arraycopy(slots, 0, extra, 2 + nt, slots.length);
-                sums = DistributedGnsStats.reduceSums(comm, stats.sqSumPerTensor, local, localGradSq, extra);
-                if (sums.examples() != B)
-                    throw new IllegalStateException("rank " + rank + ": the ranks disagree on the batch of step " + (p.step + 1)
-                            + " (" + sums.examples() + " examples in all, " + B + " expected)");
-                stats.setBatch(sums.perExampleSqSum(), extra, 2 + nt, B);
-                lossSum = extra[0];
-                stopAgreed = extra[1] > 0;
-                gradSq = java.util.Arrays.copyOfRange(extra, 2, 2 + nt);
-            } else {
-                gradSq = backend.gradSqPerTensor();
-            }
-            p.loss = lossSum / accum;
-            double gradNorm = Math.sqrt(sum(gradSq));
+            if (comm != null) checkShards(B, p.step + 1, comm.worldSize());
+            StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested);
+            if (comm != null) stopAgreed = r.stop();
+            p.loss = r.loss();
+            double gradNorm = Math.sqrt(sum(r.gradSq()));
             double[] exampleSq = gns != null ? select(stats.sqSumPerTensor, tracked) : null;
             String bad = badReason(p.loss, gradNorm, exampleSq);
-            p.tokens += (long) B * T;
+            long tokensBefore = p.tokens;
+            p.tokens += (long) B * cfg.blockSize();
             double lr = lrs.lr(p.tokens);
             p.step++;
-            int step = p.step;
+            Double gnsBefore = p.gnsFed;
             if (bad == null) {
                 p.badInARow = 0;
                 if (gns != null) {
-                    gns.update(exampleSq, B, select(gradSq, tracked));
+                    gns.update(exampleSq, B, select(r.gradSq(), tracked));
                     // Feeds closed-loop batch schedules; the others ignore it.
                     p.gnsFed = cfg.adaptiveSource() == TrainConfig.AdaptiveSource.TOTAL && tracking == NormTracking.ALL
                             ? gns.gnsTotal() : gns.gnsLn();
                     batches.observe(p.gnsFed);
                 }
-                GnsEstimator.Estimate ddp = sums != null ? sums.result(gradSq).twoBatchEstimate() : null;
+                GnsEstimator.Estimate ddp = r.ranks() != null ? r.ranks().result(r.gradSq()).twoBatchEstimate() : null;
                 if (ddp != null) {
                     ddpGradSq.update(ddp.gradSq());
                     ddpTrace.update(ddp.traceSigma());
@@ -426,66 +396,44 @@ public final class Trainer {
                 p.skipped++;
             }
 
-            double seconds = p.elapsed();
-            double tokPerS = (double) B * T / ((System.nanoTime() - stepStart) / 1e9);
+            double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
             boolean last = reachedEnd(p);
-            Map<String, Object> rec = new LinkedHashMap<>();
-            rec.put("step", step);
-            rec.put("tokens", p.tokens);
-            rec.put("loss", p.loss);
-            rec.put("lr", lr);
-            rec.put("batch_size", B);
-            rec.put("micro_batches", accum);
-            rec.put("tok_per_s", tokPerS);
-            rec.put("elapsed_s", seconds);
-            rec.put("grad_norm", gradNorm);
-            if (p.previousBatch != 0 && B != p.previousBatch) {
-                // The first step with a new batch size says where it came from and the GNS the schedule had seen.
-                Map<String, Object> change = new LinkedHashMap<>();
-                change.put("from", p.previousBatch);
-                change.put("to", B);
-                change.put("gns", gnsBefore);
-                rec.put("batch_change", change);
-            }
+            StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
+                    p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
+                    gnsTotal(gns, tracking), gns != null ? gns.gnsLn() : null,
+                    comm != null ? ddpGns(ddpTrace, ddpGradSq) : StepMetrics.ABSENT,
+                    gns != null ? gns.gnsByType() : Map.of(),
+                    gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of(),
+                    tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null,
+                    tracking != NormTracking.OFF ? StepStats.norms(stats.exampleLnSq, stats.examples) : null,
+                    cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
+                            ? peExamples(runner.offsets(), B, stats, tracking) : null, bad);
             p.previousBatch = B;
-            Double gnsTotal = gnsTotal(gns, tracking), gnsLn = gns != null ? gns.gnsLn() : null;
-            rec.put("gns_total", gnsTotal);
-            rec.put("gns_ln", gnsLn);
-            if (comm != null) rec.put("gns_ddp", ddpTrace.value() == null ? null : GnsEstimator.bSimple(ddpTrace.value(), ddpGradSq.value()));
-            rec.put("gns_type", gns != null ? gns.gnsByType() : Map.of());
-            rec.put("gns_layer", gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of());
-            rec.put("pe_norm_total", tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null);
-            rec.put("pe_norm_ln", tracking != NormTracking.OFF ? StepStats.norms(stats.exampleLnSq, stats.examples) : null);
-            if (cfg.peLogInterval() > 0 && step % cfg.peLogInterval() == 0)
-                rec.put("pe_examples", peExamples(stepOffsets, B, stats, tracking));
-            if (bad != null) {
-                rec.put("skipped", true);
-                rec.put("skip_reason", bad);
-            }
-            if (val != null && (step % cfg.evalInterval() == 0 || last)) {
-                p.valLoss = evaluate(backend, val, micro, T, rank, world);
+            Map<String, Object> rec = m.toMap();
+            if (val != null && (last || evaluationDue(tokensBefore, p))) {
+                p.valLoss = val.loss(backend, comm);
                 rec.put("val_loss", p.valLoss);
             }
             if (metrics != null) metrics.write(rec);
-            if (step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
-                status.step(step, cfg.maxSteps(), p.loss, p.valLoss, lr, B, tokPerS, gnsTotal, gnsLn);
+            if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
+                status.step(p.step, cfg.maxSteps(), p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
             if (bad != null) {
-                status.notice("step " + step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
+                status.notice("step " + p.step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
                         + cfg.maxBadSteps() + ")");
                 if (p.badInARow >= cfg.maxBadSteps())
-                    throw new UserError(p.badInARow + " steps in a row (" + (step - p.badInARow + 1) + " to " + step
+                    throw new UserError(p.badInARow + " steps in a row (" + (p.step - p.badInARow + 1) + " to " + p.step
                             + ") had a non-finite loss or gradient (last: " + bad + "): training diverged (lower learning_rate?)"
                             + (lastCheckpoint != null ? "; last checkpoint: " + lastCheckpoint : ""));
             }
             // A checkpoint that falls on a skipped step waits for the next good one.
-            if ((cfg.checkpointInterval() > 0 && step % cfg.checkpointInterval() == 0) || checkpointPending) {
+            if ((cfg.checkpointInterval() > 0 && p.step % cfg.checkpointInterval() == 0) || checkpointPending) {
                 checkpointPending = bad != null;
                 if (bad == null) {
                     checkpoint(store, backend, gns, p, batches, lrs);
-                    checkpointed = step;
+                    checkpointed = p.step;
                 }
             }
-            hooks.afterStep().accept(step);
+            hooks.afterStep().accept(p.step);
         }
         status.done();
         if (p.step != checkpointed) checkpoint(store, backend, gns, p, batches, lrs);
@@ -496,6 +444,20 @@ public final class Trainer {
         }
         return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal(gns, tracking), gns != null ? gns.gnsLn() : null,
                 p.elapsed());
+    }
+
+    /**
+     * Whether the step that ended at {@code p} evaluates: every eval_interval_tokens tokens when that is set (the
+     * same token points for every batch schedule), else every eval_interval steps.
+     */
+    private boolean evaluationDue(long tokensBefore, Progress p) {
+        if (cfg.evalIntervalTokens() > 0) return p.tokens / cfg.evalIntervalTokens() > tokensBefore / cfg.evalIntervalTokens();
+        return p.step % cfg.evalInterval() == 0;
+    }
+
+    /** The smoothed DDP-style GNS, null until defined. */
+    private static Double ddpGns(Ema trace, Ema gradSq) {
+        return trace.value() == null ? null : GnsEstimator.bSimple(trace.value(), gradSq.value());
     }
 
     /** Whether the run has made all its steps or seen all its tokens. */
@@ -586,11 +548,11 @@ public final class Trainer {
                         + (lastCheckpoint != null ? " (last good checkpoint: " + lastCheckpoint + ")" : ""));
         JsonElement config = JsonParser.parseString(resolved.toJson());
         BatchSchedule.Adaptive adaptive = batches instanceof BatchSchedule.Adaptive a ? a : null;
-        TrainingState.Schedule sched = new TrainingState.Schedule(p.previousBatch, finiteOrNull(p.gnsFed),
+        TrainingState.Schedule sched = new TrainingState.Schedule(p.previousBatch, RunDir.finiteOrNull(p.gnsFed),
                 adaptive != null ? adaptive.current() : null, adaptive != null ? adaptive.lastChangeStep() : 0,
                 adaptive != null ? adaptive.lastGns() : null);
         TrainingState state = new TrainingState(TrainingState.FORMAT, p.step, p.tokens, p.updates, p.badInARow, p.skipped,
-                p.elapsed(), finiteOrNull(p.loss), finiteOrNull(p.valLoss), lrs.lr(p.tokens), sched,
+                p.elapsed(), RunDir.finiteOrNull(p.loss), RunDir.finiteOrNull(p.valLoss), lrs.lr(p.tokens), sched,
                 TrainingState.RNG_SCHEME, cfg.seed(), gns != null ? gns.snapshot() : null, config.getAsJsonObject());
         lastCheckpoint = store.write(layout, params, m, v, state);
     }
@@ -606,114 +568,23 @@ public final class Trainer {
         return z ^ (z >>> 31);
     }
 
-    /** Mean loss over the validation batches; rank r of W evaluates batches r, r + W, … and the sums are all-reduced. */
-    private double evaluate(Backend backend, TokenDataset val, int micro, int T, int rank, int world) {
-        int[] inputs = new int[micro * T], targets = new int[micro * T];
-        long batches = Math.min(cfg.evalBatches(), Math.max(1, val.windows(T) / micro));
-        double[] sum = {0};
-        for (long i = rank; i < batches; i += world) {
-            val.sequentialBatch(i, micro, T, inputs, targets);
-            sum[0] += backend.evaluate(inputs, targets, micro, T);
-        }
-        if (comm != null) comm.allReduceSum(sum);
-        return sum[0] / batches;
-    }
-
-    /** Every one of {@code world} ranks needs at least one micro-batch of each step's batch of B. */
+    /** Every one of {@code world} ranks needs at least one pass of each step's batch of B. */
     private void checkShards(int B, int step, int world) {
-        int accum = B / cfg.microBatchSize();
-        if (accum < world)
-            throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + accum + " micro-batch(es) of "
-                    + cfg.microBatchSize() + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
+        int passes = cfg.autoMicroBatch() ? B : B / cfg.microBatchSize();
+        if (passes < world)
+            throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + passes
+                    + (cfg.autoMicroBatch() ? " sequence(s)" : " micro-batch(es) of " + cfg.microBatchSize())
+                    + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
                     + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
-                    + " or lower micro_batch_size)");
-    }
-
-    /** Creates the run folder, locks it, and records config.json and run.json; returns the lock. */
-    private RunLock prepareRunDir(TrainConfig resolved, DataMeta meta) throws IOException {
-        checkOutDir();
-        Files.createDirectories(runDir);
-        RunLock lock = RunLock.acquire(runDir);
-        try {
-            checkOutDir(); // again under the lock: another run may have started there meanwhile
-            Files.writeString(runDir.resolve("config.json"), resolved.toJson());
-            new RunInfo(dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
-                    initFrom == null ? null : initFrom.toString(), initFromSha256).write(runDir);
-            return lock;
-        } catch (RuntimeException | IOException e) {
-            lock.close();
-            throw e;
-        }
-    }
-
-    /** Refuses an out dir that is a file or already holds a run. */
-    private void checkOutDir() {
-        if (Files.exists(runDir) && !Files.isDirectory(runDir)) throw new UserError("out dir " + runDir + " is a file");
-        if (Files.exists(runDir.resolve("metrics.jsonl")))
-            throw new UserError("out dir " + runDir + " already holds a run (metrics.jsonl); choose another --out-dir"
-                    + " or continue it with --resume " + runDir);
+                    + (cfg.autoMicroBatch() ? ")" : " or lower micro_batch_size)"));
     }
 
     /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */
     private void prepareResume(CheckpointStore.Checkpoint from) {
         new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink()).removeTemporary();
         int step = from == null ? 0 : from.state().step();
-        truncateMetrics(runDir.resolve("metrics.jsonl"), step);
+        folder.truncateMetrics(step);
         if (from == null) status.notice("no checkpoint in " + runDir + " yet: starting the run over");
-    }
-
-    /**
-     * Keeps the lines of metrics.jsonl up to and including {@code step} (and drops a partial last line), replacing
-     * the file atomically if anything changes; the resumed run then logs the later steps again, with the same values.
-     */
-    static void truncateMetrics(Path file, int step) {
-        if (!Files.exists(file)) return;
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        int keep = 0;
-        for (int start = 0; start < bytes.length; ) {
-            int nl = start;
-            while (nl < bytes.length && bytes[nl] != '\n') nl++;
-            if (nl == bytes.length) break; // partial last line
-            String line = new String(bytes, start, nl - start, StandardCharsets.UTF_8);
-            try {
-                JsonElement e = JsonParser.parseString(line);
-                if (e.isJsonObject() && e.getAsJsonObject().has("step") && e.getAsJsonObject().get("step").getAsDouble() > step)
-                    break;
-            } catch (RuntimeException ex) {
-                break; // a damaged line: it and everything after it are redone
-            }
-            start = nl + 1;
-            keep = start;
-        }
-        if (keep < bytes.length) CheckpointStore.writeAtomically(file, java.util.Arrays.copyOf(bytes, keep));
-    }
-
-    private void writeSummary(Result r) throws IOException {
-        var o = new com.google.gson.JsonObject();
-        o.addProperty("steps", r.steps());
-        o.addProperty("tokens", r.tokens());
-        o.addProperty("loss", finiteOrNull(r.loss()));
-        o.addProperty("valLoss", finiteOrNull(r.valLoss()));
-        o.addProperty("gnsTotal", finiteOrNull(r.gnsTotal()));
-        o.addProperty("gnsLn", finiteOrNull(r.gnsLn()));
-        o.addProperty("seconds", r.seconds());
-        Files.writeString(runDir.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o));
-    }
-
-    private static Double finiteOrNull(Double v) { return v != null && Double.isFinite(v) ? v : null; }
-
-    /** The tensors whose per-example norms this run measures. */
-    static List<ParamTensor> trackedTensors(List<ParamTensor> all, NormTracking tracking) {
-        return switch (tracking) {
-            case ALL -> all;
-            case LN -> all.stream().filter(t -> t.kind().isNorm()).toList();
-            case OFF -> List.of();
-        };
     }
 
     /** The same tensors numbered 0..n-1, as the tracker expects for a subset. */

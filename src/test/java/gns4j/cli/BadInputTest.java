@@ -81,7 +81,7 @@ class BadInputTest {
 
     @Test
     void batchSizeNotAMultipleOfMicroBatchSize() {
-        assertRejected("batch_size.*micro_batch_size", train(data, out, "--set", "batch_size=3"));
+        assertRejected("batch_size.*micro_batch_size", train(data, out, "--set", "micro_batch_size=2", "--set", "batch_size=3"));
     }
 
     @Test
@@ -216,7 +216,7 @@ class BadInputTest {
         List<String> a = new ArrayList<>(List.of("train", "--data-dir", dataDir.toString(), "--out-dir", outDir.toString(),
                 "--set", "max_steps=1", "--set", "n_layer=1", "--set", "n_head=2", "--set", "n_embd=16",
                 "--set", "block_size=8", "--set", "micro_batch_size=2", "--set", "batch_size=2",
-                "--set", "threads=1", "--set", "eval_interval=0", "--set", "eval_batches=1"));
+                "--set", "threads=1", "--set", "eval_interval=0", "--set", "eval_sequences=2"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }

@@ -31,7 +31,7 @@ class ScheduleExperimentTest {
                   "prepare": {"inputs": ["demo"], "tokenizer": "byte"},
                   "base": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16, "micro_batch_size": 4,
                            "batch_size": 8, "learning_rate": 3e-3, "min_lr": 3e-4, "warmup_tokens": 256,
-                           "max_tokens": 2048, "max_steps": 1000, "eval_interval": 2, "eval_batches": 2,
+                           "max_tokens": 2048, "max_steps": 1000, "eval_interval": 2, "eval_sequences": 8,
                            "log_interval": 1000, "threads": 2, "gns_alpha": 0.9},
                   "arms": %s,
                   "seeds": [3, 4],

@@ -54,7 +54,7 @@ class TopExamplesTest {
         List<Logged> byNorm = logged.stream().sorted(Comparator.comparingDouble(Logged::total)).toList();
         byte[] train = Files.readAllBytes(data.resolve(DatasetPreparer.TRAIN_FILE));
 
-        String html = Files.readString(run.resolve("report.html")); // the trainer's own report
+        String html = Files.readString(ReportWriter.writeForRun(run)); // the report the train command writes
         List<List<String>> high = rows(html, "highest"), low = rows(html, "lowest");
         assertEquals(10, high.size());
         assertEquals(10, low.size());

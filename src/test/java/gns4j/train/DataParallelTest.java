@@ -32,7 +32,7 @@ class DataParallelTest {
     @TempDir static Path tmp;
     static Path data;
     /** 16 sequences a step in 4 micro-batches of 4: 2 per rank at W = 2, 1 at W = 4, 1/1/2 at W = 3. */
-    static final TrainConfig CFG = tiny("max_steps=6", "batch_size=16", "checkpoint_interval=0", "eval_interval=3", "eval_batches=3");
+    static final TrainConfig CFG = tiny("max_steps=6", "batch_size=16", "checkpoint_interval=0", "eval_interval=3", "eval_sequences=12");
     static Path single;
     static float[] singleWeights;
 
@@ -108,7 +108,7 @@ class DataParallelTest {
             maxDiff = Math.max(maxDiff, Math.abs(singleWeights[i] - weights[0][i]));
         }
         assertTrue(maxDiff <= 1e-5 * maxAbs, "weights differ by " + maxDiff + " (largest weight " + maxAbs + ")");
-        assertTrue(Files.exists(run0.resolve("summary.json")) && Files.exists(run0.resolve("report.html")));
+        assertTrue(Files.exists(run0.resolve("summary.json")));
         assertEquals(List.of(6), checkpointSteps(run0));
     }
 

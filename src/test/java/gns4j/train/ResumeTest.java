@@ -218,11 +218,11 @@ class ResumeTest {
     void metricsAfterTheCheckpointAreDroppedIncludingAPartialLine(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("metrics.jsonl");
         Files.writeString(file, "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"step\":4");
-        Trainer.truncateMetrics(file, 2);
+        new RunDir(dir).truncateMetrics(2);
         assertEquals("{\"step\":1}\n{\"step\":2}\n", Files.readString(file));
-        Trainer.truncateMetrics(file, 5);
+        new RunDir(dir).truncateMetrics(5);
         assertEquals("{\"step\":1}\n{\"step\":2}\n", Files.readString(file));
-        Trainer.truncateMetrics(file, 0);
+        new RunDir(dir).truncateMetrics(0);
         assertEquals("", Files.readString(file));
     }
 

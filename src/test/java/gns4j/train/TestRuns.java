@@ -39,7 +39,7 @@ public final class TestRuns {
     public static TrainConfig tiny(String... overrides) {
         return TrainConfig.defaults().with(
                 "n_layer=1", "n_head=2", "n_embd=16", "block_size=16", "micro_batch_size=4", "batch_size=8",
-                "learning_rate=3e-3", "min_lr=3e-4", "warmup_tokens=256", "eval_interval=6", "eval_batches=2",
+                "learning_rate=3e-3", "min_lr=3e-4", "warmup_tokens=256", "eval_interval=6", "eval_sequences=8",
                 "log_interval=100000", "threads=1", "seed=7", "checkpoint_interval=5", "per_example_norms=all",
                 "gns_alpha=0.9").with(overrides);
     }

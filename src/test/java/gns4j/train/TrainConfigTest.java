@@ -100,7 +100,10 @@ class TrainConfigTest {
         assertError("norm", () -> d.with("norm=batchnorm"));
         assertError("max_steps", () -> d.with("max_steps=-5"));
         assertError("learning_rate", () -> d.with("learning_rate=0"));
-        assertError("batch_size", () -> d.with("batch_size=12"));
+        assertError("batch_size", () -> d.with("micro_batch_size=8", "batch_size=12"));
+        assertError("batch_size", () -> d.with("batch_schedule=linear_ramp", "ramp_tokens=100", "batch_size=12"));
+        assertError("micro_batch_size", () -> d.with("micro_batch_size=-1"));
+        assertError("max_micro_batch", () -> d.with("max_micro_batch=big"));
         assertError("gns_alpha", () -> d.with("gns_alpha=1"));
         assertError("ramp_tokens", () -> d.with("batch_schedule=linear_ramp"));
         assertError("n_embd", () -> d.with("n_embd=130"));

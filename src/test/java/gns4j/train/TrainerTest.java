@@ -41,7 +41,7 @@ class TrainerTest {
     static TrainConfig tiny(String... overrides) {
         return TrainConfig.defaults().with(
                 "n_layer=2", "n_head=2", "n_embd=32", "block_size=32", "micro_batch_size=4", "batch_size=8",
-                "learning_rate=3e-3", "min_lr=3e-4", "warmup_tokens=512", "eval_interval=0", "eval_batches=2",
+                "learning_rate=3e-3", "min_lr=3e-4", "warmup_tokens=512", "eval_interval=0", "eval_sequences=8",
                 "log_interval=1000", "threads=2", "seed=7").with(overrides);
     }
 
@@ -151,6 +151,38 @@ class TrainerTest {
                 "another seed should change loss and GNS: " + other + " vs " + whole);
     }
 
+    @Test
+    void autoMicroBatchRunsTheBatchAsOnePassOrTheFewestEqualPasses() throws IOException {
+        String[] common = {"max_steps=1", "threads=1", "per_example_norms=all", "batch_size=8", "micro_batch_size=auto"};
+        JsonObject onePass = firstStep(tiny(common), "auto-1");
+        JsonObject split = firstStep(tiny(common).with("max_micro_batch=3"), "auto-3-3-2");
+        JsonObject given = firstStep(tiny(common).with("micro_batch_size=8"), "given-8");
+        assertEquals(1, onePass.get("micro_batches").getAsInt());
+        assertEquals(8, onePass.get("micro_batch").getAsInt());
+        assertEquals(3, split.get("micro_batches").getAsInt());
+        assertEquals(3, split.get("micro_batch").getAsInt());
+        // The same 8 sequences whatever the split: unequal passes are weighted by their size.
+        assertClose(number(given, "loss"), number(onePass, "loss"), 1e-6, "loss");
+        assertClose(number(onePass, "loss"), number(split, "loss"), 1e-6, "loss");
+        assertClose(number(onePass, "grad_norm"), number(split, "grad_norm"), 1e-5, "grad_norm");
+        assertClose(number(onePass, "gns_total"), number(split, "gns_total"), 1e-4, "gns_total");
+        JsonObject cfg = JsonParser.parseString(Files.readString(tmp.resolve("auto-1").resolve("config.json"))).getAsJsonObject();
+        assertEquals(8, cfg.get("max_micro_batch").getAsInt(), "the resolved limit is stored for a resume");
+    }
+
+    @Test
+    void validationScoresTheSameWindowsWhateverTheMicroBatch() throws IOException {
+        String[] common = {"max_steps=1", "threads=1", "batch_size=8", "eval_interval=1", "eval_sequences=10",
+                "learning_rate=1e-9", "min_lr=0", "warmup_tokens=0"};
+        double a = number(firstStep(tiny(common).with("micro_batch_size=2"), "val-2"), "val_loss");
+        double b = number(firstStep(tiny(common).with("micro_batch_size=8"), "val-8"), "val_loss");
+        double c = number(firstStep(tiny(common).with("micro_batch_size=auto", "max_micro_batch=3"), "val-auto3"), "val_loss");
+        assertClose(a, b, 1e-6, "val_loss, micro 2 vs 8");
+        assertClose(a, c, 1e-6, "val_loss, micro 2 vs passes of 3");
+        double fewer = number(firstStep(tiny(common).with("micro_batch_size=2", "eval_sequences=3"), "val-3seq"), "val_loss");
+        assertTrue(Math.abs(fewer - a) > 1e-6 * a, "another set of windows should score differently: " + fewer + " vs " + a);
+    }
+
     // ---- (c) linear batch ramp ------------------------------------------------------------------------------------
 
     @Test
@@ -203,7 +235,7 @@ class TrainerTest {
         assertEquals(30, summary.get("steps").getAsInt());
         assertEquals(last.get("tokens").getAsLong(), summary.get("tokens").getAsLong());
         assertEquals(number(last, "loss"), summary.get("loss").getAsDouble());
-        assertEquals(number(last, "val_loss"), summary.get("valLoss").getAsDouble());
+        assertEquals(number(last, "val_loss"), summary.get("val_loss").getAsDouble());
         assertEquals(mainResult.tokens(), summary.get("tokens").getAsLong());
     }
 

@@ -89,6 +89,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Free memory of GPU {@code ordinal} in bytes, read through its primary context (retained only for the query). */
+    public static long freeMemory(int ordinal) {
+        String reason = unavailableReason();
+        if (reason != null) throw new CudaUnavailableException(reason.replaceFirst("^CUDA backend unavailable: ", ""));
+        Driver d = Driver.get();
+        int device = d.device(ordinal);
+        d.retainPrimaryContext(device);
+        try {
+            return d.memInfo()[0];
+        } finally {
+            d.releasePrimaryContext(device);
+        }
+    }
+
     /** Opens GPU 0 for this model with activations for micro-batches up to maxMicroBatch × block_size tokens. */
     public static Backend open(ModelConfig config, int maxMicroBatch) { return open(config, maxMicroBatch, 0); }
 

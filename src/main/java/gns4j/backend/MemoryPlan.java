@@ -1,0 +1,52 @@
+package gns4j.backend;
+
+import gns4j.model.ModelConfig;
+
+/**
+ * The largest micro-batch that fits a backend's memory, from the buffers each backend allocates: a fixed part
+ * (weights, gradient, AdamW moments, weight scratch) and a part per sequence of block_size tokens (activations kept
+ * for backward, the logits, the backward's scratch). The estimate leaves a quarter of the memory free for what it
+ * does not count (the JVM's own objects, cuBLASLt workspaces, the data and the allocator's slack).
+ *
+ * <p>Per sequence (T tokens, C channels, L layers, V vocabulary, H heads), counted from the allocations:
+ * <ul>
+ *   <li>CPU (fp32): per layer 15·T·C + 4·T + H·T floats, residual stream (L+1)·T·C, final norm T·C + 2T, logits
+ *       T·V, backward scratch 14·T·C.</li>
+ *   <li>CUDA (bf16 activations, fp32 residual and statistics): per layer 32·T·C + 16·T + 4·H·T bytes, residual
+ *       4·(L+1)·T·C, final norm 2·T·C + 8·T, logits 2·T·V, losses and ids 12·T, backward 20·T·C + 4·H·T, per-example
+ *       partial sums 24·C and norms 8 per tensor.</li>
+ * </ul>
+ */
+public final class MemoryPlan {
+    private MemoryPlan() {}
+
+    /** Fraction of the available memory the estimate may plan for. */
+    static final double USABLE = 0.75;
+
+    /** Bytes of a micro-batch of one sequence on {@code device} ("cpu" or "cuda"). */
+    public static long bytesPerSequence(String device, ModelConfig m) {
+        long T = m.blockSize(), C = m.nEmbd(), L = m.nLayer(), V = m.vocabSize(), H = m.nHead();
+        return switch (device) {
+            case "cpu" -> 4 * (L * (15 * T * C + 4 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V + 14 * T * C);
+            case "cuda" -> L * (32 * T * C + 16 * T + 4 * H * T) + 4 * (L + 1) * T * C + 2 * T * C + 8 * T + 2 * T * V
+                    + 12 * T + 20 * T * C + 4 * H * T + 24 * C + 8L * (4 + 12 * L);
+            default -> throw new IllegalArgumentException("unknown device " + device);
+        };
+    }
+
+    /** Bytes that do not grow with the micro-batch: weights, gradient and moments (plus bf16 weights on CUDA). */
+    public static long fixedBytes(String device, ModelConfig m, long parameters) {
+        long weightScratch = 4L * Math.max(4L * m.nEmbd() * m.nEmbd(), (long) m.vocabSize() * m.nEmbd());
+        return device.equals("cuda") ? 18 * parameters + weightScratch / 2 : 16 * parameters + weightScratch;
+    }
+
+    /**
+     * The largest micro-batch in [1, cap] that fits {@code availableBytes}; 0 when not even one sequence fits (the
+     * caller refuses the run with both numbers).
+     */
+    public static int largestMicroBatch(String device, ModelConfig m, long parameters, long availableBytes, int cap) {
+        long usable = (long) (availableBytes * USABLE) - fixedBytes(device, m, parameters);
+        long fit = usable <= 0 ? 0 : usable / bytesPerSequence(device, m);
+        return (int) Math.min(cap, fit);
+    }
+}
