@@ -27,19 +27,21 @@ public final class ExperimentCommand implements Callable<Integer> {
         throw new UserError("experiment needs a subcommand: schedule (see: ./gns4j experiment --help)");
     }
 
-    /** {@code gns4j experiment schedule --config FILE}: batch-size schedule arms, compared on time to a target loss. */
+    /** {@code gns4j experiment schedule --config FILE}: batch-size schedules against the best of a sweep of fixed batches. */
     @Command(name = "schedule", mixinStandardHelpOptions = true, sortOptions = false,
             description = {
-                    "Run batch-size schedule arms (fixed, linear ramp, adaptive, ...) with the same token budget, LR schedule "
-                            + "and seeds, one after the other, into OUT/<arm>-seed<s>/; then compare them.",
-                    "Writes OUT/results.md and OUT/results.csv (final val loss; steps, tokens and training time to reach the "
-                            + "baseline arm's final val loss; savings), OUT/gns_ln_vs_total.csv (LayerNorm-only vs total GNS "
-                            + "per step and run), OUT/estimators.json (B_simple estimators compared on one model) and OUT/report-seed<s>.html "
-                            + "(the arms of each seed overlaid). "
-                            + "Finished runs in OUT are reused, so an interrupted experiment continues."},
+                    "Run a sweep of fixed batch sizes (fixed-<B>), the best of them at other peak LRs (fixed-<B>-lr<f>) and the "
+                            + "batch-size schedules under test (linear ramp, adaptive, ...), all with the same token budget, LR "
+                            + "schedule and seeds, one after the other, into OUT/<arm>-seed<s>/; then compare them.",
+                    "Writes OUT/throughput.json (tok/s per batch size, micro-batch = batch), OUT/results.md and results.csv "
+                            + "(final val loss; training time to L*, the best fixed arm's mean final val loss; savings against "
+                            + "the fastest fixed run), OUT/curves.csv (every evaluation of every run), OUT/gns_ln_vs_total.csv, "
+                            + "OUT/estimators.json and OUT/report-seed<s>.html. Finished runs are reused and unfinished ones "
+                            + "resumed, so the experiment can be spread over several calls (--arms, --seeds, --time-limit)."},
             footer = {"", "Examples:",
                     "  ./gns4j experiment schedule --config configs/schedule-cpu.json",
-                    "  ./gns4j experiment schedule --config configs/schedule-gpu.json --device cuda"})
+                    "  ./gns4j experiment schedule --config configs/schedule-gpu.json --seeds 1 --time-limit 8",
+                    "  ./gns4j experiment schedule --config configs/schedule-gpu.json --arms 'fixed-*' --seeds 2,3"})
     public static final class Schedule implements Callable<Integer> {
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "Experiment JSON (see configs/schedule-*.json).")
         Path config;
@@ -54,31 +56,44 @@ public final class ExperimentCommand implements Callable<Integer> {
         List<String> sets = new ArrayList<>();
 
         @Option(names = "--seeds", split = ",", paramLabel = "S", description = "Run and compare only these of the config's seeds "
-                + "(e.g. one seed per session; a later run with all seeds reuses the finished runs).")
+                + "(e.g. one seed per call; a later call with all seeds reuses the finished runs).")
         List<Long> seeds;
+
+        @Option(names = "--arms", split = ",", paramLabel = "ARM", description = "Run only these arms (names, or prefixes ending in *, "
+                + "e.g. fixed-*); the results still cover every finished run.")
+        List<String> arms;
+
+        @Option(names = "--time-limit", paramLabel = "MINUTES", description = "Stop the run in progress with a checkpoint after this "
+                + "many minutes and start no other; the same command continues.")
+        Double timeLimit;
 
         public Schedule() {}
 
         @Override
         public Integer call() {
             ScheduleExperimentConfig cfg = ScheduleExperimentConfig.load(config);
-            if (outDir != null || seeds != null) {
-                if (seeds != null && !cfg.seeds().containsAll(seeds))
-                    throw new UserError("--seeds " + seeds + " are not all among the config's seeds " + cfg.seeds());
-                if (seeds != null && new java.util.HashSet<>(seeds).size() != seeds.size())
-                    throw new UserError("--seeds " + seeds + " lists a seed twice");
-                cfg = new ScheduleExperimentConfig(outDir != null ? outDir : cfg.outDir(), cfg.dataDir(), cfg.prepareInputs(),
-                        cfg.tokenizer(), cfg.valFraction(), cfg.base(), cfg.arms(), cfg.baseline(),
-                        seeds != null ? List.copyOf(seeds) : cfg.seeds(), cfg.estimatorBatches(), cfg.estimatorGroups(),
-                        cfg.estimatorBatchSize());
-            }
+            if (timeLimit != null && !(timeLimit > 0)) throw new UserError("--time-limit must be > 0 minutes, got " + timeLimit);
+            if (outDir != null)
+                cfg = new ScheduleExperimentConfig(outDir, cfg.dataDir(), cfg.prepareInputs(), cfg.tokenizer(), cfg.valFraction(),
+                        cfg.base(), cfg.fixedBatches(), cfg.lrFactors(), cfg.arms(), cfg.seeds(), cfg.estimatorBatches(),
+                        cfg.estimatorGroups(), cfg.estimatorBatchSize());
             List<String> overrides = new ArrayList<>(sets);
             if (device != null) overrides.add("device=" + device);
-            ScheduleResults r = new ScheduleExperiment(cfg, overrides, System.err, StatusLine.stderr()).run();
+            ScheduleExperiment experiment = new ScheduleExperiment(cfg, overrides, System.err, StatusLine.stderr());
+            if (arms != null) experiment.arms(armFilter(arms));
+            if (seeds != null) experiment.seeds(seeds);
+            if (timeLimit != null) experiment.timeLimitMinutes(timeLimit);
+            ScheduleResults r = experiment.run();
             System.out.println(r.markdown());
-            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, gns_ln_vs_total.csv, "
+            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, curves.csv, gns_ln_vs_total.csv, "
                     + String.join(", ", cfg.seeds().stream().map(ScheduleExperiment::reportFile).toList()));
+            if (experiment.timeUp()) System.out.println("time limit reached: runs are left; the same command continues them");
             return 0;
+        }
+
+        /** Arm names, or prefixes ending in '*'. */
+        static java.util.function.Predicate<String> armFilter(List<String> patterns) {
+            return arm -> patterns.stream().anyMatch(p -> p.endsWith("*") ? arm.startsWith(p.substring(0, p.length() - 1)) : arm.equals(p));
         }
     }
 }

@@ -6,14 +6,24 @@ import java.util.List;
 
 /**
  * The paper's finding tested on one run: does the LayerNorm-only GNS track the total GNS? Over the steps where both
- * smoothed estimates are defined and positive: the Pearson correlation of their logarithms (scale-free, so a
- * constant ratio gives 1) and the median of gns_ln / gns_total.
+ * smoothed estimates are defined and positive:
+ * <ul>
+ *   <li>the Pearson correlation of their logarithms (scale-free, so a constant ratio gives 1). Both grow through
+ *       training, so this is high for any two growing series;</li>
+ *   <li>the correlation of their changes: of Δ log GNS between consecutive samples {@link #STRIDE} steps apart, the
+ *       trend removed — what a controller that follows LN-GNS relies on;</li>
+ *   <li>the ratio gns_ln / gns_total: its median, its 5th–95th percentile range, and its median over the first and
+ *       the last tenth of the steps (where it drifts).</li>
+ * </ul>
  *
- * @param n           steps used
- * @param pearsonLog  correlation of log gns_ln with log gns_total, NaN with fewer than 3 steps or no spread
- * @param medianRatio median of gns_ln / gns_total, NaN when n = 0
+ * @param n            steps used
+ * @param pearsonLog   correlation of log gns_ln with log gns_total, NaN with fewer than 3 steps or no spread
+ * @param pearsonDelta correlation of their changes, NaN with fewer than 3 changes
  */
-public record LnVsTotal(int n, double pearsonLog, double medianRatio) {
+public record LnVsTotal(int n, double pearsonLog, double pearsonDelta, double medianRatio, double ratioP05,
+                        double ratioP95, double ratioEarly, double ratioLate) {
+    /** Steps between the samples whose changes are correlated: long enough that the EMA's step noise averages out. */
+    static final int STRIDE = 25;
 
     public static LnVsTotal of(RunCurve run) {
         List<double[]> pairs = new ArrayList<>();
@@ -25,7 +35,7 @@ public record LnVsTotal(int n, double pearsonLog, double medianRatio) {
         return of(total, ln);
     }
 
-    /** From paired positive values. */
+    /** From paired positive values in step order. */
     public static LnVsTotal of(double[] total, double[] ln) {
         int n = total.length;
         double[] ratio = new double[n], lt = new double[n], ll = new double[n];
@@ -34,7 +44,17 @@ public record LnVsTotal(int n, double pearsonLog, double medianRatio) {
             lt[i] = Math.log(total[i]);
             ll[i] = Math.log(ln[i]);
         }
-        return new LnVsTotal(n, pearson(lt, ll), median(ratio));
+        int stride = Math.max(1, Math.min(STRIDE, n / 20));
+        int m = Math.max(0, (n - 1) / stride);
+        double[] dt = new double[m], dl = new double[m];
+        for (int i = 0; i < m; i++) {
+            dt[i] = lt[(i + 1) * stride] - lt[i * stride];
+            dl[i] = ll[(i + 1) * stride] - ll[i * stride];
+        }
+        int tenth = Math.max(1, n / 10);
+        return new LnVsTotal(n, pearson(lt, ll), pearson(dt, dl), median(ratio), quantile(ratio, 0.05), quantile(ratio, 0.95),
+                n == 0 ? Double.NaN : median(Arrays.copyOfRange(ratio, 0, tenth)),
+                n == 0 ? Double.NaN : median(Arrays.copyOfRange(ratio, n - tenth, n)));
     }
 
     static double pearson(double[] x, double[] y) {
@@ -50,11 +70,15 @@ public record LnVsTotal(int n, double pearsonLog, double medianRatio) {
         return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Double.NaN;
     }
 
-    static double median(double[] v) {
+    static double median(double[] v) { return quantile(v, 0.5); }
+
+    /** The q-quantile, interpolated between order statistics; NaN for no values. */
+    static double quantile(double[] v, double q) {
         if (v.length == 0) return Double.NaN;
         double[] s = v.clone();
         Arrays.sort(s);
-        int m = s.length / 2;
-        return s.length % 2 == 1 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+        double pos = q * (s.length - 1);
+        int lo = (int) Math.floor(pos), hi = Math.min(s.length - 1, lo + 1);
+        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
     }
 }

@@ -22,9 +22,12 @@ import java.util.List;
  */
 public record RunCurve(List<Point> points) {
 
-    /** One optimizer step; valLoss, gnsTotal and gnsLn are null where the run has none. */
-    public record Point(int step, long tokens, double trainSeconds, double elapsedSeconds, int batchSize,
-                        Double valLoss, Double gnsTotal, Double gnsLn, boolean batchChange) {}
+    /**
+     * One optimizer step; valLoss, gnsTotal and gnsLn are null where the run has none; microBatch is 0 in files
+     * written before it was recorded.
+     */
+    public record Point(int step, long tokens, double trainSeconds, double elapsedSeconds, int batchSize, int microBatch,
+                        double lr, Double valLoss, Double gnsTotal, Double gnsLn, boolean batchChange) {}
 
     /** Reads {@code metrics.jsonl}; lines without "step" (events) are skipped, a partial last line is ignored. */
     public static RunCurve read(Path metricsFile) {
@@ -53,9 +56,10 @@ public record RunCurve(List<Point> points) {
             if (tokPerS != null && tokPerS > 0) train += (tokens - prevTokens) / tokPerS;
             prevTokens = tokens;
             Double elapsed = number(o, "elapsed_s");
+            Double micro = number(o, "micro_batch"), lr = number(o, "lr");
             points.add(new Point(o.get("step").getAsInt(), tokens, train, elapsed == null ? train : elapsed,
-                    o.get("batch_size").getAsInt(), number(o, "val_loss"), number(o, "gns_total"), number(o, "gns_ln"),
-                    o.has("batch_change")));
+                    o.get("batch_size").getAsInt(), micro == null ? 0 : micro.intValue(), lr == null ? Double.NaN : lr,
+                    number(o, "val_loss"), number(o, "gns_total"), number(o, "gns_ln"), o.has("batch_change")));
         }
         return new RunCurve(List.copyOf(points));
     }

@@ -8,26 +8,36 @@ import gns4j.data.DemoCorpus;
 import gns4j.data.TokenDataset;
 import gns4j.data.Tokenizers;
 import gns4j.report.ReportWriter;
+import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.train.Trainer;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.Timer;
+import java.util.TimerTask;
+import java.util.function.Predicate;
 
 /**
- * {@code gns4j experiment schedule}: the batch-size schedule arms with the same token budget, LR schedule and
- * seeds, run one after the other through {@link Trainer} into OUT/&lt;arm&gt;-seed&lt;s&gt;/, then compared
- * ({@link ScheduleResults}). A run folder that already holds a finished run (summary.json) is reused, so an
- * interrupted experiment continues where it stopped; an unfinished one stops the experiment with a message.
- * After the baseline arm's first seed, while its model is still loaded, the estimators are compared on it
+ * {@code gns4j experiment schedule}: a sweep of fixed batches (the baseline), the best of them at other peak LRs,
+ * and the batch-size schedules under test, all with the same token budget, LR schedule and seeds, run one after the
+ * other through {@link Trainer} into OUT/&lt;arm&gt;-seed&lt;s&gt;/, then compared ({@link ScheduleResults}).
+ *
+ * <p>Order: the throughput curve ({@link ThroughputCurve}), then per seed the sweep and the schedule arms, then the
+ * LR arms, which need the whole sweep (every seed) to know the best batch. Runs longer than one sitting: a finished
+ * run (summary.json) is reused, an unfinished one is resumed from its newest checkpoint (or started over when it has
+ * none); {@code arms} and {@code seeds} select a subset, and a time limit stops the run in progress with a checkpoint
+ * and starts no other. After the first seed of the estimators' arm the estimators are compared on its trained model
  * ({@link EstimatorComparison}); the result is kept in OUT/estimators.json.
  */
 public final class ScheduleExperiment {
@@ -38,6 +48,10 @@ public final class ScheduleExperiment {
     private final List<String> extraOverrides;
     private final PrintStream log;
     private final StatusLine status;
+    private Predicate<String> armFilter = arm -> true;
+    private List<Long> seeds;
+    private long deadlineNanos = Long.MAX_VALUE;
+    private boolean warmedUp, timeUp;
 
     /**
      * @param extraOverrides "key=value" applied to every run after the config (e.g. device=cuda)
@@ -49,61 +63,124 @@ public final class ScheduleExperiment {
         this.extraOverrides = List.copyOf(extraOverrides);
         this.log = log;
         this.status = status;
+        this.seeds = cfg.seeds();
     }
 
+    /** Runs only these of the config's seeds; the best fixed batch and L* still need every seed's runs. */
+    public ScheduleExperiment seeds(List<Long> selected) {
+        if (!cfg.seeds().containsAll(selected))
+            throw new UserError("--seeds " + selected + " are not all among the config's seeds " + cfg.seeds());
+        if (new java.util.HashSet<>(selected).size() != selected.size())
+            throw new UserError("--seeds " + selected + " lists a seed twice");
+        this.seeds = List.copyOf(selected);
+        return this;
+    }
+
+    /** Runs only the arms {@code filter} accepts (the analysis still reads every finished run). */
+    public ScheduleExperiment arms(Predicate<String> filter) {
+        this.armFilter = filter;
+        return this;
+    }
+
+    /** Stops the run in progress (with a checkpoint) after {@code minutes} and starts no other. */
+    public ScheduleExperiment timeLimitMinutes(double minutes) {
+        this.deadlineNanos = System.nanoTime() + (long) (minutes * 60e9);
+        return this;
+    }
+
+    /** Whether the last {@link #run} stopped at its time limit with runs left. */
+    public boolean timeUp() { return timeUp; }
+
     /**
-     * Runs (or reuses) every arm and seed, then writes OUT/results.md, results.csv, gns_ln_vs_total.csv and one
-     * report-seed&lt;s&gt;.html per seed.
+     * Runs (or reuses) the selected arms and seeds, then writes OUT/results.md, results.csv, curves.csv,
+     * gns_ln_vs_total.csv and one report-seed&lt;s&gt;.html per seed, from every finished run in OUT.
      */
     public ScheduleResults run() {
-        Map<String, TrainConfig> check = cfg.trainConfigs(null, extraOverrides); // refuse bad overrides before any work
+        Map<String, TrainConfig> check = cfg.trainConfigs(cfg.plannedArms(), null, extraOverrides); // refuse bad overrides first
         prepareData();
         try {
             Files.createDirectories(cfg.outDir());
         } catch (IOException e) {
             throw new UserError("cannot create " + cfg.outDir() + ": " + e.getMessage());
         }
-        int total = cfg.arms().size() * cfg.seeds().size(), done = 0;
-        EstimatorComparison.Result estimators = readEstimators();
-        boolean warmedUp = false;
-        for (long seed : cfg.seeds()) {
-            Map<String, TrainConfig> configs = cfg.trainConfigs(seed, extraOverrides);
-            for (var arm : configs.entrySet()) {
-                done++;
-                Path dir = cfg.runDir(arm.getKey(), seed);
-                if (Files.exists(dir.resolve("summary.json"))) {
-                    log.printf("[%d/%d] %s seed %d: finished run found in %s, reused%n", done, total, arm.getKey(), seed, dir);
-                    continue;
-                }
-                if (Files.exists(dir.resolve("metrics.jsonl")))
-                    throw new UserError(dir + " holds an unfinished run (metrics.jsonl without summary.json): delete it to rerun");
-                if (!warmedUp) {
-                    warmUp(arm.getValue());
-                    warmedUp = true;
-                }
-                log.printf("[%d/%d] %s seed %d -> %s%n", done, total, arm.getKey(), seed, dir);
-                Trainer trainer = new Trainer(arm.getValue(), cfg.dataDir(), dir, status);
-                boolean measureHere = cfg.estimatorBatches() > 0 && estimators == null
-                        && arm.getKey().equals(cfg.baseline()) && seed == cfg.seeds().getFirst();
-                EstimatorComparison.Result[] measured = {null};
-                if (measureHere) trainer.afterTraining(backend -> measured[0] = measureEstimators(backend, arm.getValue()));
-                Trainer.Result r = trainer.run();
-                log.printf("    %d steps, %,d tokens, val loss %s, %.1f s%n", r.steps(), r.tokens(),
-                        r.valLoss() == null ? "-" : String.format("%.4f", r.valLoss()), r.seconds());
-                if (measured[0] != null) {
-                    estimators = measured[0];
-                    writeEstimators(estimators);
-                }
-            }
+        TrainConfig first = check.values().iterator().next();
+        ThroughputCurve throughput = ThroughputCurve.read(cfg.outDir());
+        if (throughput == null && !timeUp()) {
+            warmUp(first);
+            throughput = ThroughputCurve.measure(first, cfg.dataDir(), cfg.fixedBatches(), cfg.outDir(), log::println);
+            throughput.write(cfg.outDir());
         }
-        ScheduleResults results = ScheduleResults.analyse(cfg, check, estimators);
+        EstimatorComparison.Result estimators = readEstimators();
+        for (long seed : seeds)
+            for (var arm : cfg.trainConfigs(cfg.plannedArms(), seed, extraOverrides).entrySet())
+                estimators = runOne(arm.getKey(), arm.getValue(), seed, estimators);
+        Integer best = ScheduleResults.bestFixedBatch(cfg);
+        if (!cfg.lrFactors().isEmpty() && best == null)
+            log.println("LR arms wait for the whole fixed-batch sweep (seeds " + cfg.seeds() + ") to pick the best batch");
+        if (best != null)
+            for (long seed : seeds)
+                for (var arm : cfg.trainConfigs(cfg.lrArms(best), seed, extraOverrides).entrySet())
+                    estimators = runOne(arm.getKey(), arm.getValue(), seed, estimators);
+        ScheduleResults results = ScheduleResults.analyse(cfg, throughput, estimators);
         results.write(cfg.outDir());
-        ScheduleResults.writeLnVsTotalCsv(cfg, cfg.outDir().resolve("gns_ln_vs_total.csv"));
-        // one report per seed overlays its arms: batch schedules, loss vs tokens and time, LN vs total GNS
-        for (long seed : cfg.seeds())
-            ReportWriter.write(cfg.arms().keySet().stream().map(arm -> cfg.runDir(arm, seed)).toList(),
-                    cfg.outDir().resolve(reportFile(seed)));
+        for (long seed : cfg.seeds()) {
+            List<Path> dirs = results.runs().stream().filter(r -> r.seed() == seed).map(r -> cfg.runDir(r.arm(), seed)).toList();
+            if (!dirs.isEmpty()) ReportWriter.write(dirs, cfg.outDir().resolve(reportFile(seed)));
+        }
         return results;
+    }
+
+    /** Runs, resumes or reuses one arm's run; returns the estimators (measured after it when it is their arm). */
+    private EstimatorComparison.Result runOne(String arm, TrainConfig c, long seed, EstimatorComparison.Result estimators) {
+        RunDir dir = new RunDir(cfg.runDir(arm, seed));
+        if (dir.finished()) {
+            log.printf("%s seed %d: finished run found in %s, reused%n", arm, seed, dir.path());
+            return estimators;
+        }
+        if (!armFilter.test(arm)) return estimators;
+        if (timeUp || System.nanoTime() >= deadlineNanos) {
+            timeUp = true;
+            log.printf("time limit: %s seed %d left for the next call%n", arm, seed);
+            return estimators;
+        }
+        if (!warmedUp) warmUp(c);
+        boolean resume = dir.hasRun();
+        log.printf("%s seed %d -> %s%s%n", arm, seed, dir.path(), resume ? " (resuming)" : "");
+        Trainer trainer = resume ? Trainer.resume(dir.path(), cfg.dataDir(), status) : new Trainer(c, cfg.dataDir(), dir.path(), status);
+        boolean measureHere = cfg.estimatorBatches() > 0 && estimators == null && arm.equals(estimatorArm())
+                && seed == cfg.seeds().getFirst();
+        EstimatorComparison.Result[] measured = {null};
+        if (measureHere) trainer.afterTraining(backend -> measured[0] = measureEstimators(backend, c));
+        Timer timer = new Timer(true);
+        long left = deadlineNanos - System.nanoTime();
+        if (deadlineNanos != Long.MAX_VALUE)
+            timer.schedule(new TimerTask() {
+                @Override
+                public void run() { trainer.requestStop(); }
+            }, Math.max(1, left / 1_000_000));
+        Trainer.Result r;
+        try {
+            r = trainer.run();
+        } finally {
+            timer.cancel();
+        }
+        if (trainer.stopped()) {
+            timeUp = true;
+            log.printf("time limit: %s seed %d stopped at step %d with a checkpoint; the same command continues it%n", arm, seed, r.steps());
+            return estimators;
+        }
+        ReportWriter.writeForRun(dir.path());
+        log.printf("    %d steps, %,d tokens, val loss %s, %.1f s%n", r.steps(), r.tokens(),
+                r.valLoss() == null ? "-" : String.format("%.4f", r.valLoss()), r.seconds());
+        if (measured[0] != null) writeEstimators(measured[0]);
+        return measured[0] != null ? measured[0] : estimators;
+    }
+
+    /** The fixed arm whose trained model the estimators are compared on: estimators.batch_size's, else the largest. */
+    private String estimatorArm() {
+        int b = cfg.fixedBatches().contains(cfg.estimatorBatchSize()) ? cfg.estimatorBatchSize()
+                : cfg.fixedBatches().stream().max(Comparator.naturalOrder()).orElseThrow();
+        return ScheduleExperimentConfig.fixedArm(b);
     }
 
     /**
@@ -114,10 +191,11 @@ public final class ScheduleExperiment {
         Path dir = cfg.outDir().resolve(".warmup");
         deleteTree(dir);
         log.println("warm-up: " + WARMUP_STEPS + " untimed steps (JIT / kernel loading)");
-        PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         new Trainer(c.with("max_steps=" + WARMUP_STEPS, "eval_interval=0", "max_tokens=0", "batch_schedule=fixed"),
                 cfg.dataDir(), dir, new StatusLine(quiet, false)).run();
         deleteTree(dir);
+        warmedUp = true;
     }
 
     static final int WARMUP_STEPS = 10;
@@ -125,10 +203,10 @@ public final class ScheduleExperiment {
     /** OUT/report-seed&lt;s&gt;.html: the arms of one seed in one report. */
     public static String reportFile(long seed) { return "report-seed" + seed + ".html"; }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -136,11 +214,14 @@ public final class ScheduleExperiment {
 
     private EstimatorComparison.Result measureEstimators(gns4j.backend.Backend backend, TrainConfig c) {
         int B = cfg.estimatorBatchSize() > 0 ? cfg.estimatorBatchSize() : c.batchSize();
+        // At least two equal micro-batches: the micro-batch estimator compares them.
+        int micro = Math.max(1, Math.min(B / 2, backend.maxMicroBatch()));
+        while (B % micro != 0) micro--;
         log.printf("    estimators: %d batches of %d sequences (micro-batches of %d) on the trained model%n",
-                cfg.estimatorBatches(), B, c.microBatchSize());
+                cfg.estimatorBatches(), B, micro);
         try (TokenDataset train = TokenDataset.open(cfg.dataDir().resolve(DatasetPreparer.TRAIN_FILE),
                 backend.layout().config.vocabSize(), c.blockSize())) {
-            return EstimatorComparison.measure(backend, train, cfg.estimatorBatches(), B, c.microBatchSize(),
+            return EstimatorComparison.measure(backend, train, cfg.estimatorBatches(), B, micro,
                     c.blockSize(), cfg.estimatorGroups(), c.linearNormMethod(), new SplittableRandom(c.seed() ^ 0x5EEDL));
         } catch (IllegalArgumentException e) {
             throw new UserError("estimators: " + e.getMessage());
@@ -169,7 +250,7 @@ public final class ScheduleExperiment {
         try {
             return GSON.fromJson(Files.readString(f), EstimatorComparison.Result.class);
         } catch (IOException | RuntimeException e) {
-            log.println("cannot read " + f + " (" + e.getMessage() + "): estimators will be measured again if the baseline runs");
+            log.println("cannot read " + f + " (" + e.getMessage() + "): estimators will be measured again if their arm runs");
             return null;
         }
     }

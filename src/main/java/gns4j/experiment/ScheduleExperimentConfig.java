@@ -29,18 +29,26 @@ import java.util.Set;
  *   "prepare": {"inputs": ["demo"], "tokenizer": "byte", "val_fraction": 0.05},
  *                                                   // inputs: files/folders as for `gns4j prepare`, or "demo"
  *   "base": {"n_layer": 2, "max_tokens": 1e6, ...}, // train config keys shared by every arm (max_tokens required)
- *   "arms": {"fixed": {}, "ramp": {"batch_schedule": "linear_ramp", ...}, "adaptive": {...}},
- *   "baseline": "fixed",                            // the arm whose final val loss is the target (default: first)
- *   "seeds": [1, 2],                                // every arm runs every seed (at least 2)
+ *   "fixed_batches": [16, 32, 64, 128, 256],        // the baseline sweep: arms fixed-<B> (at least 2)
+ *   "lr_factors": [0.5, 2],                         // the best fixed batch again at these multiples of the peak
+ *                                                   // (and floor) LR: arms fixed-<B>-lr<f>, once the sweep is done
+ *   "arms": {"ramp": {"batch_schedule": "linear_ramp", ...}, "adaptive": {...}},   // the schedules under test
+ *   "seeds": [1, 2, 3],                             // every arm runs every seed (at least 2)
  *   "estimators": {"batches": 32, "groups": 4, "batch_size": 32}   // measure pass, or {"batches": 0} for none
  * }
  * }</pre>
- * Arms may not change what must be equal across them: the model, the LR schedule, the token budget and the seed.
+ * Arms may not change what must be equal across them: the model, the LR schedule, the token budget and the seed;
+ * only the generated LR arms change the LR, by design. Arm names starting with {@code fixed-} are reserved for the
+ * sweep.
  */
 public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> prepareInputs, String tokenizer,
                                        double valFraction, Map<String, String> base,
-                                       Map<String, Map<String, String>> arms, String baseline, List<Long> seeds,
+                                       List<Integer> fixedBatches, List<Double> lrFactors,
+                                       Map<String, Map<String, String>> arms, List<Long> seeds,
                                        int estimatorBatches, int estimatorGroups, int estimatorBatchSize) {
+
+    /** The prefix of the sweep's arms: fixed-&lt;B&gt; and fixed-&lt;B&gt;-lr&lt;f&gt;. */
+    public static final String FIXED = "fixed-";
 
     /** Keys an arm may not override. */
     public static final Set<String> SHARED_KEYS = Set.of("n_layer", "n_head", "n_embd", "block_size", "vocab_size",
@@ -50,8 +58,8 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     /** The special prepare input for the corpus bundled in the jar. */
     public static final String DEMO_INPUT = "demo";
 
-    private static final Set<String> TOP_KEYS = Set.of("out_dir", "data_dir", "prepare", "base", "arms", "baseline",
-            "seeds", "estimators");
+    private static final Set<String> TOP_KEYS = Set.of("out_dir", "data_dir", "prepare", "base", "fixed_batches",
+            "lr_factors", "arms", "seeds", "estimators");
 
     public static ScheduleExperimentConfig load(Path file) {
         String text;
@@ -92,11 +100,28 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         for (String k : base.keySet()) if (k.equals("seed")) throw new UserError(source + ": base sets seed; use \"seeds\"");
         if (!base.containsKey("max_tokens"))
             throw new UserError(source + ": base must set max_tokens (the token budget every arm shares)");
+        List<Integer> fixedBatches = new ArrayList<>();
+        for (JsonElement e : array(root, "fixed_batches", source)) {
+            int b = integer(e, source + ": fixed_batches");
+            if (b < 1 || fixedBatches.contains(b)) throw new UserError(source + ": fixed_batches must be distinct positive sizes, got " + e);
+            fixedBatches.add(b);
+        }
+        if (fixedBatches.size() < 2) throw new UserError(source + ": fixed_batches needs at least 2 batch sizes (the baseline is the best of a sweep)");
+        List<Double> lrFactors = new ArrayList<>();
+        if (root.has("lr_factors"))
+            for (JsonElement e : array(root, "lr_factors", source)) {
+                double f = e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsDouble() : Double.NaN;
+                if (!(f > 0) || f == 1 || lrFactors.contains(f))
+                    throw new UserError(source + ": lr_factors must be distinct positive numbers other than 1, got " + e);
+                lrFactors.add(f);
+            }
         Map<String, Map<String, String>> arms = new LinkedHashMap<>();
         JsonObject armsJson = object(root, "arms", source);
         for (String name : armsJson.keySet()) {
             if (!name.matches("[A-Za-z0-9_.-]+"))
                 throw new UserError(source + ": arm name '" + name + "' must be letters, digits, '_', '.' or '-'");
+            if (name.startsWith(FIXED)) throw new UserError(source + ": arm name '" + name + "' starts with " + FIXED
+                    + ", which names the fixed_batches sweep");
             if (!armsJson.get(name).isJsonObject()) throw new UserError(source + ": arm " + name + " must be an object of config keys");
             Map<String, String> o = flat(armsJson.getAsJsonObject(name), source + " arm " + name);
             for (String k : o.keySet())
@@ -105,9 +130,6 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
                             + ", which must be the same in every arm (set it in base)");
             arms.put(name, o);
         }
-        if (arms.size() < 2) throw new UserError(source + ": arms needs at least 2 arms, got " + arms.size());
-        String baseline = string(root, "baseline", source, arms.keySet().iterator().next());
-        if (!arms.containsKey(baseline)) throw new UserError(source + ": baseline '" + baseline + "' is not an arm " + arms.keySet());
         List<Long> seeds = new ArrayList<>();
         for (JsonElement e : array(root, "seeds", source)) {
             long s;
@@ -134,20 +156,47 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
             throw new UserError(source + ": estimators.batches (" + batches + ") must be 0 or a multiple of 2 × groups ("
                     + groups + "), groups >= 2");
         ScheduleExperimentConfig c = new ScheduleExperimentConfig(out, data, List.copyOf(inputs), tokenizer, valFraction,
-                base, arms, baseline, List.copyOf(seeds), batches, groups, batchSize);
+                base, List.copyOf(fixedBatches), List.copyOf(lrFactors), arms, List.copyOf(seeds), batches, groups, batchSize);
         c.trainConfigs(null); // every arm's config must be valid before anything runs
+        c.trainConfigs(c.lrArms(fixedBatches.getFirst()), null, List.of());
         return c;
     }
 
-    /** Each arm's train config for {@code seed} (the first seed when null), in arm order, checked for equal budgets. */
-    public Map<String, TrainConfig> trainConfigs(Long seed) {
-        return trainConfigs(seed, List.of());
+    /**
+     * The arms that do not depend on results: fixed-&lt;B&gt; for every batch of the sweep, then the configured arms;
+     * each as its overrides of base.
+     */
+    public Map<String, Map<String, String>> plannedArms() {
+        Map<String, Map<String, String>> all = new LinkedHashMap<>();
+        for (int b : fixedBatches) all.put(fixedArm(b), Map.of("batch_schedule", "fixed", "batch_size", Integer.toString(b)));
+        all.putAll(arms);
+        return all;
     }
 
-    /** As {@link #trainConfigs(Long)}, with {@code extra} overrides (e.g. device=cuda) applied to every arm. */
-    public Map<String, TrainConfig> trainConfigs(Long seed, List<String> extra) {
+    /** The LR arms of the best fixed batch {@code best}: fixed-&lt;B&gt;-lr&lt;f&gt;, peak and floor LR times f. */
+    public Map<String, Map<String, String>> lrArms(int best) {
+        Map<String, Map<String, String>> all = new LinkedHashMap<>();
+        double lr = Double.parseDouble(base.getOrDefault("learning_rate", TrainConfig.defaults().learningRate() + ""));
+        double minLr = Double.parseDouble(base.getOrDefault("min_lr", TrainConfig.defaults().minLr() + ""));
+        for (double f : lrFactors)
+            all.put(fixedArm(best) + "-lr" + fmt(f), Map.of("batch_schedule", "fixed", "batch_size", Integer.toString(best),
+                    "learning_rate", Double.toString(lr * f), "min_lr", Double.toString(minLr * f)));
+        return all;
+    }
+
+    public static String fixedArm(int batch) { return FIXED + batch; }
+
+    private static String fmt(double f) { return f == Math.rint(f) ? Long.toString((long) f) : Double.toString(f); }
+
+    /** Each planned arm's train config for {@code seed} (the first seed when null), in arm order, checked for equal budgets. */
+    public Map<String, TrainConfig> trainConfigs(Long seed) {
+        return trainConfigs(plannedArms(), seed, List.of());
+    }
+
+    /** The train configs of {@code armOverrides} for {@code seed}, with {@code extra} ("key=value") applied to every arm. */
+    public Map<String, TrainConfig> trainConfigs(Map<String, Map<String, String>> armOverrides, Long seed, List<String> extra) {
         Map<String, TrainConfig> out = new LinkedHashMap<>();
-        for (var arm : arms.entrySet()) {
+        for (var arm : armOverrides.entrySet()) {
             List<String> kv = new ArrayList<>();
             base.forEach((k, v) -> kv.add(k + "=" + v));
             arm.getValue().forEach((k, v) -> kv.add(k + "=" + v));
@@ -179,6 +228,14 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
 
     /** The run folder of one arm and seed. */
     public Path runDir(String arm, long seed) { return outDir.resolve(arm + "-seed" + seed); }
+
+    private static int integer(JsonElement e, String where) {
+        try {
+            return new java.math.BigDecimal(e.getAsString()).intValueExact();
+        } catch (RuntimeException ex) {
+            throw new UserError(where + " must hold integers, got " + e);
+        }
+    }
 
     private static Map<String, String> flat(JsonObject o, String where) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import gns4j.UserError;
 import gns4j.data.TokenDataset;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
+import gns4j.train.RunDir;
 import gns4j.train.TrainConfig;
 
 import java.io.IOException;
@@ -15,93 +16,158 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * The comparison of a finished schedule experiment, read back from the run folders: per run the final validation
- * loss, its size, and the steps, tokens and training time to reach the baseline arm's final validation loss of the
- * same seed ({@link TimeToTarget}); the LayerNorm-only vs total GNS ({@link LnVsTotal}); the estimator comparison.
+ * The comparison of a schedule experiment, read back from its finished run folders.
+ *
+ * <p>The target L* is the lowest mean (over seeds) final validation loss of any fixed-batch arm (the sweep and the LR
+ * arms) that finished every seed: the strongest fixed baseline. For every run: the training time to reach L*
+ * ({@link TimeToTarget}: interpolated between evaluations, validation passes excluded). Saving of a run =
+ * 1 − T(L*) / the fastest fixed-batch run of the same seed to L*. Also the cost of finding the best fixed batch (the
+ * sweep's summed training time) beside one run of each schedule, the throughput curve, LayerNorm-only vs total GNS
+ * ({@link LnVsTotal}) and the estimator comparison.
  */
-public record ScheduleResults(String header, List<RunRow> runs, List<ArmSummary> arms, String verdict,
-                              List<LnRow> lnVsTotal, EstimatorComparison.Result estimators, String baseline) {
+public record ScheduleResults(String header, ThroughputCurve throughput, List<RunRow> runs, List<ArmSummary> arms,
+                              String bestFixed, double target, String verdict, List<LnRow> lnVsTotal,
+                              EstimatorComparison.Result estimators) {
 
-    /** One run. reach is null when the run never reached the target; savings are NaN then. */
+    /** One finished run. reach is null when the run never reached L*; savings are NaN then. */
     public record RunRow(String arm, long seed, double finalValLoss, int steps, long tokens, double trainSeconds,
-                         double elapsedSeconds, int finalBatch, int batchChanges, double target,
-                         TimeToTarget.Reach reach, double stepSaving, double tokenSaving, double timeSaving) {
+                         double elapsedSeconds, int finalBatch, int batchChanges, TimeToTarget.Reach reach,
+                         String fastestFixed, double tokenSaving, double timeSaving, RunCurve curve) {
         public String run() { return arm + "-seed" + seed; }
     }
 
-    /** Per arm over its seeds: mean final val loss, mean/min time saving, seeds that reached the target. */
-    public record ArmSummary(String arm, double meanFinalValLoss, double meanTimeSaving, double minTimeSaving,
-                             double meanTokenSaving, int reached, int seeds) {}
+    /** Per arm over its finished seeds. */
+    public record ArmSummary(String arm, int seeds, double meanFinalValLoss, double stdFinalValLoss, double meanTrainSeconds,
+                             int reached, double meanTimeSaving, double minTimeSaving) {}
 
     public record LnRow(String run, LnVsTotal stats) {}
 
-    /** Reads every run of {@code cfg} and compares them. */
-    public static ScheduleResults analyse(ScheduleExperimentConfig cfg, Map<String, TrainConfig> configs,
+    /** The best fixed batch of the sweep at the base LR (lowest mean final val loss), or null until every seed is done. */
+    static Integer bestFixedBatch(ScheduleExperimentConfig cfg) {
+        Integer best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int b : cfg.fixedBatches()) {
+            double sum = 0;
+            for (long seed : cfg.seeds()) {
+                RunCurve c = finishedCurve(cfg, ScheduleExperimentConfig.fixedArm(b), seed);
+                if (c == null || c.valPoints().isEmpty()) return null;
+                sum += c.valPoints().getLast().valLoss();
+            }
+            if (sum / cfg.seeds().size() < bestLoss) {
+                bestLoss = sum / cfg.seeds().size();
+                best = b;
+            }
+        }
+        return best;
+    }
+
+    /** Reads every finished run of {@code cfg} and compares them; arms without finished runs are left out. */
+    public static ScheduleResults analyse(ScheduleExperimentConfig cfg, ThroughputCurve throughput,
                                           EstimatorComparison.Result estimators) {
+        Map<String, Map<String, String>> armMap = new LinkedHashMap<>(cfg.plannedArms());
+        Integer best = bestFixedBatch(cfg);
+        if (best != null) armMap.putAll(cfg.lrArms(best));
+        Map<String, Map<Long, RunCurve>> curves = new LinkedHashMap<>();
+        for (String arm : armMap.keySet())
+            for (long seed : cfg.seeds()) {
+                RunCurve c = finishedCurve(cfg, arm, seed);
+                if (c != null) curves.computeIfAbsent(arm, a -> new LinkedHashMap<>()).put(seed, c);
+            }
+        // L*: the best fixed arm that finished every seed.
+        String bestArm = null;
+        double target = Double.NaN;
+        for (var e : curves.entrySet()) {
+            if (!e.getKey().startsWith(ScheduleExperimentConfig.FIXED) || e.getValue().size() < cfg.seeds().size()) continue;
+            double m = mean(e.getValue().values().stream().mapToDouble(ScheduleResults::finalVal).toArray());
+            if (bestArm == null || m < target) {
+                bestArm = e.getKey();
+                target = m;
+            }
+        }
         List<RunRow> rows = new ArrayList<>();
-        List<LnRow> ln = new ArrayList<>();
         for (long seed : cfg.seeds()) {
-            RunCurve base = curve(cfg, cfg.baseline(), seed);
-            List<RunCurve.Point> baseVal = base.valPoints();
-            if (baseVal.isEmpty())
-                throw new UserError("baseline run " + cfg.runDir(cfg.baseline(), seed) + " has no validation loss (eval_interval 0 or no val.bin?)");
-            double target = baseVal.getLast().valLoss();
-            TimeToTarget.Reach baseReach = TimeToTarget.reach(base, target);
-            for (String arm : cfg.arms().keySet()) {
-                RunCurve c = arm.equals(cfg.baseline()) ? base : curve(cfg, arm, seed);
-                List<RunCurve.Point> val = c.valPoints();
-                RunCurve.Point last = c.last();
+            // The fastest fixed run of this seed to L*.
+            String fastest = null;
+            TimeToTarget.Reach fastestReach = null;
+            for (var e : curves.entrySet()) {
+                RunCurve c = e.getValue().get(seed);
+                if (!e.getKey().startsWith(ScheduleExperimentConfig.FIXED) || c == null || bestArm == null) continue;
                 TimeToTarget.Reach r = TimeToTarget.reach(c, target);
-                rows.add(new RunRow(arm, seed, val.isEmpty() ? Double.NaN : val.getLast().valLoss(), last.step(),
-                        last.tokens(), last.trainSeconds(), last.elapsedSeconds(), last.batchSize(), c.batchChanges(),
-                        target, r,
-                        TimeToTarget.savingPercent(r == null ? null : r.steps(), baseReach.steps()),
-                        TimeToTarget.savingPercent(r == null ? null : r.tokens(), baseReach.tokens()),
-                        TimeToTarget.savingPercent(r == null ? null : r.seconds(), baseReach.seconds())));
-                ln.add(new LnRow(arm + "-seed" + seed, LnVsTotal.of(c)));
+                if (r != null && (fastestReach == null || r.seconds() < fastestReach.seconds())) {
+                    fastest = e.getKey();
+                    fastestReach = r;
+                }
+            }
+            for (var e : curves.entrySet()) {
+                RunCurve c = e.getValue().get(seed);
+                if (c == null) continue;
+                TimeToTarget.Reach r = bestArm == null ? null : TimeToTarget.reach(c, target);
+                RunCurve.Point last = c.last();
+                Double baseTokens = fastestReach == null ? null : fastestReach.tokens();
+                Double baseSeconds = fastestReach == null ? null : fastestReach.seconds();
+                rows.add(new RunRow(e.getKey(), seed, finalVal(c), last.step(), last.tokens(), last.trainSeconds(),
+                        last.elapsedSeconds(), last.batchSize(), c.batchChanges(), r, fastest,
+                        TimeToTarget.savingPercent(r == null ? null : r.tokens(), baseTokens),
+                        TimeToTarget.savingPercent(r == null ? null : r.seconds(), baseSeconds), c));
             }
         }
         List<ArmSummary> arms = new ArrayList<>();
-        for (String arm : cfg.arms().keySet()) {
+        for (String arm : curves.keySet()) {
             List<RunRow> mine = rows.stream().filter(r -> r.arm().equals(arm)).toList();
+            double[] finals = mine.stream().mapToDouble(RunRow::finalValLoss).toArray();
             int reached = (int) mine.stream().filter(r -> r.reach() != null).count();
-            double minSaving = reached < mine.size() ? Double.NaN
-                    : mine.stream().mapToDouble(RunRow::timeSaving).min().orElse(Double.NaN);
-            arms.add(new ArmSummary(arm, mean(mine.stream().mapToDouble(RunRow::finalValLoss).toArray()),
+            arms.add(new ArmSummary(arm, mine.size(), mean(finals), std(finals),
+                    mean(mine.stream().mapToDouble(RunRow::trainSeconds).toArray()), reached,
                     mean(mine.stream().filter(r -> r.reach() != null).mapToDouble(RunRow::timeSaving).toArray()),
-                    minSaving, mean(mine.stream().filter(r -> r.reach() != null).mapToDouble(RunRow::tokenSaving).toArray()),
-                    reached, mine.size()));
+                    reached < cfg.seeds().size() ? Double.NaN : mine.stream().mapToDouble(RunRow::timeSaving).min().orElse(Double.NaN)));
         }
-        return new ScheduleResults(header(cfg, configs), rows, arms, verdict(arms, cfg.baseline()), ln, estimators,
-                cfg.baseline());
+        List<LnRow> ln = rows.stream().map(r -> new LnRow(r.run(), LnVsTotal.of(r.curve()))).toList();
+        return new ScheduleResults(header(cfg, cfg.trainConfigs(armMap, null, List.of())), throughput, rows, arms, bestArm,
+                target, verdict(cfg, arms, bestArm), ln, estimators);
     }
 
-    /** The best non-baseline arm by its worst seed, and whether it saves at least 15 % wall-clock in every seed. */
-    static String verdict(List<ArmSummary> arms, String baseline) {
+    private static double finalVal(RunCurve c) {
+        List<RunCurve.Point> v = c.valPoints();
+        return v.isEmpty() ? Double.NaN : v.getLast().valLoss();
+    }
+
+    /** The schedule arm with the best worst-seed saving against the fastest fixed run, and whether it saves >= 15 %. */
+    static String verdict(ScheduleExperimentConfig cfg, List<ArmSummary> arms, String bestFixed) {
+        if (bestFixed == null) return "No fixed-batch arm has finished every seed yet: no target, no comparison.";
         ArmSummary best = null;
         for (ArmSummary a : arms) {
-            if (a.arm().equals(baseline)) continue;
-            double key = Double.isNaN(a.minTimeSaving()) ? Double.NEGATIVE_INFINITY : a.minTimeSaving();
-            double bestKey = best == null ? Double.NaN : Double.isNaN(best.minTimeSaving()) ? Double.NEGATIVE_INFINITY : best.minTimeSaving();
-            if (best == null || key > bestKey) best = a;
+            if (a.arm().startsWith(ScheduleExperimentConfig.FIXED)) continue;
+            if (best == null || key(a) > key(best)) best = a;
         }
-        if (best == null) return "no arm besides the baseline";
+        if (best == null) return "No schedule arm has finished yet.";
+        if (best.seeds() < cfg.seeds().size())
+            return String.format(Locale.ROOT, "Incomplete: the best schedule arm so far, %s, finished %d of %d seeds.",
+                    best.arm(), best.seeds(), cfg.seeds().size());
         if (best.reached() < best.seeds())
-            return String.format(Locale.ROOT, "No arm reached the %s arm's final validation loss in every seed (best: %s, %d of %d seeds): target of >= 15%% less wall-clock time NOT met.",
-                    baseline, best.arm(), best.reached(), best.seeds());
-        return String.format(Locale.ROOT, "Best arm: %s, %.1f%% less training time than %s to its final validation loss in its worst seed (mean %.1f%%): target of >= 15%% in all seeds %s.",
-                best.arm(), best.minTimeSaving(), baseline, best.meanTimeSaving(), best.minTimeSaving() >= 15 ? "MET" : "NOT met");
+            return String.format(Locale.ROOT, "No schedule arm reached L* (the best fixed arm %s's mean final validation loss) in every"
+                    + " seed (best: %s, %d of %d): target of >= 15%% less wall-clock time than the fastest fixed batch NOT met.",
+                    bestFixed, best.arm(), best.reached(), best.seeds());
+        return String.format(Locale.ROOT, "Best schedule arm: %s, %.1f%% less training time to L* than the fastest fixed-batch run"
+                        + " of the same seed, in its worst seed (mean %.1f%%): target of >= 15%% in every seed %s.",
+                best.arm(), best.minTimeSaving(), best.meanTimeSaving(), best.minTimeSaving() >= 15 ? "MET" : "NOT met");
     }
 
-    private static RunCurve curve(ScheduleExperimentConfig cfg, String arm, long seed) {
-        Path m = cfg.runDir(arm, seed).resolve("metrics.jsonl");
-        if (!Files.exists(m)) throw new UserError("missing " + m);
-        RunCurve c = RunCurve.read(m);
-        if (c.points().isEmpty()) throw new UserError(m + " has no steps");
+    /** Seeds reaching L* first, then the worst-seed saving. */
+    private static double key(ArmSummary a) {
+        return a.reached() * 1e6 + (Double.isNaN(a.minTimeSaving()) ? -1e5 : a.minTimeSaving());
+    }
+
+    /** A run's curve when it finished (summary.json), else null. */
+    static RunCurve finishedCurve(ScheduleExperimentConfig cfg, String arm, long seed) {
+        RunDir dir = new RunDir(cfg.runDir(arm, seed));
+        if (!dir.finished()) return null;
+        RunCurve c = RunCurve.read(dir.metrics());
+        if (c.points().isEmpty()) throw new UserError(dir.metrics() + " has no steps");
         return c;
     }
 
@@ -124,6 +190,9 @@ public record ScheduleResults(String header, List<RunRow> runs, List<ArmSummary>
                 first.lrDecay().name().toLowerCase(Locale.ROOT), first.learningRate(), first.minLr(), first.warmupTokens(),
                 first.lrSchedule().decayTokens()));
         sb.append("- seeds: ").append(cfg.seeds()).append('\n');
+        sb.append(String.format(Locale.ROOT, "- validation: the same %d windows of %d tokens spread over all of val.bin for every run, every %s%n",
+                first.evalSequences(), first.blockSize(), first.evalIntervalTokens() > 0
+                        ? String.format(Locale.ROOT, "%,d tokens", first.evalIntervalTokens()) : first.evalInterval() + " steps"));
         sb.append("- arms:\n");
         for (var e : configs.entrySet()) {
             TrainConfig c = e.getValue();
@@ -134,9 +203,9 @@ public record ScheduleResults(String header, List<RunRow> runs, List<ArmSummary>
                         fmtG(c.adaptiveK()), c.adaptiveSource().name().toLowerCase(Locale.ROOT), c.batchSizeMinResolved(), c.batchSize(),
                         c.batchSizeStart(), c.adaptiveInterval(), c.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
             };
-            sb.append(String.format(Locale.ROOT, "  - `%s`: %s; micro-batch %d; per-example norms %s; eval every %d steps%s%n",
-                    e.getKey(), desc, c.microBatchSize(), c.perExampleNorms().name().toLowerCase(Locale.ROOT), c.evalInterval(),
-                    e.getKey().equals(cfg.baseline()) ? " (baseline)" : ""));
+            sb.append(String.format(Locale.ROOT, "  - `%s`: %s, peak LR %.3g; micro-batch %s; per-example norms %s%n",
+                    e.getKey(), desc, c.learningRate(), c.autoMicroBatch() ? "= batch" : Integer.toString(c.microBatchSize()),
+                    c.perExampleNorms().name().toLowerCase(Locale.ROOT)));
         }
         return sb.toString();
     }
@@ -160,112 +229,144 @@ public record ScheduleResults(String header, List<RunRow> runs, List<ArmSummary>
                 System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"));
     }
 
-    /** The three tables as Markdown. */
+    /** The tables as Markdown. */
     public String markdown() {
-        StringBuilder sb = new StringBuilder("# Batch-size schedules: time to the baseline's validation loss\n\n");
+        StringBuilder sb = new StringBuilder("# Batch-size schedules against the best fixed batch\n\n");
         sb.append(header).append('\n');
-        sb.append("## Time to the `").append(baseline).append("` arm's final validation loss\n\n");
-        sb.append("Target: the final validation loss of the `").append(baseline).append("` run with the same seed. "
-                + "Steps, tokens and training time to reach it are interpolated linearly between the two evaluations "
-                + "around the first crossing; training time sums the steps' own durations (no validation passes). "
-                + "Saving = 1 - value / the baseline run's own value to the same target.\n\n");
-        sb.append("| run | final val loss | steps | tokens | train time (s) | final batch | batch changes | target | steps to target | tokens to target | time to target (s) | step saving | token saving | time saving |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        if (throughput != null)
+            sb.append("## What a bigger batch buys on this machine\n\nTraining throughput of this model and step, micro-batch = batch "
+                    + "(median of the timed steps of a short run):\n\n").append(throughput.markdown()).append('\n');
+        sb.append("## Time to L*, the best fixed batch's validation loss\n\n");
+        sb.append(bestFixed == null ? "No fixed-batch arm has finished every seed yet.\n\n" : String.format(Locale.ROOT,
+                "L* = %.4f, the mean final validation loss of `%s`, the lowest of every fixed-batch arm that finished every seed. "
+                        + "Time to L* is interpolated between evaluations and sums the steps' own durations (validation passes "
+                        + "excluded). Saving = 1 - T(L*) / T(L*) of the fastest fixed-batch run of the same seed (named per row).%n%n",
+                target, bestFixed));
+        sb.append("| run | final val loss | steps | tokens | train time (s) | final batch | batch changes | tokens to L* | time to L* (s) | fastest fixed run | token saving | time saving |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n");
         for (RunRow r : runs) {
-            String notReached = "not reached";
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d | %,d | %.1f | %d | %d | %.4f | %s | %s | %s | %s | %s | %s |%n",
-                    r.run(), r.finalValLoss(), r.steps(), r.tokens(), r.trainSeconds(), r.finalBatch(), r.batchChanges(), r.target(),
-                    r.reach() == null ? notReached : String.format(Locale.ROOT, "%.1f", r.reach().steps()),
-                    r.reach() == null ? notReached : String.format(Locale.ROOT, "%,.0f", r.reach().tokens()),
-                    r.reach() == null ? notReached : String.format(Locale.ROOT, "%.1f", r.reach().seconds()),
-                    pct(r.stepSaving()), pct(r.tokenSaving()), pct(r.timeSaving())));
+            String no = "not reached";
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d | %,d | %.1f | %d | %d | %s | %s | %s | %s | %s |%n",
+                    r.run(), r.finalValLoss(), r.steps(), r.tokens(), r.trainSeconds(), r.finalBatch(), r.batchChanges(),
+                    r.reach() == null ? no : String.format(Locale.ROOT, "%,.0f", r.reach().tokens()),
+                    r.reach() == null ? no : String.format(Locale.ROOT, "%.1f", r.reach().seconds()),
+                    r.fastestFixed() == null ? "-" : r.fastestFixed(), pct(r.tokenSaving()), pct(r.timeSaving())));
         }
-        sb.append("\n| arm | seeds reaching the target | mean final val loss | mean time saving | worst-seed time saving | mean token saving |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|\n");
+        sb.append("\n| arm | seeds | final val loss (mean ± std over seeds) | mean train time (s) | seeds reaching L* | mean time saving | worst-seed time saving |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (ArmSummary a : arms)
-            sb.append(String.format(Locale.ROOT, "| %s | %d/%d | %.4f | %s | %s | %s |%n", a.arm(), a.reached(), a.seeds(),
-                    a.meanFinalValLoss(), pct(a.meanTimeSaving()), a.reached() < a.seeds() ? "not reached in every seed" : pct(a.minTimeSaving()),
-                    pct(a.meanTokenSaving())));
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.4f ± %s | %.1f | %d | %s | %s |%n", a.arm(), a.seeds(),
+                    a.meanFinalValLoss(), num(a.stdFinalValLoss(), "%.4f"), a.meanTrainSeconds(), a.reached(),
+                    pct(a.meanTimeSaving()), Double.isNaN(a.minTimeSaving()) ? "n/a" : pct(a.minTimeSaving())));
         sb.append('\n').append(verdict).append("\n\n");
+        sb.append(sweepCost()).append('\n');
 
         sb.append("## LayerNorm-only vs total GNS through training\n\n");
-        sb.append("Per run, over the steps where both smoothed estimates are defined and positive: Pearson correlation of "
-                + "log GNS_LN with log GNS_total, and the median of GNS_LN / GNS_total. Every step's pair is in "
+        sb.append("Per run, over the steps where both smoothed estimates are defined and positive: Pearson r of log GNS_LN with "
+                + "log GNS_total (high for any two growing series), r of their changes (Δ log over " + LnVsTotal.STRIDE
+                + " steps: the trend removed, what a controller relies on), and the ratio GNS_LN / GNS_total: median, "
+                + "5th-95th percentile, median over the first and the last tenth of the steps. Every step's pair is in "
                 + "gns_ln_vs_total.csv.\n\n");
-        sb.append("| run | steps | Pearson r (log) | median LN / total |\n|---|---:|---:|---:|\n");
-        for (LnRow l : lnVsTotal)
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s |%n", l.run(), l.stats().n(), num(l.stats().pearsonLog(), "%.3f"),
-                    num(l.stats().medianRatio(), "%.3f")));
+        sb.append("| run | steps | r (log) | r (changes) | median ratio | ratio 5-95% | ratio, first tenth | ratio, last tenth |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (LnRow l : lnVsTotal) {
+            LnVsTotal t = l.stats();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s-%s | %s | %s |%n", l.run(), t.n(), num(t.pearsonLog(), "%.3f"),
+                    num(t.pearsonDelta(), "%.3f"), num(t.medianRatio(), "%.3f"), num(t.ratioP05(), "%.2f"), num(t.ratioP95(), "%.2f"),
+                    num(t.ratioEarly(), "%.3f"), num(t.ratioLate(), "%.3f")));
+        }
         double[] rs = lnVsTotal.stream().mapToDouble(l -> l.stats().pearsonLog()).filter(Double::isFinite).toArray();
-        double[] ratios = lnVsTotal.stream().mapToDouble(l -> l.stats().medianRatio()).filter(Double::isFinite).toArray();
-        if (rs.length > 0)
-            sb.append(String.format(Locale.ROOT, "%nOver %d runs: Pearson r from %.3f to %.3f; median ratio from %.3f to %.3f.%n",
-                    rs.length, min(rs), max(rs), min(ratios), max(ratios)));
+        double[] ds = lnVsTotal.stream().mapToDouble(l -> l.stats().pearsonDelta()).filter(Double::isFinite).toArray();
+        if (rs.length > 0 && ds.length > 0)
+            sb.append(String.format(Locale.ROOT, "%nOver %d runs: r (log) from %.3f to %.3f; r (changes) from %.3f to %.3f.%n",
+                    rs.length, min(rs), max(rs), min(ds), max(ds)));
         sb.append('\n');
+        sb.append(estimatorsMarkdown());
+        return sb.toString();
+    }
 
-        sb.append("## Estimator quality at equal compute\n\n");
-        if (estimators == null) {
-            sb.append("Not measured (estimators.batches is 0, or the baseline's first run was reused without estimators.json).\n");
-        } else {
-            EstimatorComparison.Result e = estimators;
-            sb.append(String.format(Locale.ROOT, "Model state: the `%s` arm's first seed at the end of training. The same %d batches of B = %d "
-                            + "random sequences (micro-batches of b = %d, %d tokens each, %.1f s) feed all three estimators of B_simple "
-                            + "(all parameters, in sequences); the weights do not change in between.%n%n",
-                    baseline, e.batches(), e.batchSize(), e.microBatch(), e.blockSize(), e.seconds()));
-            for (EstimatorComparison.Row r : e.rows())
-                sb.append("- **").append(r.estimator().label).append("**: ").append(r.estimator().uses).append('\n');
-            sb.append(String.format(Locale.ROOT, "%nEstimate: ratio of the means of the per-sample tr(Σ) and |G|² estimates over all samples, "
-                    + "with a 90%% BCa bootstrap interval over samples. Spread: the same ratio in %d disjoint groups of consecutive "
-                    + "batches (each a repeat at 1/%d of the compute); std and variance across the groups.%n%n",
-                    e.rows().getFirst().groups(), e.rows().getFirst().groups()));
-            sb.append("| estimator | samples | B_simple | 90% interval | interval width / estimate | group mean | group std | group variance |\n");
-            sb.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-            for (EstimatorComparison.Row r : e.rows()) {
-                var g = r.all();
-                sb.append(String.format(Locale.ROOT, "| %s | %d | %s | [%s, %s] | %s | %s | %s | %s |%n", r.estimator().label, r.samples(),
-                        g.gns() == null ? "undefined" : fmtG(g.gns()), fmtG(g.low()), fmtG(g.high()), num(g.relativeWidth(), "%.3f"),
-                        num(r.groupMean(), "%.4g"), num(r.groupStd(), "%.4g"), num(r.groupVariance(), "%.4g")));
-            }
+    /** What finding the best fixed batch cost: the sweep's training time per seed, beside one run of each schedule. */
+    private String sweepCost() {
+        List<ArmSummary> sweep = arms.stream().filter(a -> a.arm().matches(ScheduleExperimentConfig.FIXED + "\\d+")).toList();
+        if (sweep.isEmpty()) return "";
+        double sweepSeconds = sweep.stream().mapToDouble(ArmSummary::meanTrainSeconds).sum();
+        double tuning = arms.stream().filter(a -> a.arm().startsWith(ScheduleExperimentConfig.FIXED))
+                .mapToDouble(ArmSummary::meanTrainSeconds).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Finding the best fixed batch: the sweep of %d batch sizes takes "
+                + "%.1f s of training per seed (%.1f s with the LR arms); one run of each schedule:", sweep.size(), sweepSeconds, tuning));
+        for (ArmSummary a : arms)
+            if (!a.arm().startsWith(ScheduleExperimentConfig.FIXED))
+                sb.append(String.format(Locale.ROOT, " %s %.1f s (%.1f%% of the sweep),", a.arm(), a.meanTrainSeconds(),
+                        100 * a.meanTrainSeconds() / sweepSeconds));
+        return sb.substring(0, sb.length() - 1) + ".\n";
+    }
+
+    private String estimatorsMarkdown() {
+        StringBuilder sb = new StringBuilder("## Estimator quality at equal compute\n\n");
+        if (estimators == null) return sb.append("Not measured (estimators.batches is 0, or their arm's run was reused without estimators.json).\n").toString();
+        EstimatorComparison.Result e = estimators;
+        sb.append(String.format(Locale.ROOT, "Model state: a fixed-batch arm's first seed at the end of training. The same %d batches of B = %d "
+                        + "random sequences (micro-batches of b = %d, %d tokens each, %.1f s) feed all three estimators of B_simple "
+                        + "(all parameters, in sequences); the weights do not change in between.%n%n",
+                e.batches(), e.batchSize(), e.microBatch(), e.blockSize(), e.seconds()));
+        for (EstimatorComparison.Row r : e.rows())
+            sb.append("- **").append(r.estimator().label).append("**: ").append(r.estimator().uses).append('\n');
+        sb.append(String.format(Locale.ROOT, "%nEstimate: ratio of the means of the per-sample tr(Σ) and |G|² estimates over all samples, "
+                        + "with a 90%% BCa bootstrap interval over samples. Spread: the same ratio in %d disjoint groups of consecutive "
+                        + "batches (each a repeat at 1/%d of the compute); std and variance across the groups.%n%n",
+                e.rows().getFirst().groups(), e.rows().getFirst().groups()));
+        sb.append("| estimator | samples | B_simple | 90% interval | interval width / estimate | group mean | group std | group variance |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (EstimatorComparison.Row r : e.rows()) {
+            var g = r.all();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | [%s, %s] | %s | %s | %s | %s |%n", r.estimator().label, r.samples(),
+                    g.gns() == null ? "undefined" : fmtG(g.gns()), fmtG(g.low()), fmtG(g.high()), num(g.relativeWidth(), "%.3f"),
+                    num(r.groupMean(), "%.4g"), num(r.groupStd(), "%.4g"), num(r.groupVariance(), "%.4g")));
         }
         return sb.toString();
     }
 
-    /** results.csv: one row per run. */
+    /** results.csv: one row per finished run. */
     public String csv() {
         StringBuilder sb = new StringBuilder("arm,seed,final_val_loss,steps,tokens,train_s,elapsed_s,final_batch,batch_changes,"
-                + "target_val_loss,reached,steps_to_target,tokens_to_target,train_s_to_target,step_saving_pct,token_saving_pct,time_saving_pct\n");
+                + "target_val_loss,reached,tokens_to_target,train_s_to_target,fastest_fixed,token_saving_pct,time_saving_pct\n");
         for (RunRow r : runs)
-            sb.append(String.format(Locale.ROOT, "%s,%d,%s,%d,%d,%.3f,%.3f,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s%n", r.arm(), r.seed(),
+            sb.append(String.format(Locale.ROOT, "%s,%d,%s,%d,%d,%.3f,%.3f,%d,%d,%s,%s,%s,%s,%s,%s,%s%n", r.arm(), r.seed(),
                     csvNum(r.finalValLoss()), r.steps(), r.tokens(), r.trainSeconds(), r.elapsedSeconds(), r.finalBatch(),
-                    r.batchChanges(), csvNum(r.target()), r.reach() != null,
-                    r.reach() == null ? "" : csvNum(r.reach().steps()), r.reach() == null ? "" : csvNum(r.reach().tokens()),
-                    r.reach() == null ? "" : csvNum(r.reach().seconds()), csvNum(r.stepSaving()), csvNum(r.tokenSaving()),
-                    csvNum(r.timeSaving())));
+                    r.batchChanges(), csvNum(target), r.reach() != null,
+                    r.reach() == null ? "" : csvNum(r.reach().tokens()), r.reach() == null ? "" : csvNum(r.reach().seconds()),
+                    r.fastestFixed() == null ? "" : r.fastestFixed(), csvNum(r.tokenSaving()), csvNum(r.timeSaving())));
         return sb.toString();
     }
 
-    /** Writes results.md, results.csv and gns_ln_vs_total.csv into {@code out}. */
+    /** curves.csv: every evaluation of every finished run, from which every number of results.md can be recomputed. */
+    public String curvesCsv() {
+        StringBuilder sb = new StringBuilder("arm,seed,step,tokens,train_s,batch_size,micro_batch,lr,val_loss,gns_total,gns_ln\n");
+        for (RunRow r : runs)
+            for (RunCurve.Point p : r.curve().valPoints())
+                sb.append(String.format(Locale.ROOT, "%s,%d,%d,%d,%.4f,%d,%d,%s,%s,%s,%s%n", r.arm(), r.seed(), p.step(), p.tokens(),
+                        p.trainSeconds(), p.batchSize(), p.microBatch(), csvNum(p.lr()), csvNum(p.valLoss()),
+                        p.gnsTotal() == null ? "" : csvNum(p.gnsTotal()), p.gnsLn() == null ? "" : csvNum(p.gnsLn())));
+        return sb.toString();
+    }
+
+    /** gns_ln_vs_total.csv: every step of every finished run with both estimates (empty where undefined). */
+    public String lnVsTotalCsv() {
+        StringBuilder sb = new StringBuilder("run,arm,seed,step,tokens,gns_total,gns_ln\n");
+        for (RunRow r : runs)
+            for (RunCurve.Point p : r.curve().points())
+                sb.append(r.run()).append(',').append(r.arm()).append(',').append(r.seed()).append(',').append(p.step()).append(',')
+                        .append(p.tokens()).append(',').append(p.gnsTotal() == null ? "" : p.gnsTotal()).append(',')
+                        .append(p.gnsLn() == null ? "" : p.gnsLn()).append('\n');
+        return sb.toString();
+    }
+
+    /** Writes results.md, results.csv, curves.csv and gns_ln_vs_total.csv into {@code out}. */
     public void write(Path out) {
         try {
             Files.writeString(out.resolve("results.md"), markdown());
             Files.writeString(out.resolve("results.csv"), csv());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** gns_ln_vs_total.csv from the run folders: run, arm, seed, step, tokens, gns_total, gns_ln (empty when undefined). */
-    public static void writeLnVsTotalCsv(ScheduleExperimentConfig cfg, Path file) {
-        StringBuilder sb = new StringBuilder("run,arm,seed,step,tokens,gns_total,gns_ln\n");
-        for (String arm : cfg.arms().keySet())
-            for (long seed : cfg.seeds())
-                for (RunCurve.Point p : curve(cfg, arm, seed).points())
-                    sb.append(arm).append("-seed").append(seed).append(',').append(arm).append(',').append(seed).append(',')
-                            .append(p.step()).append(',').append(p.tokens()).append(',')
-                            .append(p.gnsTotal() == null ? "" : p.gnsTotal()).append(',')
-                            .append(p.gnsLn() == null ? "" : p.gnsLn()).append('\n');
-        try {
-            Files.writeString(file, sb.toString());
+            Files.writeString(out.resolve("curves.csv"), curvesCsv());
+            Files.writeString(out.resolve("gns_ln_vs_total.csv"), lnVsTotalCsv());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -287,6 +388,13 @@ public record ScheduleResults(String header, List<RunRow> runs, List<ArmSummary>
         double s = 0;
         for (double x : v) s += x;
         return s / v.length;
+    }
+
+    private static double std(double[] v) {
+        if (v.length < 2) return Double.NaN;
+        double m = mean(v), s = 0;
+        for (double x : v) s += (x - m) * (x - m);
+        return Math.sqrt(s / (v.length - 1));
     }
 
     private static double min(double[] v) { double m = Double.POSITIVE_INFINITY; for (double x : v) m = Math.min(m, x); return m; }

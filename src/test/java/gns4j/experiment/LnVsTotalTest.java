@@ -19,6 +19,24 @@ class LnVsTotalTest {
     }
 
     @Test
+    void changesCorrelateOnlyWhenTheWigglesAgree() {
+        // Both grow 10x over the run; LN follows total's wiggles in one case and the opposite wiggles in the other.
+        int n = 400;
+        double[] total = new double[n], follows = new double[n], opposes = new double[n];
+        for (int i = 0; i < n; i++) {
+            double trend = Math.pow(10, (double) i / n), wiggle = Math.sin(i / 7.0) * 0.2;
+            total[i] = trend * Math.exp(wiggle);
+            follows[i] = 0.5 * trend * Math.exp(wiggle);
+            opposes[i] = 0.5 * trend * Math.exp(-wiggle);
+        }
+        LnVsTotal same = LnVsTotal.of(total, follows), opposite = LnVsTotal.of(total, opposes);
+        assertEquals(1.0, same.pearsonDelta(), 1e-9);
+        assertTrue(opposite.pearsonLog() > 0.5, "the shared trend alone correlates the logs: " + opposite.pearsonLog());
+        assertTrue(opposite.pearsonDelta() < 0, "the changes disagree: " + opposite.pearsonDelta());
+        assertTrue(opposite.ratioP95() > opposite.ratioP05());
+    }
+
+    @Test
     void anticorrelatedAndMedianOfEvenCount() {
         LnVsTotal s = LnVsTotal.of(new double[]{1, 2, 4, 8}, new double[]{8, 4, 2, 1});
         assertEquals(-1.0, s.pearsonLog(), 1e-12);
@@ -40,6 +58,6 @@ class LnVsTotalTest {
     }
 
     static RunCurve.Point point(int step, Double total, Double ln) {
-        return new RunCurve.Point(step, step * 100L, step, step, 8, null, total, ln, false);
+        return new RunCurve.Point(step, step * 100L, step, step, 8, 8, 1e-3, null, total, ln, false);
     }
 }

@@ -8,20 +8,23 @@ import gns4j.cli.Cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end: `experiment schedule` on a tiny config (2 arms x 2 seeds, a tiny byte-level model on the bundled
- * corpus, a few steps each), then the files it leaves.
+ * End to end: `experiment schedule` on a tiny config (a sweep of 2 fixed batches, the best at 2x LR, one adaptive
+ * arm, 2 seeds; a tiny byte-level model on the bundled corpus, a few steps each), then the files it leaves.
  */
 class ScheduleExperimentTest {
     @TempDir static Path tmp;
     static Path out, config;
-    static int exit;
     static String stdout;
+
+    static final List<String> ARMS = List.of("fixed-4", "fixed-8", "adaptive");
 
     static String config(Path out, Path data, String armsJson) {
         return """
@@ -29,19 +32,20 @@ class ScheduleExperimentTest {
                   "out_dir": "%s",
                   "data_dir": "%s",
                   "prepare": {"inputs": ["demo"], "tokenizer": "byte"},
-                  "base": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16, "micro_batch_size": 4,
+                  "base": {"n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16, "batch_multiple": 4,
                            "batch_size": 8, "learning_rate": 3e-3, "min_lr": 3e-4, "warmup_tokens": 256,
-                           "max_tokens": 2048, "max_steps": 1000, "eval_interval": 2, "eval_sequences": 8,
+                           "max_tokens": 2048, "max_steps": 1000, "eval_interval_tokens": 256, "eval_sequences": 8,
                            "log_interval": 1000, "threads": 2, "gns_alpha": 0.9},
+                  "fixed_batches": [4, 8],
+                  "lr_factors": [2],
                   "arms": %s,
                   "seeds": [3, 4],
-                  "estimators": {"batches": 4, "groups": 2}
+                  "estimators": {"batches": 4, "groups": 2, "batch_size": 8}
                 }""".formatted(out.toString().replace("\\", "/"), data.toString().replace("\\", "/"), armsJson);
     }
 
-    static final String ARMS = """
-            {"fixed": {},
-             "adaptive": {"batch_schedule": "adaptive", "batch_size_min": 4, "batch_size_start": 4,
+    static final String ADAPTIVE = """
+            {"adaptive": {"batch_schedule": "adaptive", "batch_size_min": 4, "batch_size_start": 4,
                           "adaptive_k": 1000, "adaptive_interval": 3}}""";
 
     /** `./gns4j experiment ...` through the real CLI, output captured. */
@@ -56,55 +60,87 @@ class ScheduleExperimentTest {
     static void runExperiment() throws IOException {
         out = tmp.resolve("out");
         config = tmp.resolve("exp.json");
-        Files.writeString(config, config(out, tmp.resolve("data"), ARMS));
+        Files.writeString(config, config(out, tmp.resolve("data"), ADAPTIVE));
         Cli r = run("schedule", "--config", config.toString());
-        exit = r.exitCode();
         stdout = r.out();
         assertEquals(0, r.exitCode(), r.err());
     }
 
+    /** The LR arm of the best fixed batch, named after it. */
+    static String lrArm() throws IOException {
+        try (var files = Files.list(out)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.matches("fixed-\\d+-lr2-seed3"))
+                    .map(n -> n.replace("-seed3", "")).findFirst().orElseThrow(() -> new AssertionError("no LR arm run"));
+        }
+    }
+
     @Test
     void writesTheTablesWithEveryArmAndSeed() throws IOException {
-        for (String f : List.of("results.md", "results.csv", "gns_ln_vs_total.csv", "estimators.json"))
+        for (String f : List.of("results.md", "results.csv", "curves.csv", "gns_ln_vs_total.csv", "estimators.json", "throughput.json"))
             assertTrue(Files.exists(out.resolve(f)), f);
-        for (int seed : List.of(3, 4)) {
-            String report = Files.readString(out.resolve("report-seed" + seed + ".html"));
-            for (String arm : List.of("fixed", "adaptive")) assertTrue(report.contains(arm + "-seed" + seed), arm + " in " + seed);
-            assertFalse(report.contains("-seed" + (7 - seed)), "only seed " + seed + "'s runs");
-        }
         String md = Files.readString(out.resolve("results.md"));
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
-        assertEquals(5, csv.size(), "header + 2 arms x 2 seeds: " + csv);
-        String gns = Files.readString(out.resolve("gns_ln_vs_total.csv"));
-        for (String arm : List.of("fixed", "adaptive"))
+        assertEquals(9, csv.size(), "header + 4 arms x 2 seeds: " + csv);
+        String lr = lrArm();
+        for (String arm : List.of("fixed-4", "fixed-8", "adaptive", lr))
             for (int seed : List.of(3, 4)) {
                 String run = arm + "-seed" + seed;
                 assertTrue(Files.exists(out.resolve(run).resolve("summary.json")), run);
                 assertTrue(md.contains("| " + run + " |"), run + " in results.md");
                 assertTrue(csv.stream().anyMatch(l -> l.startsWith(arm + "," + seed + ",")), run + " in results.csv");
-                assertTrue(gns.contains("\n" + run + "," + arm + "," + seed + ","), run + " in gns_ln_vs_total.csv");
+                assertTrue(Files.readString(out.resolve("report-seed" + seed + ".html")).contains(run), run + " in its seed's report");
             }
-        assertTrue(md.contains("## LayerNorm-only vs total GNS"));
+        assertTrue(md.contains("## What a bigger batch buys") && md.contains("## LayerNorm-only vs total GNS"));
         assertTrue(md.contains("per-example norms") && md.contains("micro-batch norms") && md.contains("sequential steps"));
-        assertTrue(stdout.contains("| fixed-seed3 |"), "the table is printed too");
-        // The baseline reaches its own final loss; its saving is 0 by definition.
-        for (String line : csv)
-            if (line.startsWith("fixed,")) {
-                String[] c = line.split(",", -1);
-                assertEquals("true", c[10], line);
-                assertEquals(0.0, Double.parseDouble(c[16]), 1e-9, line);
-            }
+        assertTrue(md.contains("Finding the best fixed batch"), "the sweep's cost beside one schedule run");
+        assertTrue(stdout.contains("| adaptive-seed3 |"), "the table is printed too");
     }
 
     @Test
-    void everyRunHasTheSameTokenBudgetAndLrHorizon() throws IOException {
-        for (String run : List.of("fixed-seed3", "adaptive-seed4")) {
+    void theTargetIsTheBestFixedArmsMeanFinalLossRecomputedFromCurves() throws IOException {
+        // L* from curves.csv alone: the last evaluation of each run, averaged over seeds, lowest fixed arm.
+        Map<String, double[]> sums = new HashMap<>();
+        Map<String, String> lastLine = new HashMap<>();
+        for (String line : Files.readAllLines(out.resolve("curves.csv")).subList(1, Files.readAllLines(out.resolve("curves.csv")).size())) {
+            String[] c = line.split(",", -1);
+            lastLine.put(c[0] + "," + c[1], c[8]);
+        }
+        lastLine.forEach((run, val) -> sums.computeIfAbsent(run.split(",")[0], k -> new double[2])[0] += Double.parseDouble(val));
+        lastLine.forEach((run, val) -> sums.get(run.split(",")[0])[1]++);
+        double target = sums.entrySet().stream().filter(e -> e.getKey().startsWith("fixed-"))
+                .mapToDouble(e -> e.getValue()[0] / e.getValue()[1]).min().orElseThrow();
+        List<String> csv = Files.readAllLines(out.resolve("results.csv"));
+        for (String line : csv.subList(1, csv.size())) {
+            String[] c = line.split(",", -1);
+            assertEquals(target, Double.parseDouble(c[9]), 1e-5, line);
+            // The fastest fixed run of a seed is its own reference: saving 0.
+            if (c[0].equals(c[13])) assertEquals(0.0, Double.parseDouble(c[15]), 1e-9, line);
+        }
+    }
+
+    @Test
+    void everyRunHasTheSameTokenBudgetAndTheMicroBatchFollowsTheBatch() throws IOException {
+        for (String run : List.of("fixed-4-seed3", "fixed-8-seed4", "adaptive-seed4")) {
             JsonObject cfg = JsonParser.parseString(Files.readString(out.resolve(run).resolve("config.json"))).getAsJsonObject();
             assertEquals(2048, cfg.get("max_tokens").getAsLong());
             List<String> lines = Files.readAllLines(out.resolve(run).resolve("metrics.jsonl"));
+            for (String line : lines) {
+                JsonObject r = JsonParser.parseString(line).getAsJsonObject();
+                assertEquals(r.get("batch_size").getAsInt(), r.get("micro_batch").getAsInt(), line);
+                assertEquals(1, r.get("micro_batches").getAsInt(), line);
+            }
             long tokens = JsonParser.parseString(lines.getLast()).getAsJsonObject().get("tokens").getAsLong();
             assertTrue(tokens >= 2048 && tokens < 2048 + 8 * 16, run + " ended at " + tokens + " tokens");
         }
+    }
+
+    @Test
+    void theLrArmsRunTheBestFixedBatchAtTheirMultipleOfTheLr() throws IOException {
+        String lr = lrArm();
+        JsonObject cfg = JsonParser.parseString(Files.readString(out.resolve(lr + "-seed4").resolve("config.json"))).getAsJsonObject();
+        assertEquals(6e-3, cfg.get("learning_rate").getAsDouble(), 1e-12);
+        assertEquals(6e-4, cfg.get("min_lr").getAsDouble(), 1e-12);
+        assertEquals(lr, "fixed-" + cfg.get("batch_size").getAsInt() + "-lr2");
     }
 
     @Test
@@ -135,11 +171,11 @@ class ScheduleExperimentTest {
 
     @Test
     void aSecondCallReusesTheFinishedRuns() throws IOException {
-        String before = Files.readString(out.resolve("fixed-seed3").resolve("metrics.jsonl"));
+        String before = Files.readString(out.resolve("fixed-4-seed3").resolve("metrics.jsonl"));
         Cli r = run("schedule", "--config", config.toString());
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.err().contains("reused"), r.err());
-        assertEquals(before, Files.readString(out.resolve("fixed-seed3").resolve("metrics.jsonl")));
+        assertEquals(before, Files.readString(out.resolve("fixed-4-seed3").resolve("metrics.jsonl")));
         assertTrue(Files.readString(out.resolve("results.md")).contains("## Estimator quality"));
         assertFalse(Files.readString(out.resolve("results.md")).contains("Not measured"), "estimators.json is read back");
     }
@@ -147,46 +183,66 @@ class ScheduleExperimentTest {
     @Test
     void armsMayNotChangeWhatMustBeShared() throws IOException {
         Path bad = tmp.resolve("bad.json");
-        Files.writeString(bad, config(tmp.resolve("bad-out"), tmp.resolve("data"),
-                "{\"fixed\": {}, \"hot\": {\"learning_rate\": 1e-2}}"));
-        Cli r = run("schedule", "--config", bad.toString());
-        assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("learning_rate"), r.err());
-        Files.writeString(bad, config(tmp.resolve("bad-out"), tmp.resolve("data"),
-                "{\"fixed\": {\"max_steps\": 3}, \"other\": {}}"));
-        r = run("schedule", "--config", bad.toString());
-        assertEquals(2, r.exitCode());
-        assertTrue(r.err().contains("max_steps"), r.err());
+        for (String arms : List.of("{\"hot\": {\"learning_rate\": 1e-2}}", "{\"fixed-9\": {}}", "{\"short\": {\"max_steps\": 3}}")) {
+            Files.writeString(bad, config(tmp.resolve("bad-out"), tmp.resolve("data"), arms));
+            Cli r = run("schedule", "--config", bad.toString());
+            assertEquals(2, r.exitCode(), arms);
+            assertTrue(r.err().matches("(?s).*(learning_rate|fixed-|max_steps).*"), r.err());
+        }
         assertFalse(Files.exists(tmp.resolve("bad-out")), "nothing written for a refused config");
     }
 
     @Test
-    void seedsOptionRunsASubsetThatTheFullRunThenReuses() throws IOException {
+    void subsetsOfSeedsAndArmsAndAnUnfinishedRunContinueInALaterCall() throws IOException {
         Path sub = tmp.resolve("subset-out");
-        Cli r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", "4");
+        Cli r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", "4", "--arms", "fixed-*");
         assertEquals(0, r.exitCode(), r.err());
-        assertTrue(Files.exists(sub.resolve("fixed-seed4").resolve("summary.json")));
-        assertFalse(Files.exists(sub.resolve("fixed-seed3")), "seed 3 was not asked for");
-        assertEquals(3, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 arms x 1 seed");
+        assertTrue(Files.exists(sub.resolve("fixed-4-seed4").resolve("summary.json")));
+        assertEquals(3, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 fixed arms x 1 seed");
+        assertFalse(Files.exists(sub.resolve("adaptive-seed4")), "adaptive was not asked for");
+        assertFalse(Files.exists(sub.resolve("fixed-4-seed3")), "seed 3 was not asked for");
+        assertTrue(r.err().contains("LR arms wait"), r.err());
 
         for (String bad : List.of("5", "4,4")) {
             Cli refused = run("schedule", "--config", config.toString(), "--out-dir", sub.toString(), "--seeds", bad);
             assertEquals(2, refused.exitCode(), bad);
             assertTrue(refused.err().contains("--seeds"), refused.err());
         }
-
-        String seed4 = Files.readString(sub.resolve("fixed-seed4").resolve("metrics.jsonl"));
+        // A run left unfinished (no summary, no checkpoint) is started over by the next call.
+        Path unfinished = sub.resolve("fixed-8-seed4");
+        String finished = Files.readString(unfinished.resolve("metrics.jsonl"));
+        Files.delete(unfinished.resolve("summary.json"));
+        try (var ckpts = Files.list(unfinished)) {
+            for (Path c : ckpts.filter(p -> p.getFileName().toString().startsWith("ckpt")).toList())
+                ScheduleExperiment.deleteTree(c);
+        }
         r = run("schedule", "--config", config.toString(), "--out-dir", sub.toString());
         assertEquals(0, r.exitCode(), r.err());
-        assertTrue(r.err().contains("fixed seed 4: finished run found"), r.err());
-        assertEquals(seed4, Files.readString(sub.resolve("fixed-seed4").resolve("metrics.jsonl")), "seed 4 reused, not rerun");
-        assertTrue(Files.exists(sub.resolve("fixed-seed3").resolve("summary.json")), "seed 3 run by the full call");
-        assertEquals(5, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 2 arms x 2 seeds");
+        assertTrue(r.err().contains("fixed-4 seed 4: finished run found"), r.err());
+        assertTrue(r.err().contains("fixed-8 seed 4 -> " + unfinished + " (resuming)"), r.err());
+        assertEquals(withoutTimes(finished), withoutTimes(Files.readString(unfinished.resolve("metrics.jsonl"))),
+                "the rerun repeats the same steps");
+        assertEquals(9, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 4 arms x 2 seeds");
+    }
+
+    @Test
+    void aTimeLimitStartsNoRunAfterIt() throws IOException {
+        Path limited = tmp.resolve("limited-out");
+        Cli r = run("schedule", "--config", config.toString(), "--out-dir", limited.toString(), "--time-limit", "0.0001");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("time limit reached"), r.out());
+        assertTrue(Files.exists(limited.resolve("throughput.json")));
+        assertFalse(Files.exists(limited.resolve("fixed-4-seed3").resolve("summary.json")));
     }
 
     @Test
     void estimatorPassGivesThreeDefinedRows() throws IOException {
         String json = Files.readString(out.resolve("estimators.json"));
         for (String e : List.of("PER_EXAMPLE", "MICRO_BATCH", "SEQUENTIAL")) assertTrue(json.contains(e), e);
+    }
+
+    /** metrics.jsonl without the wall-clock fields, which differ from run to run. */
+    static String withoutTimes(String metrics) {
+        return metrics.replaceAll("\"(tok_per_s|elapsed_s)\":[-0-9.eE]+", "");
     }
 }
