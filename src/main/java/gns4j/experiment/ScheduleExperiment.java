@@ -52,6 +52,7 @@ public final class ScheduleExperiment {
     private List<Long> seeds;
     private long deadlineNanos = Long.MAX_VALUE;
     private boolean warmedUp, timeUp;
+    private ThroughputCurve throughput;
 
     /**
      * @param extraOverrides "key=value" applied to every run after the config (e.g. device=cuda)
@@ -82,7 +83,10 @@ public final class ScheduleExperiment {
         return this;
     }
 
-    /** Stops the run in progress (with a checkpoint) after {@code minutes} and starts no other. */
+    /**
+     * Stops the run in progress (with a checkpoint) after {@code minutes}, and starts no run that the throughput
+     * curve says would not end before then.
+     */
     public ScheduleExperiment timeLimitMinutes(double minutes) {
         this.deadlineNanos = System.nanoTime() + (long) (minutes * 60e9);
         return this;
@@ -104,8 +108,8 @@ public final class ScheduleExperiment {
             throw new UserError("cannot create " + cfg.outDir() + ": " + e.getMessage());
         }
         TrainConfig first = check.values().iterator().next();
-        ThroughputCurve throughput = ThroughputCurve.read(cfg.outDir());
-        if (throughput == null && !timeUp()) {
+        throughput = ThroughputCurve.read(cfg.outDir());
+        if (throughput == null) {
             warmUp(first);
             throughput = ThroughputCurve.measure(first, cfg.dataDir(), cfg.fixedBatches(), cfg.outDir(), log::println);
             throughput.write(cfg.outDir());
@@ -138,9 +142,10 @@ public final class ScheduleExperiment {
             return estimators;
         }
         if (!armFilter.test(arm)) return estimators;
-        if (timeUp || System.nanoTime() >= deadlineNanos) {
+        double estimate = throughput == null ? 0 : throughput.secondsFor(c);
+        if (System.nanoTime() + (long) (estimate * 1e9) >= deadlineNanos) {
             timeUp = true;
-            log.printf("time limit: %s seed %d left for the next call%n", arm, seed);
+            log.printf("time limit: %s seed %d (about %.0f s) left for the next call%n", arm, seed, estimate);
             return estimators;
         }
         if (!warmedUp) warmUp(c);

@@ -58,6 +58,17 @@ public record ThroughputCurve(List<Point> points) {
         return new ThroughputCurve(List.copyOf(points));
     }
 
+    /**
+     * A run's expected training time: its token budget at the curve's rate for its batch (the start batch of a
+     * schedule that changes it, so an upper bound when bigger batches are faster), plus a tenth for evaluations.
+     */
+    double secondsFor(TrainConfig c) {
+        int batch = c.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? c.batchSize() : c.batchSizeStart();
+        Point nearest = points.stream().min(java.util.Comparator.comparingInt(p -> Math.abs(p.batch() - batch))).orElseThrow();
+        long tokens = c.maxTokens() > 0 ? c.maxTokens() : c.plannedTokens();
+        return 1.1 * tokens / nearest.tokPerS();
+    }
+
     static ThroughputCurve read(Path out) {
         Path f = out.resolve(FILE);
         if (!Files.exists(f)) return null;

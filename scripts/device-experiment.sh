@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# On the GPU machine (carry .devpack from scripts/device-pack.sh): unpacks the runtime, tokenizes the texts, restores
+# the runs finished in earlier calls, runs `experiment schedule` with the given options, and leaves in $OUT the
+# finished runs (without checkpoints; metrics without the per-example arrays) and the experiment's tables.
+#   scripts/device-experiment.sh CONFIG [experiment options...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+config="$1"; shift
+tar -xJf .devpack/jrt.tar.xz
+out_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out_dir'])" "$config")
+data_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['data_dir'])" "$config")
+[ -f .devpack/runs.tar.xz ] && tar -xJf .devpack/runs.tar.xz
+java=(.jrt/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar .devpack/gns4j.jar)
+[ -f "$data_dir/train.bin" ] || "${java[@]}" prepare --input .devpack/texts --out-dir "$data_dir" --tokenizer gpt2 2>&1 | tail -2
+"${java[@]}" experiment schedule --config "$config" "$@" > "$OUT/results-stdout.md" 2> >(grep -v '^step ' >&2)
+rc=$?
+# What comes back: the finished runs' small files, metrics without per-example arrays.
+python3 - "$out_dir" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+for run in sorted(os.listdir(root)):
+    m = os.path.join(root, run, "metrics.jsonl")
+    if not os.path.isfile(os.path.join(root, run, "summary.json")) or not os.path.isfile(m):
+        continue
+    with open(m) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    with open(m, "w") as f:
+        for r in lines:
+            for k in ("pe_norm_total", "pe_norm_ln", "gns_layer", "pe_examples"):
+                r.pop(k, None)
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+PY
+tar -cJf "$OUT/runs.tar.xz" --exclude='ckpt-*' --exclude='*.html' --exclude='.warmup' --exclude='.lock' "$out_dir"
+cp "$out_dir"/*.md "$out_dir"/*.csv "$out_dir"/*.json "$OUT/" 2>/dev/null
+ls -la "$OUT"
+exit $rc
