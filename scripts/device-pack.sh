@@ -11,5 +11,5 @@ rm -rf .devpack && mkdir -p .devpack/texts
 tar -cJf .devpack/jrt.tar.xz .jrt
 cp target/gns4j.jar .devpack/
 cp "$texts"/*.txt.xz .devpack/texts/
-[ -n "${2:-}" ] && cp "$2" .devpack/runs.tar.xz
+[ -n "${2:-}" ] && cp "$2" .devpack/runs.tar.gz
 du -sh .devpack
