@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gns4j", mixinStandardHelpOptions = true, version = "gns4j 0.1.0",
         description = "Train GPT-style transformers while measuring per-example gradient norms and gradient noise scale.",
         subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class, ReportCommand.class,
-                MeasureCommand.class, BenchCommand.class, CheckCommand.class, ExperimentCommand.class,
+                MeasureCommand.class, ExportCommand.class, BenchCommand.class, CheckCommand.class, ExperimentCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) { System.exit(run(args)); }

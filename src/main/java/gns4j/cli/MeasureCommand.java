@@ -10,16 +10,21 @@ import gns4j.data.Tokenizer;
 import gns4j.data.Tokenizers;
 import gns4j.measure.ExampleNorm;
 import gns4j.measure.GnsResult;
+import gns4j.measure.GnsStatsFile;
 import gns4j.measure.IntervalMethod;
 import gns4j.measure.MeasureReport;
 import gns4j.measure.ModelMeasurement;
 import gns4j.measure.ModelMeasurer;
 import gns4j.measure.Snippet;
+import gns4j.measure.StatsReport;
 import gns4j.model.ModelConfig;
 import gns4j.train.TrainConfig;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,19 +44,26 @@ import java.util.concurrent.Callable;
                         + "per-example gradient norms; no optimizer step.",
                 "Runs N batches of random windows through forward and backward with per-example norms of every tensor; "
                         + "GNS = mean tr(Σ) / mean |G|² over the batches, for all parameters, the norm layers, each "
-                        + "type and each layer, with a bootstrap (or jackknife) interval over the batches."},
+                        + "type and each layer, with a bootstrap (or jackknife) interval over the batches. Without "
+                        + "--init-from or --config: a fresh model of the default config with the --set keys.",
+                "With --from-stats FILE: the same table from per-batch statistics another program wrote (PyTorch: "
+                        + "scripts/torch_gns_stats.py; format: docs/gns-stats-format.md)."},
         footer = {"", "Examples:",
                 "  ./gns4j measure --data-dir data/jargon --config my.json --batches 40",
+                "  ./gns4j measure --data-dir data/jargon --set n_layer=4 --set n_embd=128 --set n_head=4",
                 "  ./gns4j measure --data-dir data/jargon --config my.json --top 10 --json > gns.json",
                 "  ./gns4j measure --data-dir data/jargon --init-from RUN_DIR   (its newest checkpoint)",
-                "  ./gns4j measure --data-dir data/gpt2 --init-from HF_GPT2_DIR  (model.safetensors + config.json)"})
+                "  ./gns4j measure --data-dir data/gpt2 --init-from HF_GPT2_DIR  (model.safetensors + config.json)",
+                "  ./gns4j measure --from-stats stats.jsonl --seed 1337"})
 public final class MeasureCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Prepared dataset (train.bin, meta.json).")
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Prepared dataset (train.bin, meta.json).")
     Path dataDir;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    ModelSource model;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    ModelSource model = new ModelSource();
 
     static final class ModelSource {
         @Option(names = "--init-from", paramLabel = "PATH",
@@ -60,8 +72,13 @@ public final class MeasureCommand implements Callable<Integer> {
         Path initFrom;
 
         @Option(names = "--config", paramLabel = "FILE",
-                description = "JSON config of a fresh model, initialised from --seed.")
+                description = "JSON config of a fresh model, initialised from --seed (default: the default config).")
         Path config;
+
+        @Option(names = "--from-stats", paramLabel = "FILE",
+                description = "Per-batch statistics (one JSON line per batch: batch_size and per group pe_sq_mean and "
+                        + "grad_sq) instead of a model; takes only --confidence, --interval, --seed, --tensors, --json.")
+        Path fromStats;
     }
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key; repeatable.")
@@ -98,21 +115,47 @@ public final class MeasureCommand implements Callable<Integer> {
     @Option(names = "--tensors", description = "Also list every tensor in the table (JSON always has them).")
     boolean tensors;
 
-    @Option(names = "--json", description = "Print one JSON object (every example's norms included) instead of the table.")
+    @Option(names = "--json", description = "Print one JSON object (every example's norms and window offset included) "
+            + "instead of the table.")
     boolean json;
 
     private static final int SNIPPET_CHARS = 72;
 
+    /** The options that only a model measurement takes. */
+    private static final List<String> MODEL_OPTIONS =
+            List.of("--data-dir", "--set", "--batches", "--batch-size", "--device", "--top", "--split");
+
     @Override
     public Integer call() {
-        if (batches < 2) throw new UserError("--batches must be >= 2 (an interval needs several batches), got " + batches);
         if (!(confidence > 0 && confidence < 1)) throw new UserError("--confidence must be in (0, 1), got " + confidence);
-        if (top < 0) throw new UserError("--top must be >= 0, got " + top);
         IntervalMethod method = switch (interval) {
             case "bootstrap" -> IntervalMethod.BOOTSTRAP;
             case "jackknife" -> IntervalMethod.JACKKNIFE;
             default -> throw new UserError("--interval must be bootstrap or jackknife, got '" + interval + "'");
         };
+        if (model.fromStats != null) return fromStats(method);
+        if (dataDir == null)
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--data-dir=DIR' "
+                    + "(or --from-stats FILE)");
+        return measureModel(method);
+    }
+
+    /** The table of a statistics file; the bootstrap seed defaults to the default config's, as for a model. */
+    private int fromStats(IntervalMethod method) {
+        List<String> given = MODEL_OPTIONS.stream().filter(spec.commandLine().getParseResult()::hasMatchedOption).toList();
+        if (!given.isEmpty())
+            throw new CommandLine.ParameterException(spec.commandLine(), "--from-stats reads batches measured "
+                    + "elsewhere; it cannot be combined with " + String.join(", ", given));
+        if (!Files.isRegularFile(model.fromStats)) throw new UserError("--from-stats " + model.fromStats + ": not found");
+        var report = new StatsReport(GnsStatsFile.read(model.fromStats), confidence, method,
+                seed != null ? seed : TrainConfig.defaults().seed(), tensors);
+        System.out.print(json ? report.json() + "\n" : report.table());
+        return 0;
+    }
+
+    private int measureModel(IntervalMethod method) {
+        if (batches < 2) throw new UserError("--batches must be >= 2 (an interval needs several batches), got " + batches);
+        if (top < 0) throw new UserError("--top must be >= 0, got " + top);
         String fileName = switch (split) {
             case "train" -> DatasetPreparer.TRAIN_FILE;
             case "val" -> DatasetPreparer.VAL_FILE;
@@ -171,7 +214,7 @@ public final class MeasureCommand implements Callable<Integer> {
         if (!Files.exists(initFrom)) throw new UserError("--init-from " + initFrom + ": not found");
         if (!gns4j.checkpoint.ModelSource.recognises(initFrom))
             throw new UserError("--init-from " + initFrom + ": not a model.safetensors, nor a run, checkpoint or Hugging Face"
-                    + " GPT-2 folder; or measure a fresh model with --config FILE");
+                    + " GPT-2 folder; or measure a fresh model with --config FILE or --set KEY=VALUE");
         return gns4j.checkpoint.ModelSource.open(initFrom);
     }
 

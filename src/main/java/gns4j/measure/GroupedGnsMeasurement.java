@@ -53,6 +53,9 @@ public final class GroupedGnsMeasurement {
         return m;
     }
 
+    /** Every group's measurement by id, in {@link #groupIds()} order. */
+    public Map<String, GnsMeasurement> byId() { return java.util.Collections.unmodifiableMap(groups); }
+
     /** Batches added so far. */
     public int batches() { return groups.get(GnsTracker.TOTAL).batches(); }
 

@@ -2,11 +2,7 @@ package gns4j.measure;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonPrimitive;
-import gns4j.gns.GnsTracker;
 
 import java.util.List;
 import java.util.Locale;
@@ -41,51 +37,15 @@ public record MeasureReport(ModelMeasurement measurement, Map<String, GnsResult>
         lowest = List.copyOf(lowest);
     }
 
-    private static final String TOTAL = GnsTracker.TOTAL, LN = GnsTracker.LN;
-
     /** The human-readable report. */
     public String table() {
         ModelMeasurement m = measurement;
-        int T = m.blockSize(), pct = (int) Math.round(confidence * 100);
+        int T = m.blockSize();
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "gns4j measure: %d batches x %d sequences x %d tokens = %,d tokens from %s; %s; %s; "
                         + "mean loss %.4f; %.1f s%n", m.batches(), m.batchSize(), T, m.tokens(), dataFile, source, device,
                 m.meanLoss(), m.seconds()));
-        sb.append(String.format(Locale.ROOT, "GNS = mean tr(Σ) / mean |G|² over the batches (ratio of means), in sequences;"
-                + " %d%% interval: %s%s%n%n", pct, method.description(),
-                method == IntervalMethod.BOOTSTRAP ? " (" + GnsMeasurement.BOOTSTRAP_RESAMPLES + " resamples)" : ""));
-        String head = String.format(Locale.ROOT, "%-24s %10s  %-23s %15s  %10s  %10s  %s%n", "group", "GNS",
-                pct + "% interval", "B_simple tokens", "|G|²", "tr(Σ)", "batches to halve");
-        sb.append(head);
-        for (Map.Entry<String, GnsResult> e : results.entrySet()) {
-            if (e.getKey().startsWith("tensor/") && !showTensors) continue;
-            GnsResult r = e.getValue();
-            sb.append(String.format(Locale.ROOT, "%-24s %10s  %-23s %15s  %10.3e  %10.3e  %s%n", e.getKey(),
-                    r.gns() == null ? "-" : num(r.gns()), "[" + num(r.low()) + ", " + num(r.high()) + "]",
-                    r.gns() == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.gns() * T), r.gradSq(),
-                    r.traceSigma(), r.batchesToHalve() == null ? "-" : r.batchesToHalve().toString()));
-        }
-        sb.append('\n');
-        GnsResult total = results.get(TOTAL);
-        if (total.gns() != null) {
-            sb.append(String.format(Locale.ROOT, "critical batch size (B_simple, all parameters): %s sequences = %s tokens"
-                            + " (%d%% interval %s to %s sequences)%n", num(total.gns()),
-                    String.format(Locale.ROOT, "%,.0f", total.gns() * T), pct, num(total.low()), num(total.high())));
-            sb.append(total.gns() > m.batchSize()
-                    ? String.format(Locale.ROOT, "  above the measured batch of %d: larger batches should still use compute well%n", m.batchSize())
-                    : String.format(Locale.ROOT, "  at or below the measured batch of %d: larger batches would mostly waste compute%n", m.batchSize()));
-            if (total.batchesToHalve() != null)
-                sb.append(String.format(Locale.ROOT, "  about --batches %d would halve the interval's width%n", total.batchesToHalve()));
-            else
-                sb.append("  the interval is unbounded: measure more batches (or larger ones)\n");
-        } else {
-            sb.append("critical batch size: undefined, the mean |G|² estimate is <= 0 (noise swamps the signal);"
-                    + " measure more or larger batches\n");
-        }
-        GnsResult ln = results.get(LN);
-        if (ln != null && ln.gns() != null && total.gns() != null)
-            sb.append(String.format(Locale.ROOT, "  LayerNorm-only GNS %s (ratio to total %.2f)%n", num(ln.gns()), ln.gns() / total.gns()));
-
+        gnsTable().appendTo(sb);
         sb.append(String.format(Locale.ROOT, "%nper-example gradient norms, %d examples:%n", m.examples().size()));
         sb.append("  total    ").append(distribution(m.examples(), ExampleNorm::normTotal)).append('\n');
         sb.append("  norms    ").append(distribution(m.examples(), ExampleNorm::normLn)).append('\n');
@@ -112,15 +72,10 @@ public record MeasureReport(ModelMeasurement measurement, Map<String, GnsResult>
                 v[v.length - 1]);
     }
 
-    /** Three significant digits, thousands grouped, "inf" for unbounded ends. */
-    static String num(double v) {
-        if (Double.isNaN(v)) return "-";
-        if (Double.isInfinite(v)) return v > 0 ? "inf" : "-inf";
-        double a = Math.abs(v);
-        if (a >= 100) return String.format(Locale.ROOT, "%,.0f", v);
-        if (a >= 10) return String.format(Locale.ROOT, "%.1f", v);
-        if (a >= 1) return String.format(Locale.ROOT, "%.2f", v);
-        return String.format(Locale.ROOT, "%.3g", v);
+    /** The group table, in sequences of block_size tokens. */
+    private GnsTable gnsTable() {
+        return new GnsTable(results, GnsTable.totalAndLn(measurement.groups().byId()), confidence, method, "sequences",
+                measurement.batchSize(), measurement.blockSize(), showTensors);
     }
 
     /** The report as one pretty-printed JSON object (unbounded interval ends and undefined values are null). */
@@ -146,44 +101,9 @@ public record MeasureReport(ModelMeasurement measurement, Map<String, GnsResult>
         o.addProperty("block_size", T);
         o.addProperty("tokens", m.tokens());
         o.addProperty("seed", seed);
-        o.add("mean_loss", number(m.meanLoss()));
+        o.add("mean_loss", GnsTable.number(m.meanLoss()));
         o.addProperty("seconds", m.seconds());
-        o.addProperty("estimator", "GNS = mean tr(Sigma) / mean |G|^2 over batches (ratio of means), in sequences");
-        JsonObject interval = new JsonObject();
-        interval.addProperty("method", method.key());
-        interval.addProperty("description", method.description());
-        interval.addProperty("confidence", confidence);
-        if (method == IntervalMethod.BOOTSTRAP) interval.addProperty("resamples", GnsMeasurement.BOOTSTRAP_RESAMPLES);
-        o.add("interval", interval);
-        JsonObject groups = new JsonObject();
-        for (Map.Entry<String, GnsResult> e : results.entrySet()) {
-            GnsResult r = e.getValue();
-            JsonObject g = new JsonObject();
-            g.add("gns", r.gns() == null ? JsonNull.INSTANCE : number(r.gns()));
-            g.add("low", number(r.low()));
-            g.add("high", number(r.high()));
-            g.add("b_simple_tokens", r.gns() == null ? JsonNull.INSTANCE : number(r.gns() * T));
-            g.add("b_simple_tokens_low", number(r.low() * T));
-            g.add("b_simple_tokens_high", number(r.high() * T));
-            g.add("grad_sq", number(r.gradSq()));
-            g.add("trace_sigma", number(r.traceSigma()));
-            g.add("batches_to_halve_interval", r.batchesToHalve() == null ? JsonNull.INSTANCE : new JsonPrimitive(r.batchesToHalve()));
-            groups.add(e.getKey(), g);
-        }
-        o.add("groups", groups);
-        JsonObject perBatch = new JsonObject();
-        for (String id : List.of(TOTAL, LN)) {
-            if (!m.groups().groupIds().contains(id)) continue;
-            JsonArray arr = new JsonArray();
-            for (BatchGnsSample s : m.groups().group(id).samples()) {
-                JsonObject b = new JsonObject();
-                b.add("grad_sq", number(s.gradSq()));
-                b.add("trace_sigma", number(s.traceSigma()));
-                arr.add(b);
-            }
-            perBatch.add(id, arr);
-        }
-        o.add("per_batch", perBatch);
+        gnsTable().addTo(o);
         JsonArray examples = new JsonArray();
         for (ExampleNorm e : m.examples()) examples.add(example(e, null));
         o.add("examples", examples);
@@ -205,13 +125,9 @@ public record MeasureReport(ModelMeasurement measurement, Map<String, GnsResult>
         x.addProperty("batch", e.batch());
         x.addProperty("index", e.index());
         x.addProperty("offset", e.offset());
-        x.add("norm_total", number(e.normTotal()));
-        x.add("norm_ln", number(e.normLn()));
+        x.add("norm_total", GnsTable.number(e.normTotal()));
+        x.add("norm_ln", GnsTable.number(e.normLn()));
         if (snippet != null) x.addProperty("text", snippet);
         return x;
-    }
-
-    private static JsonElement number(double v) {
-        return Double.isFinite(v) ? new JsonPrimitive(v) : JsonNull.INSTANCE;
     }
 }

@@ -50,10 +50,14 @@ final class RatioInterval {
             double[] boot = bootstrap(x, y, resamples, seed);
             double z0 = 0, a = 0;
             if (!Double.isNaN(estimate)) {
+                // A resample that draws every batch once is the estimate itself, up to the rounding of another
+                // summation order; with few batches there are many, so a rounding-level difference counts as a tie
+                // (else the bias correction z0, and the interval, would hinge on the last bit of the inputs).
+                double tie = 1e-12 * Math.abs(estimate);
                 int below = 0, ties = 0;
                 for (double b : boot) {
-                    if (b < estimate) below++;
-                    else if (b == estimate) ties++;
+                    if (b < estimate - tie) below++;
+                    else if (b <= estimate + tie) ties++;
                 }
                 double p = (below + 0.5 * ties) / resamples;
                 p = Math.min(Math.max(p, 0.5 / resamples), 1 - 0.5 / resamples);

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -44,7 +45,7 @@ class MeasureCommandTest {
         Path checkpointFile = Files.writeString(tmp.resolve("model.safetensors"), "x");
         String c = config.toString();
 
-        assertBadInput("--init-from", "measure", "--data-dir", d);                  // neither --init-from nor --config
+        assertBadInput("Missing required option: '--data-dir=DIR'", "measure", "--config", c);
         assertBadInput("mutually exclusive", "measure", "--data-dir", d, "--config", c, "--init-from", emptyRun.toString());
         assertBadInput("nor a run, checkpoint or Hugging Face", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
         assertBadInput("no config.json beside the weights", "measure", "--data-dir", d, "--init-from", checkpointFile.toString());
@@ -56,6 +57,89 @@ class MeasureCommandTest {
         assertBadInput("data dir not found", "measure", "--data-dir", tmp.resolve("nope").toString(), "--config", c);
         assertBadInput("the model needs", "measure", "--data-dir", d, "--init-from", PlantedFixture.run.toString(),
                 "--set", "n_embd=64");
+
+        Path stats = Files.writeString(tmp.resolve("stats.jsonl"), STATS + "{\"batch_size\": 8}\n");
+        assertBadInput("mutually exclusive", "measure", "--from-stats", stats.toString(), "--config", c);
+        assertBadInput("cannot be combined with --data-dir, --batches", "measure", "--from-stats", stats.toString(),
+                "--data-dir", d, "--batches", "40");
+        assertBadInput(stats + ":3: \"groups\" must be", "measure", "--from-stats", stats.toString());
+        assertBadInput("not found", "measure", "--from-stats", tmp.resolve("nope.jsonl").toString());
+    }
+
+    /** Two batches of 8 examples of 16 tokens, groups total, ln and one tensor. */
+    private static final String STATS = """
+            {"batch_size": 8, "tokens_per_example": 16, "groups": {"total": {"pe_sq_mean": 5.0, "grad_sq": 1.5}, "ln": {"pe_sq_mean": 0.5, "grad_sq": 0.1}, "tensor/w": {"pe_sq_mean": 4.0, "grad_sq": 1.2}}}
+            {"batch_size": 8, "tokens_per_example": 16, "groups": {"total": {"pe_sq_mean": 4.0, "grad_sq": 0.9}, "ln": {"pe_sq_mean": 0.4, "grad_sq": 0.05}, "tensor/w": {"pe_sq_mean": 3.0, "grad_sq": 0.7}}}
+            """;
+
+    @Test
+    void fromStatsPrintsTheGroupTable() throws IOException {
+        Path stats = Files.writeString(tmp.resolve("stats.jsonl"), STATS);
+        Cli o = run("measure", "--from-stats", stats.toString());
+        assertEquals(0, o.exitCode(), o.toString());
+        String t = o.out();
+        assertTrue(t.startsWith("gns4j measure --from-stats: 2 batches x 8 examples x 16 tokens = 256 tokens from " + stats), t);
+        for (String row : new String[]{"total", "ln"})
+            assertTrue(t.lines().anyMatch(l -> l.startsWith(row + " ")), row + " row missing:\n" + t);
+        assertFalse(t.contains("tensor/"), "tensors only with --tensors");
+        // total: |G|² = (B·G − S)/(B − 1), tr(Σ) = (S − G)/(1 − 1/B), averaged over the two batches
+        double g = ((8 * 1.5 - 5) / 7 + (8 * 0.9 - 4) / 7) / 2, tr = ((5 - 1.5) / (1 - 1 / 8.0) + (4 - 0.9) / (1 - 1 / 8.0)) / 2;
+        assertTrue(t.contains("critical batch size (B_simple, all parameters): " + GnsTable.num(tr / g) + " examples = "), t);
+        assertTrue(run("measure", "--from-stats", stats.toString(), "--tensors").out().contains("tensor/w "));
+    }
+
+    /**
+     * measure's own per-batch estimates of a model, written as a statistics file, give measure's results for those
+     * groups: --from-stats runs the same estimator and interval on the same batches.
+     */
+    @Test
+    void fromStatsReproducesMeasureOnTheSameBatches() throws IOException {
+        int B = 16;
+        Cli m = run("measure", "--data-dir", data().toString(), "--init-from", PlantedFixture.run.toString(),
+                "--batches", "6", "--batch-size", String.valueOf(B), "--top", "0", "--json", "--seed", "9");
+        assertEquals(0, m.exitCode(), m.err());
+        JsonObject measured = JsonParser.parseString(m.out()).getAsJsonObject();
+        JsonObject perBatch = measured.getAsJsonObject("per_batch");
+        StringBuilder lines = new StringBuilder();
+        for (int b = 0; b < 6; b++) {
+            JsonObject groups = new JsonObject();
+            for (String id : perBatch.keySet()) {
+                JsonObject e = perBatch.getAsJsonArray(id).get(b).getAsJsonObject();
+                double gradSq = e.get("grad_sq").getAsDouble(), traceSigma = e.get("trace_sigma").getAsDouble();
+                JsonObject s = new JsonObject();
+                s.addProperty("pe_sq_mean", gradSq + traceSigma);
+                s.addProperty("grad_sq", gradSq + traceSigma / B);
+                groups.add(id, s);
+            }
+            JsonObject line = new JsonObject();
+            line.addProperty("batch_size", B);
+            line.addProperty("tokens_per_example", PlantedFixture.T);
+            line.add("groups", groups);
+            lines.append(line).append('\n');
+        }
+        Path stats = Files.writeString(tmp.resolve("from-measure.jsonl"), lines);
+        Cli o = run("measure", "--from-stats", stats.toString(), "--json", "--seed", "9");
+        assertEquals(0, o.exitCode(), o.toString());
+        JsonObject fromStats = JsonParser.parseString(o.out()).getAsJsonObject();
+        assertEquals(List.of("total", "ln"), List.copyOf(fromStats.getAsJsonObject("groups").keySet()));
+        for (String id : List.of("total", "ln")) {
+            JsonObject want = measured.getAsJsonObject("groups").getAsJsonObject(id), got = fromStats.getAsJsonObject("groups").getAsJsonObject(id);
+            for (String key : List.of("gns", "low", "high", "b_simple_tokens", "grad_sq", "trace_sigma"))
+                assertEquals(want.get(key).getAsDouble(), got.get(key).getAsDouble(), 1e-9 * Math.abs(want.get(key).getAsDouble()), id + " " + key);
+            assertEquals(want.get("batches_to_halve_interval"), got.get("batches_to_halve_interval"), id);
+        }
+    }
+
+    @Test
+    void withoutConfigTheDefaultsAndSetKeysDescribeTheModel() throws IOException {
+        Cli o = run("measure", "--data-dir", data().toString(), "--set", "n_layer=1", "--set", "n_embd=16",
+                "--set", "n_head=2", "--set", "block_size=16", "--set", "batch_size=4", "--set", "micro_batch_size=4",
+                "--batches", "2", "--top", "0", "--json");
+        assertEquals(0, o.exitCode(), o.toString());
+        JsonObject j = JsonParser.parseString(o.out()).getAsJsonObject();
+        assertEquals("fresh init (seed 1337)", j.get("source").getAsString());
+        assertEquals(1, j.getAsJsonObject("model").get("n_layer").getAsInt());
+        assertEquals(2L * 4 * 16, j.get("tokens").getAsLong());
     }
 
     @Test
