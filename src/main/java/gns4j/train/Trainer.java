@@ -1,25 +1,18 @@
 package gns4j.train;
 
-import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.backend.Backend;
 import gns4j.backend.Backends;
-import gns4j.backend.NormTracking;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.checkpoint.RunInfo;
 import gns4j.checkpoint.RunLock;
-import gns4j.checkpoint.TrainingState;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
 import gns4j.dist.Communicator;
-import gns4j.gns.Ema;
-import gns4j.gns.GnsEstimator;
-import gns4j.gns.GnsTracker;
 import gns4j.model.ModelConfig;
-import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
@@ -31,7 +24,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -199,13 +191,13 @@ public final class Trainer {
         DataMeta meta = dataMeta();
         ModelConfig model = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
         Path valFile = dataDir.resolve(DatasetPreparer.VAL_FILE);
-        boolean evaluate = cfg.evalInterval() > 0 && Files.exists(valFile);
+        boolean evaluate = (cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && Files.exists(valFile);
         try (TokenDataset train = openTrain(model);
              TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
             // Everything that can refuse the run (including the backend) comes before the run folder is made, and
             // notices wait until then, so refused input gives one line on stderr and leaves no files.
             List<String> notices = new ArrayList<>();
-            if (cfg.evalInterval() > 0 && !evaluate) notices.add("no " + valFile + ": validation is off");
+            if ((cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && !evaluate) notices.add("no " + valFile + ": validation is off");
             if (comm != null) checkShards(cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
             float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
             String device = Backends.resolve(cfg.device().name().toLowerCase(), notices::add);
@@ -325,41 +317,24 @@ public final class Trainer {
         return hf.params(model);
     }
 
-    /** Mutable counters of the loop, saved in checkpoints. */
-    private static final class Progress {
-        int step, updates, badInARow, skipped, previousBatch;
-        long tokens;
-        double loss = Double.NaN, elapsedBefore;
-        Double valLoss, gnsFed;
-        long segmentStart = System.nanoTime();
-
-        double elapsed() { return elapsedBefore + (System.nanoTime() - segmentStart) / 1e9; }
-    }
-
     /**
      * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
      * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
      */
     private Result loop(Backend backend, TokenDataset train, Validation val, MetricsWriter metrics,
                         CheckpointStore.Checkpoint from, float[] initParams) {
-        ParameterLayout layout = backend.layout();
-        NormTracking tracking = cfg.perExampleNorms();
         BatchSchedule batches = cfg.batchSizeSchedule();
         LrSchedule lrs = cfg.lrSchedule();
-        List<ParamTensor> tracked = tracking.tracked(layout.tensors);
-        GnsTracker gns = tracked.isEmpty() ? null : new GnsTracker(reindexed(tracked), cfg.gnsAlpha());
-        StepStats stats = new StepStats(layout, tracking, cfg.largestBatch());
+        StepGns gns = new StepGns(backend.layout(), cfg.perExampleNorms(), cfg.gnsAlpha());
+        StepStats stats = new StepStats(backend.layout(), cfg.perExampleNorms(), cfg.largestBatch());
         StepRunner runner = new StepRunner(cfg, backend, comm, stats, cfg.largestBatch());
         backend.initWeights(cfg.seed());
         if (initParams != null) backend.writeParams(initParams);
-
         Progress p = new Progress();
         if (from != null) restore(from, backend, gns, batches, p);
         CheckpointStore store = new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink());
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        // The DDP-style two-batch GNS (local batch vs global batch), smoothed as the tracker smooths its estimates.
-        Ema ddpGradSq = new Ema(cfg.gnsAlpha()), ddpTrace = new Ema(cfg.gnsAlpha());
         while (!reachedEnd(p) && !(comm == null ? stopRequested : stopAgreed)) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
@@ -367,8 +342,8 @@ public final class Trainer {
             StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested);
             if (comm != null) stopAgreed = r.stop();
             p.loss = r.loss();
-            double gradNorm = Math.sqrt(sum(r.gradSq()));
-            double[] exampleSq = gns != null ? select(stats.sqSumPerTensor, tracked) : null;
+            double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
+            double[] exampleSq = gns.exampleSq(stats);
             String bad = badReason(p.loss, gradNorm, exampleSq);
             long tokensBefore = p.tokens;
             p.tokens += (long) B * cfg.blockSize();
@@ -377,37 +352,21 @@ public final class Trainer {
             Double gnsBefore = p.gnsFed;
             if (bad == null) {
                 p.badInARow = 0;
-                if (gns != null) {
-                    gns.update(exampleSq, B, select(r.gradSq(), tracked));
-                    // Feeds closed-loop batch schedules; the others ignore it.
-                    p.gnsFed = cfg.adaptiveSource() == TrainConfig.AdaptiveSource.TOTAL && tracking == NormTracking.ALL
-                            ? gns.gnsTotal() : gns.gnsLn();
-                    batches.observe(p.gnsFed);
-                }
-                GnsEstimator.Estimate ddp = r.ranks() != null ? r.ranks().result(r.gradSq()).twoBatchEstimate() : null;
-                if (ddp != null) {
-                    ddpGradSq.update(ddp.gradSq());
-                    ddpTrace.update(ddp.traceSigma());
-                }
+                p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.adaptiveSource());
+                batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
                 if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
                 backend.adamwStep(cfg.adamW(), lr, ++p.updates);
             } else {
                 p.badInARow++;
                 p.skipped++;
             }
-
             double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
             boolean last = reachedEnd(p);
             StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
                     p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
-                    gnsTotal(gns, tracking), gns != null ? gns.gnsLn() : null,
-                    comm != null ? ddpGns(ddpTrace, ddpGradSq) : StepMetrics.ABSENT,
-                    gns != null ? gns.gnsByType() : Map.of(),
-                    gns != null && tracking == NormTracking.ALL ? gns.gnsByLayer() : Map.of(),
-                    tracking == NormTracking.ALL ? StepStats.norms(stats.exampleTotalSq, stats.examples) : null,
-                    tracking != NormTracking.OFF ? StepStats.norms(stats.exampleLnSq, stats.examples) : null,
-                    cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
-                            ? peExamples(runner.offsets(), B, stats, tracking) : null, bad);
+                    gns.total(), gns.ln(), comm != null ? gns.ddp() : StepMetrics.ABSENT, gns.byType(), gns.byLayer(),
+                    gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
+                    ? gns.examples(runner.offsets(), B, stats) : null, bad);
             p.previousBatch = B;
             Map<String, Object> rec = m.toMap();
             if (val != null && (last || evaluationDue(tokensBefore, p))) {
@@ -442,8 +401,7 @@ public final class Trainer {
             status.notice("stopped at step " + p.step + " on request; checkpoint " + lastCheckpoint
                     + "; continue with: ./gns4j train --resume " + runDir);
         }
-        return new Result(p.step, p.tokens, p.loss, p.valLoss, gnsTotal(gns, tracking), gns != null ? gns.gnsLn() : null,
-                p.elapsed());
+        return new Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed());
     }
 
     /**
@@ -452,39 +410,12 @@ public final class Trainer {
      */
     private boolean evaluationDue(long tokensBefore, Progress p) {
         if (cfg.evalIntervalTokens() > 0) return p.tokens / cfg.evalIntervalTokens() > tokensBefore / cfg.evalIntervalTokens();
-        return p.step % cfg.evalInterval() == 0;
-    }
-
-    /** The smoothed DDP-style GNS, null until defined. */
-    private static Double ddpGns(Ema trace, Ema gradSq) {
-        return trace.value() == null ? null : GnsEstimator.bSimple(trace.value(), gradSq.value());
+        return cfg.evalInterval() > 0 && p.step % cfg.evalInterval() == 0;
     }
 
     /** Whether the run has made all its steps or seen all its tokens. */
     private boolean reachedEnd(Progress p) {
         return p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
-    }
-
-    /** The total GNS, defined only when every tensor is tracked. */
-    private static Double gnsTotal(GnsTracker gns, NormTracking tracking) {
-        return gns != null && tracking == NormTracking.ALL ? gns.gnsTotal() : null;
-    }
-
-    /**
-     * The examples of a step in batch order: where each window starts in train.bin and its per-example gradient
-     * norms over all tensors (null unless per_example_norms=all) and over the norm layers (null when tracking is off).
-     * The backend reports no per-example loss, so none is recorded.
-     */
-    private static List<Map<String, Object>> peExamples(long[] offsets, int B, StepStats stats, NormTracking tracking) {
-        List<Map<String, Object>> out = new ArrayList<>(B);
-        for (int b = 0; b < B; b++) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("offset", offsets[b]);
-            e.put("norm_total", tracking == NormTracking.ALL ? Math.sqrt(stats.exampleTotalSq[b]) : null);
-            e.put("norm_ln", tracking != NormTracking.OFF ? Math.sqrt(stats.exampleLnSq[b]) : null);
-            out.add(e);
-        }
-        return out;
     }
 
     /** Why a step must be skipped (a non-finite loss, gradient or per-example norm), or null if it is good. */
@@ -496,46 +427,18 @@ public final class Trainer {
         return null;
     }
 
-    private void restore(CheckpointStore.Checkpoint from, Backend backend, GnsTracker gns, BatchSchedule batches, Progress p) {
+    private void restore(CheckpointStore.Checkpoint from, Backend backend, StepGns gns, BatchSchedule batches, Progress p) {
         ParameterLayout layout = backend.layout();
-        TrainingState s = from.state();
         backend.writeParams(from.params(layout));
         float[] m = new float[layout.totalSize], v = new float[layout.totalSize];
         from.moments(layout, m, v);
         backend.writeOptimizerState(m, v);
-        if (gns != null) {
-            if (s.gns() == null) throw new UserError("checkpoint " + from.dir() + " has no GNS state");
-            try {
-                gns.restore(s.gns());
-            } catch (IllegalArgumentException e) {
-                throw new UserError("checkpoint " + from.dir() + ": " + e.getMessage(), e);
-            }
-        }
-        p.step = s.step();
-        p.tokens = s.tokens();
-        p.updates = s.updates();
-        p.badInARow = s.badStepsInARow();
-        p.skipped = s.skippedSteps();
-        p.elapsedBefore = s.elapsedS();
-        p.loss = s.loss() == null ? Double.NaN : s.loss();
-        p.valLoss = s.valLoss();
-        TrainingState.Schedule sched = s.schedule();
-        if (sched != null) {
-            p.previousBatch = sched.lastBatch();
-            p.gnsFed = sched.gnsFed();
-            if (batches instanceof BatchSchedule.Adaptive a) {
-                if (sched.adaptiveBatch() == null) throw new UserError("checkpoint " + from.dir() + " has no adaptive batch state");
-                try {
-                    a.restore(sched.adaptiveBatch(), sched.adaptiveLastChange(), sched.adaptiveGns());
-                } catch (IllegalArgumentException e) {
-                    throw new UserError("checkpoint " + from.dir() + ": " + e.getMessage(), e);
-                }
-            }
-        }
+        gns.restore(from.state(), from.dir().toString());
+        p.restore(from.state(), batches, from.dir().toString());
         lastCheckpoint = from.dir();
     }
 
-    private void checkpoint(CheckpointStore store, Backend backend, GnsTracker gns, Progress p, BatchSchedule batches,
+    private void checkpoint(CheckpointStore store, Backend backend, StepGns gns, Progress p, BatchSchedule batches,
                             LrSchedule lrs) {
         if (!writer()) return;
         ParameterLayout layout = backend.layout();
@@ -546,15 +449,8 @@ public final class Trainer {
             if (!Float.isFinite(x))
                 throw new UserError("the weights are no longer finite at step " + p.step + "; not checkpointed"
                         + (lastCheckpoint != null ? " (last good checkpoint: " + lastCheckpoint + ")" : ""));
-        JsonElement config = JsonParser.parseString(resolved.toJson());
-        BatchSchedule.Adaptive adaptive = batches instanceof BatchSchedule.Adaptive a ? a : null;
-        TrainingState.Schedule sched = new TrainingState.Schedule(p.previousBatch, RunDir.finiteOrNull(p.gnsFed),
-                adaptive != null ? adaptive.current() : null, adaptive != null ? adaptive.lastChangeStep() : 0,
-                adaptive != null ? adaptive.lastGns() : null);
-        TrainingState state = new TrainingState(TrainingState.FORMAT, p.step, p.tokens, p.updates, p.badInARow, p.skipped,
-                p.elapsed(), RunDir.finiteOrNull(p.loss), RunDir.finiteOrNull(p.valLoss), lrs.lr(p.tokens), sched,
-                TrainingState.RNG_SCHEME, cfg.seed(), gns != null ? gns.snapshot() : null, config.getAsJsonObject());
-        lastCheckpoint = store.write(layout, params, m, v, state);
+        lastCheckpoint = store.write(layout, params, m, v, p.state(batches, lrs.lr(p.tokens), cfg.seed(), gns.snapshot(),
+                JsonParser.parseString(resolved.toJson()).getAsJsonObject()));
     }
 
     /**
@@ -585,25 +481,5 @@ public final class Trainer {
         int step = from == null ? 0 : from.state().step();
         folder.truncateMetrics(step);
         if (from == null) status.notice("no checkpoint in " + runDir + " yet: starting the run over");
-    }
-
-    /** The same tensors numbered 0..n-1, as the tracker expects for a subset. */
-    private static List<ParamTensor> reindexed(List<ParamTensor> tensors) {
-        List<ParamTensor> out = new ArrayList<>();
-        for (ParamTensor t : tensors)
-            out.add(new ParamTensor(out.size(), t.name(), t.kind(), t.layer(), t.shape(), t.offset(), t.size()));
-        return out;
-    }
-
-    private static double[] select(double[] perTensor, List<ParamTensor> tensors) {
-        double[] out = new double[tensors.size()];
-        for (int i = 0; i < out.length; i++) out[i] = perTensor[tensors.get(i).index()];
-        return out;
-    }
-
-    private static double sum(double[] a) {
-        double s = 0;
-        for (double v : a) s += v;
-        return s;
     }
 }
