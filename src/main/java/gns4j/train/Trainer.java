@@ -21,7 +21,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,6 +65,7 @@ public final class Trainer {
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
     private final RunDir folder;
+    private final RunInputs inputs;
     private StatusLine status;
     /** The data-parallel group, or null for one process; this rank's CUDA device. */
     private Communicator comm;
@@ -93,6 +93,7 @@ public final class Trainer {
         this.dataDir = dataDir;
         this.runDir = runDir;
         this.folder = new RunDir(runDir);
+        this.inputs = new RunInputs(cfg, dataDir, folder);
         this.status = status;
         this.resuming = resuming;
     }
@@ -187,26 +188,33 @@ public final class Trainer {
 
     private Result runLocked(RunLock resumeLock) {
         // A resumed run verifies its checkpoint before anything else, so a damaged one changes nothing.
-        CheckpointStore.Checkpoint from = resuming ? latestCheckpoint() : null;
-        DataMeta meta = dataMeta();
-        ModelConfig model = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
-        Path valFile = dataDir.resolve(DatasetPreparer.VAL_FILE);
-        boolean evaluate = (cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && Files.exists(valFile);
-        try (TokenDataset train = openTrain(model);
-             TokenDataset val = evaluate ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
+        CheckpointStore.Checkpoint from = resuming ? inputs.latestCheckpoint() : null;
+        DataMeta meta = inputs.dataMeta();
+        ModelConfig model = inputs.model(meta);
+        Path valFile = inputs.valFile();
+        try (TokenDataset train = inputs.openTrain(model);
+             TokenDataset val = valFile != null ? TokenDataset.open(valFile, model.vocabSize(), model.blockSize()) : null) {
             // Everything that can refuse the run (including the backend) comes before the run folder is made, and
             // notices wait until then, so refused input gives one line on stderr and leaves no files.
             List<String> notices = new ArrayList<>();
-            if ((cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && !evaluate) notices.add("no " + valFile + ": validation is off");
-            if (comm != null) checkShards(cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
-            float[] initParams = from == null && initFrom != null ? pretrained(model) : null;
+            if ((cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && val == null)
+                notices.add("no " + dataDir.resolve(DatasetPreparer.VAL_FILE) + ": validation is off");
+            if (comm != null) inputs.checkShards(cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
+            float[] initParams = null;
+            if (from == null && initFrom != null) {
+                RunInputs.Pretrained pre = RunInputs.pretrained(initFrom, initFromSha256, model);
+                initParams = pre.params();
+                initFromSha256 = pre.sha256();
+            }
             String device = Backends.resolve(cfg.device().name().toLowerCase(), notices::add);
-            int maxMicro = maxMicroBatch(device, model);
+            int maxMicro = inputs.maxMicroBatch(device, model, comm, gpu);
             resolved = cfg.with("vocab_size=" + model.vocabSize());
             if (cfg.autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
             try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.threadCount(), gpu,
                     notices::add))) {
-                RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, runInfo(meta));
+                RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
+                        dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
+                        initFrom == null ? null : initFrom.toString(), initFromSha256));
                 try {
                     notices.forEach(status::notice);
                     if (resuming && writer()) prepareResume(from);
@@ -235,86 +243,15 @@ public final class Trainer {
     }
 
     /**
-     * The largest pass of a step: micro_batch_size when given; else the largest batch of the run, capped by
-     * max_micro_batch or, when that is auto, by what fits the device's memory ({@link Backends#largestMicroBatch}),
-     * the same on every data-parallel rank (the smallest of theirs).
-     */
-    private int maxMicroBatch(String device, ModelConfig model) {
-        if (!cfg.autoMicroBatch()) return cfg.microBatchSize();
-        int cap = cfg.largestBatch();
-        if (cfg.maxMicroBatch() > 0) return Math.min(cap, cfg.maxMicroBatch());
-        int fit = Backends.largestMicroBatch(device, model, new ParameterLayout(model).totalSize, cap, gpu);
-        if (comm == null) return fit;
-        double[] each = new double[comm.worldSize()];
-        each[comm.rank()] = fit;
-        comm.allReduceSum(each);
-        return (int) java.util.Arrays.stream(each).min().orElseThrow();
-    }
-
-    private CheckpointStore.Checkpoint latestCheckpoint() {
-        Path latest = CheckpointStore.latest(runDir);
-        if (latest == null) return null;
-        CheckpointStore.Checkpoint from;
-        try {
-            from = CheckpointStore.load(latest);
-        } catch (UserError e) {
-            List<Path> all = CheckpointStore.list(runDir);
-            throw new UserError(e.getMessage() + "; nothing was changed"
-                    + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
-        }
-        if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
-                from.state().config())))
-            throw new UserError("checkpoint " + latest + " was written with another config than " + folder.config()
-                    + "; nothing was changed");
-        return from;
-    }
-
-    private RunInfo runInfo(DataMeta meta) {
-        return new RunInfo(dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
-                initFrom == null ? null : initFrom.toString(), initFromSha256);
-    }
-
-    /**
      * Refuses, as {@link #run} would as one of {@code worldSize} data-parallel ranks, a missing or unreadable data
-     * dir, an out dir that holds a run, or a batch schedule with fewer micro-batches than ranks; reads but writes
-     * nothing. {@code train --gpus N} calls it before starting the ranks, so bad input is one line from one process.
+     * dir, an out dir that holds a run, or a batch schedule with fewer passes than ranks; reads but writes nothing.
+     * {@code train --gpus N} calls it before starting the ranks, so bad input is one line from one process.
      */
     public void checkInputs(int worldSize) {
-        DataMeta meta = dataMeta();
-        try (TokenDataset _ = openTrain(cfg.modelConfig(meta == null ? 0 : meta.vocabSize()))) {
+        try (TokenDataset _ = inputs.openTrain(inputs.model(inputs.dataMeta()))) {
             if (!resuming) folder.checkFree();
-            if (worldSize > 1) checkShards(cfg.batchSizeSchedule().smallest(), 0, worldSize);
+            if (worldSize > 1) inputs.checkShards(cfg.batchSizeSchedule().smallest(), 0, worldSize);
         }
-    }
-
-    private DataMeta dataMeta() {
-        if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
-        return TokenDataset.readMeta(dataDir);
-    }
-
-    private TokenDataset openTrain(ModelConfig model) {
-        return TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
-    }
-
-    /**
-     * {@code current} less the keys that {@code stored} lacks: keys added to the config after a checkpoint was
-     * written (e.g. pe_log_interval) do not stop an older run from resuming; it runs on with their defaults.
-     */
-    private static com.google.gson.JsonObject withoutKeysAbsentFrom(com.google.gson.JsonObject current,
-                                                                     com.google.gson.JsonObject stored) {
-        com.google.gson.JsonObject out = current.deepCopy();
-        for (String k : current.keySet()) if (!stored.has(k)) out.remove(k);
-        return out;
-    }
-
-    /** The --init-from weights for {@code model}; on resume, checked to be the very file the run started from. */
-    private float[] pretrained(ModelConfig model) {
-        HfGpt2.Pretrained hf = HfGpt2.open(initFrom);
-        String sha = CheckpointStore.sha256(hf.weights());
-        if (initFromSha256 != null && !initFromSha256.equals(sha))
-            throw new UserError(initFrom + " changed since the run started from it (SHA-256 differs); cannot restart the run exactly");
-        initFromSha256 = sha;
-        return hf.params(model);
     }
 
     /**
@@ -338,7 +275,7 @@ public final class Trainer {
         while (!reachedEnd(p) && !(comm == null ? stopRequested : stopAgreed)) {
             long stepStart = System.nanoTime();
             int B = batches.batchSize(p.tokens, p.step);
-            if (comm != null) checkShards(B, p.step + 1, comm.worldSize());
+            if (comm != null) inputs.checkShards(B, p.step + 1, comm.worldSize());
             StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested);
             if (comm != null) stopAgreed = r.stop();
             p.loss = r.loss();
@@ -462,17 +399,6 @@ public final class Trainer {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
-    }
-
-    /** Every one of {@code world} ranks needs at least one pass of each step's batch of B. */
-    private void checkShards(int B, int step, int world) {
-        int passes = cfg.autoMicroBatch() ? B : B / cfg.microBatchSize();
-        if (passes < world)
-            throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + passes
-                    + (cfg.autoMicroBatch() ? " sequence(s)" : " micro-batch(es) of " + cfg.microBatchSize())
-                    + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
-                    + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
-                    + (cfg.autoMicroBatch() ? ")" : " or lower micro_batch_size)"));
     }
 
     /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */

@@ -1,0 +1,112 @@
+package gns4j.train;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import gns4j.UserError;
+import gns4j.backend.Backends;
+import gns4j.checkpoint.CheckpointStore;
+import gns4j.checkpoint.HfGpt2;
+import gns4j.data.DataMeta;
+import gns4j.data.DatasetPreparer;
+import gns4j.data.TokenDataset;
+import gns4j.dist.Communicator;
+import gns4j.model.ModelConfig;
+import gns4j.model.ParameterLayout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What a run reads before it starts, each refusing bad input with one line before anything is written: the data
+ * dir, the checkpoint a resumed run continues from, pretrained weights, and the largest micro-batch.
+ */
+record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
+
+    DataMeta dataMeta() {
+        if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
+        return TokenDataset.readMeta(dataDir);
+    }
+
+    ModelConfig model(DataMeta meta) { return cfg.modelConfig(meta == null ? 0 : meta.vocabSize()); }
+
+    TokenDataset openTrain(ModelConfig model) {
+        return TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
+    }
+
+    /** val.bin when the config evaluates and the file exists, else null. */
+    Path valFile() {
+        Path f = dataDir.resolve(DatasetPreparer.VAL_FILE);
+        return (cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && Files.exists(f) ? f : null;
+    }
+
+    /** The newest checkpoint of the run folder, verified and written with this config; null when there is none. */
+    CheckpointStore.Checkpoint latestCheckpoint() {
+        Path latest = CheckpointStore.latest(folder.path());
+        if (latest == null) return null;
+        CheckpointStore.Checkpoint from;
+        try {
+            from = CheckpointStore.load(latest);
+        } catch (UserError e) {
+            List<Path> all = CheckpointStore.list(folder.path());
+            throw new UserError(e.getMessage() + "; nothing was changed"
+                    + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
+        }
+        if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
+                from.state().config())))
+            throw new UserError("checkpoint " + latest + " was written with another config than " + folder.config()
+                    + "; nothing was changed");
+        return from;
+    }
+
+    /**
+     * {@code current} less the keys that {@code stored} lacks: keys added to the config after a checkpoint was
+     * written do not stop an older run from resuming; it runs on with their defaults.
+     */
+    private static JsonObject withoutKeysAbsentFrom(JsonObject current, JsonObject stored) {
+        JsonObject out = current.deepCopy();
+        for (String k : current.keySet()) if (!stored.has(k)) out.remove(k);
+        return out;
+    }
+
+    /** Pretrained weights and the SHA-256 of their file. */
+    record Pretrained(float[] params, String sha256) {}
+
+    /** The --init-from weights for {@code model}; {@code expectedSha256} (a resumed run's) must match when given. */
+    static Pretrained pretrained(Path initFrom, String expectedSha256, ModelConfig model) {
+        HfGpt2.Pretrained hf = HfGpt2.open(initFrom);
+        String sha = CheckpointStore.sha256(hf.weights());
+        if (expectedSha256 != null && !expectedSha256.equals(sha))
+            throw new UserError(initFrom + " changed since the run started from it (SHA-256 differs); cannot restart the run exactly");
+        return new Pretrained(hf.params(model), sha);
+    }
+
+    /**
+     * The largest pass of a step: micro_batch_size when given; else the largest batch of the run, capped by
+     * max_micro_batch or, when that is auto, by what fits the device's memory ({@link Backends#largestMicroBatch}),
+     * the same on every data-parallel rank (the smallest of theirs).
+     */
+    int maxMicroBatch(String device, ModelConfig model, Communicator comm, int gpu) {
+        if (!cfg.autoMicroBatch()) return cfg.microBatchSize();
+        int cap = cfg.largestBatch();
+        if (cfg.maxMicroBatch() > 0) return Math.min(cap, cfg.maxMicroBatch());
+        int fit = Backends.largestMicroBatch(device, model, new ParameterLayout(model).totalSize, cap, gpu);
+        if (comm == null) return fit;
+        double[] each = new double[comm.worldSize()];
+        each[comm.rank()] = fit;
+        comm.allReduceSum(each);
+        return (int) Arrays.stream(each).min().orElseThrow();
+    }
+
+    /** Refuses a step batch of B that gives some of {@code world} data-parallel ranks no pass. */
+    void checkShards(int B, int step, int world) {
+        int passes = cfg.autoMicroBatch() ? B : B / cfg.microBatchSize();
+        if (passes < world)
+            throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + passes
+                    + (cfg.autoMicroBatch() ? " sequence(s)" : " micro-batch(es) of " + cfg.microBatchSize())
+                    + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
+                    + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
+                    + (cfg.autoMicroBatch() ? ")" : " or lower micro_batch_size)"));
+    }
+}
