@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's chromium for the report's browser test (gns4j.report.ReportBrowserTest) when it is missing.
 # Runs as root, or through sudo when available; without either it says so and leaves the decision to the test
-# (which fails unless GNS4J_ALLOW_NO_BROWSER=1).
+# (which then reports a skip).
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then exit 0; fi
 if [ "$(id -u)" -eq 0 ]; then

@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Opens a report in headless Chromium (Debian's package, installed by .ci/install-chromium.sh): a screenshot shows
  * the page paints, and the DOM after the scripts ran shows every chart has data and no script reported an error.
+ * Without a browser the test reports a skip, unless GNS4J_REQUIRE_BROWSER=1 (CI sets it once Chromium is installed).
  */
 class ReportBrowserTest {
     private static final Path CHROMIUM = Path.of(System.getenv().getOrDefault("GNS4J_CHROMIUM", "/usr/bin/chromium"));
@@ -37,11 +38,12 @@ class ReportBrowserTest {
     @Test
     void reportRendersInHeadlessChromium() throws Exception {
         if (!Files.isExecutable(CHROMIUM)) {
-            if ("1".equals(System.getenv("GNS4J_ALLOW_NO_BROWSER"))) {
-                Assumptions.abort(CHROMIUM + " not found and GNS4J_ALLOW_NO_BROWSER=1: browser test skipped");
-            }
-            fail(CHROMIUM + " not found: run .ci/install-chromium.sh (apt-get install chromium), "
-                    + "or set GNS4J_ALLOW_NO_BROWSER=1 to skip this test");
+            // Required only where the environment asks for it (CI, after installing Chromium); elsewhere a visible skip.
+            if ("1".equals(System.getenv("GNS4J_REQUIRE_BROWSER")))
+                fail(CHROMIUM + " not found, and GNS4J_REQUIRE_BROWSER=1 requires the browser test");
+            System.err.println("NOTICE: " + CHROMIUM + " not found: the report's browser test is skipped"
+                    + " (install chromium, or set GNS4J_CHROMIUM, to run it)");
+            Assumptions.abort(CHROMIUM + " not found: browser test skipped");
         }
         Path a = SyntheticRun.write(tmp.resolve("fixed"), 60, 11);
         Path b = SyntheticRun.write(tmp.resolve("ramp"), 45, 12);
