@@ -53,11 +53,13 @@ class MultiGpuCliTest {
     /** What every rank would refuse is refused once, by the launching process, before any GPU is asked for. */
     @Test
     void badInputIsRefusedBeforeTheRanksStart() {
-        assertRefused(train("--gpus", "2"), "batch 8 is 1 micro-batch(es) of 8, fewer than the 2 data-parallel ranks");
-        assertRefused(train("--gpus", "2", "--set", "batch_size=32", "--set", "batch_schedule=linear_ramp",
+        assertRefused(train("--gpus", "2", "--set", "micro_batch_size=8"), "batch 8 is 1 micro-batch(es) of 8, fewer than the 2 data-parallel ranks");
+        assertRefused(train("--gpus", "2", "--set", "micro_batch_size=8", "--set", "batch_size=32", "--set", "batch_schedule=linear_ramp",
                 "--set", "ramp_tokens=1000", "--set", "batch_size_start=8"), "batch 8 is 1 micro-batch(es) of 8");
-        assertRefused(train("--gpus", "2", "--set", "batch_size=32", "--set", "batch_schedule=adaptive",
+        assertRefused(train("--gpus", "2", "--set", "micro_batch_size=8", "--set", "batch_size=32", "--set", "batch_schedule=adaptive",
                 "--set", "batch_size_min=8", "--set", "batch_size_start=16", "--set", "max_tokens=100000"), "batch 8 is 1 micro-batch(es) of 8");
+        // With the micro-batch following the batch, each rank needs one sequence.
+        assertRefused(train("--gpus", "2", "--set", "batch_size=1"), "batch 1 is 1 sequence(s), fewer than the 2 data-parallel ranks");
         assertRefused(Cli.run("train", "--gpus", "2", "--data-dir", tmp.resolve("nodata").toString(), "--out-dir",
                 tmp.resolve("run").toString()), "data dir not found");
     }

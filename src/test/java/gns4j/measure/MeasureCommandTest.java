@@ -50,7 +50,7 @@ class MeasureCommandTest {
         assertBadInput("nor a run, checkpoint or Hugging Face", "measure", "--data-dir", d, "--init-from", emptyRun.toString());
         assertBadInput("no config.json beside the weights", "measure", "--data-dir", d, "--init-from", checkpointFile.toString());
         assertBadInput("--batches must be >= 2", "measure", "--data-dir", d, "--config", c, "--batches", "1");
-        assertBadInput("multiple of micro_batch_size", "measure", "--data-dir", d, "--config", c, "--batch-size", "12");
+        assertBadInput("multiple of micro_batch_size", "measure", "--data-dir", d, "--config", c, "--set", "micro_batch_size=8", "--batch-size", "12");
         assertBadInput("--interval must be bootstrap or jackknife", "measure", "--data-dir", d, "--config", c, "--interval", "x");
         assertBadInput("--confidence", "measure", "--data-dir", d, "--config", c, "--confidence", "90");
         assertBadInput("unknown config key 'n_layers'", "measure", "--data-dir", d, "--config", c, "--set", "n_layers=2");
