@@ -164,11 +164,8 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
      */
     static String verdict(ScheduleExperimentConfig cfg, List<ArmSummary> arms, String bestFixed) {
         if (bestFixed == null) return "No fixed-batch arm has finished every seed yet: no target, no comparison.";
-        ArmSummary best = null;
-        for (ArmSummary a : arms) {
-            if (a.arm().startsWith(ScheduleExperimentConfig.FIXED)) continue;
-            if (best == null || key(a) > key(best)) best = a;
-        }
+        ArmSummary best = arms.stream().filter(a -> !a.arm().startsWith(ScheduleExperimentConfig.FIXED))
+                .min(BEST_FIRST).orElse(null);
         if (best == null) return "No schedule arm has finished yet.";
         if (best.seeds() < cfg.seeds().size())
             return String.format(Locale.ROOT, "Incomplete: the best schedule arm so far, %s, finished %d of %d seeds.",
@@ -184,10 +181,11 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
                 best.arm(), best.minTimeSaving(), best.meanTimeSaving(), best.minTimeSaving() >= 15 ? "MET" : "NOT met") + perSeed;
     }
 
-    /** Seeds reaching L* first, then the worst-seed saving. */
-    private static double key(ArmSummary a) {
-        return a.reached() * 1e6 + (Double.isNaN(a.minTimeSaving()) ? -1e5 : a.minTimeSaving());
-    }
+    /** Most seeds reaching L* first, then the best worst-seed saving, then the lowest mean final loss. */
+    private static final java.util.Comparator<ArmSummary> BEST_FIRST = java.util.Comparator
+            .comparingInt((ArmSummary a) -> -a.reached())
+            .thenComparingDouble(a -> Double.isNaN(a.minTimeSaving()) ? Double.POSITIVE_INFINITY : -a.minTimeSaving())
+            .thenComparingDouble(ArmSummary::meanFinalValLoss);
 
     /** A run's curve when it finished (summary.json), else null. */
     static RunCurve finishedCurve(ScheduleExperimentConfig cfg, String arm, long seed) {
@@ -318,10 +316,11 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
         List<ArmSummary> sweep = arms.stream().filter(a -> a.arm().matches(ScheduleExperimentConfig.FIXED + "\\d+")).toList();
         if (sweep.isEmpty()) return "";
         double sweepSeconds = sweep.stream().mapToDouble(ArmSummary::meanTrainSeconds).sum();
-        double tuning = arms.stream().filter(a -> a.arm().startsWith(ScheduleExperimentConfig.FIXED))
-                .mapToDouble(ArmSummary::meanTrainSeconds).sum();
+        List<ArmSummary> lr = arms.stream().filter(a -> a.arm().startsWith(ScheduleExperimentConfig.FIXED) && !sweep.contains(a)).toList();
+        double tuning = sweepSeconds + lr.stream().mapToDouble(ArmSummary::meanTrainSeconds).sum();
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Finding the best fixed batch: the sweep of %d batch sizes takes "
-                + "%.1f s of training per seed (%.1f s with the LR arms); one run of each schedule:", sweep.size(), sweepSeconds, tuning));
+                + "%.1f s of training per seed%s; one run of each schedule:", sweep.size(), sweepSeconds,
+                lr.isEmpty() ? "" : String.format(Locale.ROOT, " (%.1f s with the %d LR arms)", tuning, lr.size())));
         for (ArmSummary a : arms)
             if (!a.arm().startsWith(ScheduleExperimentConfig.FIXED))
                 sb.append(String.format(Locale.ROOT, " %s %.1f s (%.1f%% of the sweep),", a.arm(), a.meanTrainSeconds(),
