@@ -20,6 +20,7 @@ public final class Main {
      */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        TrainCommand.addHelpFooter(cli.getSubcommands().get("train"));
         cli.setParameterExceptionHandler((e, a) -> {
             String sub = e.getCommandLine().getCommandName();
             System.err.println("gns4j: " + e.getMessage() + " (see: ./gns4j " + (sub.equals("gns4j") ? "" : sub + " ") + "--help)");
