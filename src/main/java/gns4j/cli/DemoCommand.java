@@ -56,13 +56,18 @@ public final class DemoCommand implements Callable<Integer> {
         ReportWriter.writeForRun(run);
         System.out.printf("%nloss %.3f -> val loss %s after %,d tokens in %.0f s%n", r.loss(),
                 r.valLoss() == null ? "-" : String.format("%.3f", r.valLoss()), r.tokens(), r.seconds());
-        System.out.printf("gradient noise scale (critical batch, in sequences): total %s, LayerNorm-only %s%n",
-                fmt(r.gnsTotal()), fmt(r.gnsLn()));
-        System.out.println("The GNS estimates the batch size beyond which larger batches stop paying off; the paper's"
-                + " finding is that the LayerNorm-only GNS tracks the total.");
+        System.out.printf("gradient noise scale B_simple (training estimate, in sequences; the batch was %d): total %s,"
+                + " LayerNorm-only %s%n", cfg.batchSize(), fmt(r.gnsTotal()), fmt(r.gnsLn()));
+        System.out.println("This is a moving average over the last steps while the weights changed; " + measureCommand(run)
+                + " takes the ratio of means over many batches of the final weights, so the two differ most early in"
+                + " training, while the GNS still changes fast, and agree once it changes slowly.");
+        System.out.println("Under McCandlish et al.'s assumptions B_simple approximates the critical batch, beyond which"
+                + " larger batches stop paying off; the paper's finding is that the LayerNorm-only GNS tracks the total.");
         System.out.println("run folder: " + run + " (metrics.jsonl: one JSON line per step; open report.html in a browser)");
         return 0;
     }
+
+    static String measureCommand(Path run) { return "./gns4j measure --data-dir " + run.resolve("data") + " --init-from " + run; }
 
     private static String fmt(Double v) { return v == null ? "-" : String.format("%.1f", v); }
 }

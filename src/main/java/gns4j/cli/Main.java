@@ -12,7 +12,19 @@ import picocli.CommandLine.Command;
                 MeasureCommand.class, ExportCommand.class, BenchCommand.class, CheckCommand.class, ExperimentCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
-    public static void main(String[] args) { System.exit(run(args)); }
+    /** The JVM options every command needs: the Vector API (CPU kernels) and FFM downcalls (CUDA, NCCL). */
+    static final String JVM_FLAGS = "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED";
+
+    public static void main(String[] args) {
+        // Without the module the first CPU kernel fails with NoClassDefFoundError after a run folder exists: stop first.
+        if (!vectorModulePresent()) {
+            System.err.println("gns4j: start the JVM with " + JVM_FLAGS + " (the ./gns4j launcher does)");
+            System.exit(2);
+        }
+        System.exit(run(args));
+    }
+
+    static boolean vectorModulePresent() { return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(); }
 
     /**
      * Runs the CLI and returns the exit status: 0 ok, 2 bad input (one line on stderr), 1 internal error; a failed
@@ -20,6 +32,7 @@ public final class Main {
      */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        TrainCommand.addHelpFooter(cli.getSubcommands().get("train"));
         cli.setParameterExceptionHandler((e, a) -> {
             String sub = e.getCommandLine().getCommandName();
             System.err.println("gns4j: " + e.getMessage() + " (see: ./gns4j " + (sub.equals("gns4j") ? "" : sub + " ") + "--help)");

@@ -7,6 +7,7 @@ import gns4j.checkpoint.HfGpt2;
 import gns4j.dist.NcclBootstrap;
 import gns4j.dist.NcclCommunicator;
 import gns4j.model.ModelConfig;
+import gns4j.train.ConfigKeys;
 import gns4j.train.SignalStop;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
@@ -69,6 +70,21 @@ public final class TrainCommand implements Callable<Integer> {
             + "NCCL all-reduce, the same global batch as one GPU (batch_size must hold at least N micro-batches); "
             + "implies --device cuda. Rank 0 writes the run folder.")
     Integer gpus;
+
+    /** The config keys and examples under train's usage; built from {@link ConfigKeys}, so no annotation constant. */
+    static void addHelpFooter(CommandLine train) {
+        List<String> footer = new ArrayList<>(List.of("", "Config keys (JSON file for --config, or --set key=value):"));
+        footer.addAll(ConfigKeys.helpLines());
+        footer.addAll(List.of("", "Examples:",
+                "  ./gns4j train --data-dir data/book --out-dir runs/book-1 --max-steps 300",
+                "  ./gns4j train --data-dir data/book --out-dir runs/book-2 --config my.json --set batch_size=32",
+                "  ./gns4j train --data-dir data/book --out-dir runs/ramp --config my.json \\",
+                "      --set batch_schedule=linear_ramp --set batch_size_start=8 --set ramp_tokens=2e6",
+                "  ./gns4j train --resume runs/book-1",
+                "  ./gns4j train --init-from gpt2 --data-dir data/book --out-dir runs/ft --set block_size=256"));
+        // Wide enough that each key stays on one line (picocli wraps at 80 by default).
+        train.getCommandSpec().usageMessage().width(140).footer(footer.toArray(String[]::new));
+    }
 
     @Override
     public Integer call() {

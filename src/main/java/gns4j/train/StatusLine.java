@@ -10,6 +10,8 @@ public final class StatusLine {
     private final PrintStream out;
     private final boolean terminal;
     private boolean open;
+    /** The first position this line reported: the time left is extrapolated from the pace since then. */
+    private Position origin;
 
     public StatusLine(PrintStream out, boolean terminal) {
         this.out = out;
@@ -29,16 +31,46 @@ public final class StatusLine {
         out.println(message);
     }
 
-    void step(int step, int maxSteps, double loss, Double valLoss, double lr, int batch, double tokPerS,
-              Double gnsTotal, Double gnsLn) {
-        String line = String.format("step %d/%d | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s",
-                step, maxSteps, loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss), lr, batch,
-                compact(tokPerS), fmt(gnsTotal), fmt(gnsLn));
+    /**
+     * Where a run stands after a step: its limits are max_steps and max_tokens (0 = none), and the one reached first
+     * ends it; {@code elapsedS} is the run's wall time so far.
+     */
+    record Position(int step, int maxSteps, long tokens, long maxTokens, double elapsedS) {
+        /** Share of the run done: the larger of the step and token shares, since the first limit reached ends it. */
+        double fraction() {
+            double bySteps = (double) step / maxSteps;
+            return Math.min(1, maxTokens > 0 ? Math.max(bySteps, (double) tokens / maxTokens) : bySteps);
+        }
+    }
+
+    void step(Position at, double loss, Double valLoss, double lr, int batch, double tokPerS, Double gnsTotal, Double gnsLn) {
+        // A new origin for each run; the first reported step also carries the start-up, so the pace is measured after it.
+        if (origin == null || at.step() <= origin.step()) origin = at;
+        String line = String.format("step %d/%d (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s",
+                at.step(), at.maxSteps(), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
+                lr, batch, compact(tokPerS), fmt(gnsTotal), fmt(gnsLn));
         if (terminal) {
             out.print("\r\033[K" + line);
             open = true;
         } else out.println(line);
         out.flush();
+    }
+
+    /** "80%, 12s left": percent done and the time left at the pace from {@code from} to {@code at}; no time until known. */
+    static String progress(Position from, Position at) {
+        double done = at.fraction(), gained = done - from.fraction();
+        String percent = (int) Math.floor(done * 100) + "%";
+        if (gained <= 0 || done >= 1) return percent;
+        double left = (at.elapsedS() - from.elapsedS()) / gained * (1 - done);
+        return percent + ", " + duration(left) + " left";
+    }
+
+    /** 45s, 4m05s, 2h03m. */
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        if (s < 60) return s + "s";
+        if (s < 3600) return String.format("%dm%02ds", s / 60, s % 60);
+        return String.format("%dh%02dm", s / 3600, s % 3600 / 60);
     }
 
     void done() {

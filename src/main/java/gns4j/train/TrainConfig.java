@@ -175,6 +175,12 @@ public record TrainConfig(
     /** All defaults. */
     public static TrainConfig defaults() { return fromMap(new LinkedHashMap<>(DEFAULTS)); }
 
+    /** Every config key, in record-component order. */
+    public static List<String> keys() { return KEYS; }
+
+    /** A key's default as written in a config file (0 for "derive it", auto for the micro-batch keys). */
+    public static String defaultValue(String key) { return DEFAULTS.get(key); }
+
     /**
      * Defaults, then the flat JSON object in {@code json} (null for none), then {@code overrides} ("key=value",
      * later ones win). One construction at the end, so derived defaults follow the final values.

@@ -312,7 +312,8 @@ public final class Trainer {
             }
             if (metrics != null) metrics.write(rec);
             if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
-                status.step(p.step, cfg.maxSteps(), p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
+                status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
+                        p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
             if (bad != null) {
                 status.notice("step " + p.step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
                         + cfg.maxBadSteps() + ")");

@@ -31,5 +31,7 @@ class DemoCommandTest {
         for (String f : List.of("config.json", "summary.json", "data/train.bin", "data/val.bin", "data/meta.json"))
             assertTrue(Files.isRegularFile(run.resolve(f)), f + " missing from the run folder");
         assertTrue(r.out().contains("run folder: " + run), r.toString());
+        assertTrue(r.out().contains("training estimate") && r.out().contains(DemoCommand.measureCommand(run)),
+                "the demo says how its GNS differs from measure's: " + r);
     }
 }
