@@ -90,6 +90,9 @@ public final class CheckpointStore {
 
     public static String dirName(int step) { return String.format("step-%06d", step); }
 
+    /** The run folder whose checkpoints this store keeps. */
+    public Path runDir() { return runDir; }
+
     /** Complete checkpoint folders of {@code runDir}, oldest first. */
     public static List<Path> list(Path runDir) {
         Path dir = runDir.resolve(DIR);

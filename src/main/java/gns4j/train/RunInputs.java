@@ -100,7 +100,7 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
     }
 
     /** Refuses a step batch of B that gives some of {@code world} data-parallel ranks no pass. */
-    void checkShards(int B, int step, int world) {
+    static void checkShards(TrainConfig cfg, int B, int step, int world) {
         int passes = cfg.autoMicroBatch() ? B : B / cfg.microBatchSize();
         if (passes < world)
             throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + passes

@@ -47,7 +47,7 @@ class PeExamplesTest {
                 JsonArray ex = r.getAsJsonArray("pe_examples");
                 assertEquals(B, ex.size(), "one entry per example of the step");
                 // the offsets the step drew: its RNG seeded by (seed, step-1), micro-batch after micro-batch
-                SplittableRandom rng = new SplittableRandom(Trainer.stepSeed(cfg.seed(), step - 1));
+                SplittableRandom rng = new SplittableRandom(TrainingLoop.stepSeed(cfg.seed(), step - 1));
                 long[] expected = new long[B], offs = new long[micro];
                 int[] in = new int[micro * T], tg = new int[micro * T];
                 for (int k = 0; k < B / micro; k++) {

@@ -228,8 +228,8 @@ class ResumeTest {
 
     @Test
     void stepSeedsDependOnSeedAndStepOnly() {
-        assertEquals(Trainer.stepSeed(7, 3), Trainer.stepSeed(7, 3));
-        assertNotEquals(Trainer.stepSeed(7, 3), Trainer.stepSeed(7, 4));
-        assertNotEquals(Trainer.stepSeed(7, 3), Trainer.stepSeed(8, 3));
+        assertEquals(TrainingLoop.stepSeed(7, 3), TrainingLoop.stepSeed(7, 3));
+        assertNotEquals(TrainingLoop.stepSeed(7, 3), TrainingLoop.stepSeed(7, 4));
+        assertNotEquals(TrainingLoop.stepSeed(7, 3), TrainingLoop.stepSeed(8, 3));
     }
 }

@@ -1,0 +1,173 @@
+package gns4j.train;
+
+import gns4j.UserError;
+import gns4j.backend.Backend;
+import gns4j.checkpoint.CheckpointStore;
+import gns4j.data.TokenDataset;
+import gns4j.dist.Communicator;
+import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.LrSchedule;
+
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The training loop of one run (rank), on an open backend with its run folder prepared: one optimizer step per
+ * iteration, until max_steps or max_tokens, or a stop request (SIGINT/SIGTERM; data parallel: any rank's, agreed on
+ * by all ranks at the same step), which ends the run with a checkpoint.
+ */
+final class TrainingLoop {
+    private final TrainConfig cfg;
+    private final Backend backend;
+    private final Communicator comm;
+    private final StatusLine status;
+    private final Trainer.Hooks hooks;
+    private final MetricsWriter metrics;
+    private final BooleanSupplier stopRequested;
+    private final Checkpoints checkpoints;
+    /** The stop request all ranks agreed on at the last step (data parallel). */
+    private boolean stopAgreed, stopped;
+
+    /** {@code metrics}: null on ranks other than 0, which write nothing. */
+    TrainingLoop(TrainConfig cfg, Backend backend, Communicator comm, StatusLine status, Trainer.Hooks hooks,
+                 MetricsWriter metrics, BooleanSupplier stopRequested, Checkpoints checkpoints) {
+        this.cfg = cfg;
+        this.backend = backend;
+        this.comm = comm;
+        this.status = status;
+        this.hooks = hooks;
+        this.metrics = metrics;
+        this.stopRequested = stopRequested;
+        this.checkpoints = checkpoints;
+    }
+
+    Checkpoints checkpoints() { return checkpoints; }
+
+    /** Whether the run ended early on a stop request. */
+    boolean stopped() { return stopped; }
+
+    private boolean stopNow() { return comm == null ? stopRequested.getAsBoolean() : stopAgreed; }
+
+    /**
+     * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
+     * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
+     */
+    Trainer.Result run(TokenDataset train, Validation val, CheckpointStore.Checkpoint from, float[] initParams) {
+        BatchSchedule batches = cfg.batchSizeSchedule();
+        LrSchedule lrs = cfg.lrSchedule();
+        StepGns gns = new StepGns(backend.layout(), cfg.perExampleNorms(), cfg.gnsAlpha());
+        StepStats stats = new StepStats(backend.layout(), cfg.perExampleNorms(), cfg.largestBatch());
+        StepRunner runner = new StepRunner(cfg, backend, comm, stats, cfg.largestBatch());
+        backend.initWeights(cfg.seed());
+        if (initParams != null) backend.writeParams(initParams);
+        Progress p = new Progress();
+        if (from != null) checkpoints.restore(from, gns, batches, p);
+        int checkpointed = from != null ? p.step : -1;
+        boolean checkpointPending = false;
+        while (!reachedEnd(p) && !stopNow()) {
+            long stepStart = System.nanoTime();
+            int B = batches.batchSize(p.tokens, p.step);
+            if (comm != null) RunInputs.checkShards(cfg, B, p.step + 1, comm.worldSize());
+            StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested.getAsBoolean());
+            if (comm != null) stopAgreed = r.stop();
+            p.loss = r.loss();
+            double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
+            double[] exampleSq = gns.exampleSq(stats);
+            String bad = badReason(p.loss, gradNorm, exampleSq);
+            long tokensBefore = p.tokens;
+            p.tokens += (long) B * cfg.blockSize();
+            double lr = lrs.lr(p.tokens);
+            p.step++;
+            Double gnsBefore = p.gnsFed;
+            if (bad == null) {
+                p.badInARow = 0;
+                p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.adaptiveSource());
+                batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
+                if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
+                backend.adamwStep(cfg.adamW(), lr, ++p.updates);
+            } else {
+                p.badInARow++;
+                p.skipped++;
+            }
+            double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
+            boolean last = reachedEnd(p);
+            StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
+                    p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
+                    gns.total(), gns.ln(), comm != null ? gns.ddp() : StepMetrics.ABSENT, gns.byType(), gns.byLayer(),
+                    gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
+                    ? gns.examples(runner.offsets(), B, stats) : null, bad);
+            p.previousBatch = B;
+            Map<String, Object> rec = m.toMap();
+            if (val != null && (last || evaluationDue(tokensBefore, p))) {
+                p.valLoss = val.loss(backend, comm);
+                rec.put("val_loss", p.valLoss);
+            }
+            if (metrics != null) metrics.write(rec);
+            if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
+                status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
+                        p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
+            if (bad != null) skipped(bad, p);
+            // A checkpoint that falls on a skipped step waits for the next good one.
+            if ((cfg.checkpointInterval() > 0 && p.step % cfg.checkpointInterval() == 0) || checkpointPending) {
+                checkpointPending = bad != null;
+                if (bad == null) {
+                    checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+                    checkpointed = p.step;
+                }
+            }
+            hooks.afterStep().accept(p.step);
+        }
+        status.done();
+        if (p.step != checkpointed) checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+        if (stopNow() && !reachedEnd(p)) {
+            stopped = true;
+            status.notice("stopped at step " + p.step + " on request; checkpoint " + checkpoints.last()
+                    + "; continue with: ./gns4j train --resume " + checkpoints.runDir());
+        }
+        return new Trainer.Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed());
+    }
+
+    /**
+     * Whether the step that ended at {@code p} evaluates: every eval_interval_tokens tokens when that is set (the
+     * same token points for every batch schedule), else every eval_interval steps.
+     */
+    private boolean evaluationDue(long tokensBefore, Progress p) {
+        if (cfg.evalIntervalTokens() > 0) return p.tokens / cfg.evalIntervalTokens() > tokensBefore / cfg.evalIntervalTokens();
+        return cfg.evalInterval() > 0 && p.step % cfg.evalInterval() == 0;
+    }
+
+    /** Whether the run has made all its steps or seen all its tokens. */
+    private boolean reachedEnd(Progress p) {
+        return p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
+    }
+
+    /** Reports a skipped step; max_bad_steps of them in a row end the run. */
+    private void skipped(String bad, Progress p) {
+        status.notice("step " + p.step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
+                + cfg.maxBadSteps() + ")");
+        if (p.badInARow >= cfg.maxBadSteps())
+            throw new UserError(p.badInARow + " steps in a row (" + (p.step - p.badInARow + 1) + " to " + p.step
+                    + ") had a non-finite loss or gradient (last: " + bad + "): training diverged (lower learning_rate?)"
+                    + (checkpoints.last() != null ? "; last checkpoint: " + checkpoints.last() : ""));
+    }
+
+    /** Why a step must be skipped (a non-finite loss, gradient or per-example norm), or null if it is good. */
+    private static String badReason(double loss, double gradNorm, double[] exampleSq) {
+        if (!Double.isFinite(loss)) return "loss is " + loss;
+        if (!Double.isFinite(gradNorm)) return "gradient norm is " + gradNorm;
+        if (exampleSq != null)
+            for (double v : exampleSq) if (!Double.isFinite(v)) return "a per-example gradient norm is " + v;
+        return null;
+    }
+
+    /**
+     * The seed of step {@code step}'s data RNG: the splitmix64 finaliser of seed + (step+1)·golden gamma, so each
+     * step's batches depend on (seed, step) only.
+     */
+    static long stepSeed(long seed, long step) {
+        long z = seed + (step + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}
