@@ -11,7 +11,7 @@ import gns4j.checkpoint.RunLock;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
 import gns4j.schedule.BatchSchedule;

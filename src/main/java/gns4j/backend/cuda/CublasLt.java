@@ -47,7 +47,7 @@ final class CublasLt implements AutoCloseable {
 
     CublasLt(Gpu gpu) {
         this.gpu = gpu;
-        NativeLibrary lib = NativeLibrary.load("cuBLASLt (libcublasLt.so.13)", "libcublasLt.so.13", "libcublasLt.so");
+        NativeLibrary lib = NativeLibrary.load("cuBLASLt", NativeLibrary.toolkitNames("libcublasLt"));
         create = lib.fn("cublasLtCreate", JAVA_INT, ADDRESS);
         destroy = lib.fn("cublasLtDestroy", JAVA_INT, JAVA_LONG);
         descCreate = lib.fn("cublasLtMatmulDescCreate", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);

@@ -26,9 +26,20 @@ class HostLogicTest {
     }
 
     @Test
-    void missingLibraryIsOneClearLine() {
-        var e = assertThrows(CudaUnavailableException.class, () -> NativeLibrary.load("Foo", "libgns4j-none.so.9"));
-        assertTrue(e.getMessage().startsWith("CUDA backend unavailable: Foo not found"), e.getMessage());
+    void toolkitLibrariesTryCuda13ThenCuda12ThenTheUnversionedName() {
+        assertEquals(List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"), NativeLibrary.toolkitNames("libnvrtc"));
+        List<String> c = NativeLibrary.candidates(NativeLibrary.toolkitNames("libcublasLt"), NativeLibrary.DIRS);
+        assertEquals(List.of("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"), c.subList(0, 3));
+        assertEquals(NativeLibrary.DIRS.getFirst() + "/libcublasLt.so.12", c.get(4));
+    }
+
+    @Test
+    void missingLibraryIsOneLineNamingEveryNameAndDirectoryTried() {
+        var e = assertThrows(CudaUnavailableException.class,
+                () -> NativeLibrary.load("Foo", NativeLibrary.toolkitNames("libgns4j-none")));
+        assertEquals("CUDA backend unavailable: Foo not found (tried libgns4j-none.so.13, libgns4j-none.so.12, "
+                + "libgns4j-none.so on the loader path and in " + String.join(", ", NativeLibrary.DIRS) + ")", e.getMessage());
+        for (String dir : NativeLibrary.DIRS) assertTrue(e.getMessage().contains(dir), dir);
         assertFalse(e.getMessage().contains("\n"));
     }
 
