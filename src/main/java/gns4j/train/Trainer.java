@@ -3,7 +3,7 @@ package gns4j.train;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.backend.Backend;
-import gns4j.backend.Backends;
+import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.checkpoint.RunInfo;
