@@ -1,7 +1,7 @@
 package gns4j.backend;
 
 /**
- * How a Linear layer's per-example weight-gradient norms are computed (DESIGN §2).
+ * How a Linear layer's per-example weight-gradient norms are computed (docs/design.md §2.1).
  * SIMULTANEOUS forms each example's dW_b (row by row, fused with the batch sum); GHOST uses the two T×T Gram
  * matrices; AUTO picks per layer by FLOPs: ghost when T·(K+N) &lt; N·K.
  */

@@ -3,8 +3,8 @@ package gns4j.bench;
 import gns4j.backend.Backend;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cuda.CudaBackend;
-import gns4j.dist.Communicator;
-import gns4j.dist.GradientBuckets;
+import gns4j.parallel.Communicator;
+import gns4j.parallel.GradientBuckets;
 
 import java.io.IOException;
 import java.io.PrintStream;

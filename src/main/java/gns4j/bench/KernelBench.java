@@ -1,6 +1,6 @@
 package gns4j.bench;
 
-import gns4j.backend.cuda.KernelTimings;
+import gns4j.diagnostics.KernelTimings;
 
 import com.google.gson.JsonObject;
 

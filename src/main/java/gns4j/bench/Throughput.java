@@ -4,8 +4,8 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
-import gns4j.dist.Communicator;
-import gns4j.dist.GradientBuckets;
+import gns4j.parallel.Communicator;
+import gns4j.parallel.GradientBuckets;
 
 import java.util.SplittableRandom;
 

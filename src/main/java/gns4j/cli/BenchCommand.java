@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import gns4j.dist.NcclBootstrap;
-import gns4j.dist.NcclCommunicator;
+import gns4j.parallel.NcclBootstrap;
+import gns4j.backend.cuda.NcclCommunicator;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

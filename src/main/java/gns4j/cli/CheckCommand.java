@@ -1,6 +1,6 @@
 package gns4j.cli;
 
-import gns4j.backend.cuda.CudaCheck;
+import gns4j.diagnostics.CudaCheck;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

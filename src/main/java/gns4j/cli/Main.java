@@ -1,7 +1,7 @@
 package gns4j.cli;
 
 import gns4j.UserError;
-import gns4j.dist.CommunicatorException;
+import gns4j.parallel.CommunicatorException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -2,7 +2,7 @@ package gns4j.cli;
 
 import gns4j.UserError;
 import gns4j.backend.Backend;
-import gns4j.backend.Backends;
+import gns4j.backend.select.Backends;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;

@@ -3,9 +3,9 @@ package gns4j.cli;
 import gns4j.UserError;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.cuda.CudaDevice;
-import gns4j.dist.LocalLauncher;
-import gns4j.dist.Nccl;
-import gns4j.dist.NcclBootstrap;
+import gns4j.parallel.LocalLauncher;
+import gns4j.backend.cuda.Nccl;
+import gns4j.parallel.NcclBootstrap;
 import gns4j.train.SignalStop;
 
 import java.io.IOException;

@@ -8,7 +8,7 @@ import gns4j.gns.GnsEstimator;
 import gns4j.gns.GnsTracker;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
-import gns4j.dist.DistributedGnsStats;
+import gns4j.parallel.DistributedGnsStats;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -3,8 +3,8 @@ package gns4j.train;
 import gns4j.backend.Backend;
 import gns4j.backend.NormTracking;
 import gns4j.data.TokenDataset;
-import gns4j.dist.Communicator;
-import gns4j.dist.DistributedGnsStats;
+import gns4j.parallel.Communicator;
+import gns4j.parallel.DistributedGnsStats;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -2,7 +2,7 @@ package gns4j.train;
 
 import com.google.gson.JsonParser;
 import gns4j.backend.Backend;
-import gns4j.backend.Backends;
+import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.checkpoint.RunInfo;
@@ -10,7 +10,7 @@ import gns4j.checkpoint.RunLock;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 import gns4j.model.ModelConfig;
 
 import java.io.IOException;

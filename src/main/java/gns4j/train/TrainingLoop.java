@@ -4,7 +4,7 @@ import gns4j.UserError;
 import gns4j.backend.Backend;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.data.TokenDataset;
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 

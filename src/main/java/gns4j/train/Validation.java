@@ -2,7 +2,7 @@ package gns4j.train;
 
 import gns4j.backend.Backend;
 import gns4j.data.TokenDataset;
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 
 /**
  * The validation set: {@code eval_sequences} windows of block_size tokens spread evenly over all of val.bin (window

@@ -1,6 +1,6 @@
 package gns4j.backend;
 
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 import gns4j.model.ParameterLayout;
 
 /** A backend that forwards every call to another: tests override the few calls they observe or break. */

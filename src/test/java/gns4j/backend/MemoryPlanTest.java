@@ -1,6 +1,7 @@
 package gns4j.backend;
 
 import gns4j.UserError;
+import gns4j.backend.select.Backends;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
 import gns4j.model.ParameterLayout;

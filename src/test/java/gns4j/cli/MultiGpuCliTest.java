@@ -125,7 +125,7 @@ class MultiGpuCliTest {
     /** A failed peer is a runtime failure, not bad input: one line, exit 1. */
     @Test
     void aCommunicatorFailureIsNoBadInput() {
-        assertEquals(1, Main.exitCode(new gns4j.dist.CommunicatorException(1, "rank 0: all-reduce timed out", null)));
+        assertEquals(1, Main.exitCode(new gns4j.parallel.CommunicatorException(1, "rank 0: all-reduce timed out", null)));
         assertEquals(2, Main.exitCode(new gns4j.UserError("bad")));
         assertEquals(-1, Main.exitCode(new IllegalStateException("bug")));
     }

@@ -4,7 +4,7 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
-import gns4j.dist.Communicator;
+import gns4j.parallel.Communicator;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;

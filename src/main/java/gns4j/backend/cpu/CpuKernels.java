@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * Forward/backward pairs of every op of the GPT model on float arrays, with the per-example squared gradient
- * norms of DESIGN §2 computed inside the backward passes. Shapes in each comment: B examples, T tokens, C channels,
+ * norms of docs/design.md §2 computed inside the backward passes. Shapes: B examples, T tokens, C channels,
  * R = B·T rows. Weight-gradient kernels add {@code scale}·Σ_b g_b into {@code grads}, where the incoming output
  * gradients are those of each example's own mean loss L_b; the trainer passes scale = 1/(examples in the step).
  * Per-example norms go to {@code sq[row·B + b]} (row = the tensor's index, -1 = not tracked) and are overwritten.

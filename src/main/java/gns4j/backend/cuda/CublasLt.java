@@ -16,8 +16,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * bf16 or fp32 C/D, optionally strided-batched, optionally with a fused epilogue (bias, GELU saving its input, GELU
  * gradient). Each distinct shape gets its descriptors and the heuristic's best algorithm once, then reuses them.
  */
-final class CublasLt implements AutoCloseable {
-    static final int R_32F = 0, R_16BF = 14;
+public final class CublasLt implements AutoCloseable {
+    public static final int R_32F = 0, R_16BF = 14;
     /** Epilogues: D += bias (per row of column-major D); D = GELU(AB + bias) with AB + bias saved to aux; D = AB ⊙ GELU'(aux). */
     static final int EPI_NONE = 1, EPI_BIAS = 4, EPI_GELU_AUX = 160, EPI_GELU_AUX_BIAS = 164, EPI_DGELU = 192;
     private static final int DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8, DESC_AUX_POINTER = 11, DESC_AUX_LD = 12;
@@ -45,9 +45,9 @@ final class CublasLt implements AutoCloseable {
     private final MemorySegment alpha, beta, pointer;
     private final Map<Gemm, Plan> plans = new HashMap<>();
 
-    CublasLt(Gpu gpu) {
+    public CublasLt(Gpu gpu) {
         this.gpu = gpu;
-        NativeLibrary lib = NativeLibrary.load("cuBLASLt (libcublasLt.so.13)", "libcublasLt.so.13", "libcublasLt.so");
+        NativeLibrary lib = NativeLibrary.load("cuBLASLt", NativeLibrary.toolkitNames("libcublasLt"));
         create = lib.fn("cublasLtCreate", JAVA_INT, ADDRESS);
         destroy = lib.fn("cublasLtDestroy", JAVA_INT, JAVA_LONG);
         descCreate = lib.fn("cublasLtMatmulDescCreate", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
@@ -103,7 +103,7 @@ final class CublasLt implements AutoCloseable {
      * Row-major out (R,N) = x (R,K)·wᵀ (w (N,K) bf16) + bias (length N, out's type; 0: none) + residual (R,N, out's type;
      * 0: none), all in the epilogue. geluIn != 0: out = GELU_tanh(·) with the pre-activation (R,N, bf16) saved to geluIn.
      */
-    void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, long bias, long geluIn) {
+    public void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, long bias, long geluIn) {
         long c = residual != 0 ? residual : out;
         int epi = geluIn != 0 ? (bias != 0 ? EPI_GELU_AUX_BIAS : EPI_GELU_AUX) : bias != 0 ? EPI_BIAS : EPI_NONE;
         run(new Gemm(true, false, N, R, K, K, K, N, 0, 0, 0, 1, outType, alignment(w), alignment(x), alignment(c), alignment(out), epi),
@@ -111,13 +111,13 @@ final class CublasLt implements AutoCloseable {
     }
 
     /** Row-major dx (R,K) = dy (R,N)·w (N,K), times GELU_tanh'(geluIn) (R,K bf16) in the epilogue when geluIn != 0. */
-    void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
+    public void linearBackwardInput(long dx, int type, long dy, long w, int R, int K, int N, long geluIn) {
         run(new Gemm(false, false, K, R, N, K, N, K, 0, 0, 0, 1, type, alignment(w), alignment(dy), alignment(dx), alignment(dx),
                 geluIn != 0 ? EPI_DGELU : EPI_NONE), w, dy, dx, dx, 1f, 0f, 0, geluIn);
     }
 
     /** dW_i (N,K) fp32 or bf16 (type) = alpha·dy_iᵀ·x_i + beta·dW_i for `count` consecutive slices of `rows` rows of dy (·,N) and x (·,K) bf16 (dW_i stride N·K). */
-    void weightGrad(long dw, int type, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
+    public void weightGrad(long dw, int type, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
         long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * N : 0, sw = count > 1 ? (long) N * K : 0;
         int ew = type == R_32F ? 4 : 2;
         run(new Gemm(false, true, K, N, rows, K, N, K, sx, sy, sw, count, type, alignment(x, 2 * sx), alignment(dy, 2 * sy),

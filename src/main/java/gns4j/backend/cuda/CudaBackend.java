@@ -4,8 +4,8 @@ import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
-import gns4j.dist.Communicator;
-import gns4j.dist.GradientBuckets;
+import gns4j.parallel.Communicator;
+import gns4j.parallel.GradientBuckets;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -34,7 +34,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * All pointers below are device byte addresses; shapes: B examples, T tokens, R = B·T rows, C channels, V vocabulary.
  */
 public final class CudaBackend implements Backend {
-    static final int MAX_CHUNK = 8;
+    public static final int MAX_CHUNK = 8;
     static final long WORKSPACE_BUDGET = 2L << 30;
     private static final int BIAS_ROWS = 64, MAX_C = 8192;
 

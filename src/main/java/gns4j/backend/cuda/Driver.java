@@ -3,6 +3,7 @@ package gns4j.backend.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -35,7 +36,7 @@ final class Driver {
     }
 
     private Driver() {
-        NativeLibrary lib = NativeLibrary.load("the CUDA driver (libcuda.so.1; no NVIDIA driver installed?)", "libcuda.so.1", "libcuda.so");
+        NativeLibrary lib = NativeLibrary.load("the CUDA driver (libcuda.so.1; no NVIDIA driver installed?)", List.of("libcuda.so.1", "libcuda.so"));
         init = lib.fn("cuInit", JAVA_INT, JAVA_INT);
         deviceGetCount = lib.fn("cuDeviceGetCount", JAVA_INT, ADDRESS);
         deviceGet = lib.fn("cuDeviceGet", JAVA_INT, ADDRESS, JAVA_INT);

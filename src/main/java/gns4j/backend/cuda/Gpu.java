@@ -21,7 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * One GPU: its primary context, one stream, the project's kernels (the .cu resources compiled by NVRTC for this
  * device's architecture, cached) and the device allocations, all freed on close.
  */
-final class Gpu implements AutoCloseable {
+public final class Gpu implements AutoCloseable {
     /** Kernel sources in src/main/resources/gns4j/cuda, compiled as one module after common.cuh. */
     static final List<String> SOURCES = List.of("embedding.cu", "norm.cu", "attention.cu", "pointwise.cu", "loss.cu",
             "linear.cu", "optim.cu");
@@ -29,7 +29,7 @@ final class Gpu implements AutoCloseable {
 
     final Driver driver;
     final int device, smCount;
-    final String name, arch;
+    public final String name, arch;
     final long stream;
     private final long context, module;
     private final Arena arena = Arena.ofShared();
@@ -43,7 +43,7 @@ final class Gpu implements AutoCloseable {
     private final List<String> markNames = new ArrayList<>();
     private final List<Long> freeEvents = new ArrayList<>();
 
-    Gpu(int ordinal, Map<String, String> defines) {
+    public Gpu(int ordinal, Map<String, String> defines) {
         driver = Driver.get();
         int count = driver.deviceCount();
         if (count <= ordinal) throw new CudaUnavailableException(count == 0 ? "the CUDA driver found no GPU" : "no GPU " + ordinal);
@@ -95,30 +95,30 @@ final class Gpu implements AutoCloseable {
                 () -> Nvrtc.get().compile(src, "gns4j.cu", opts));
     }
 
-    void makeCurrent() { driver.setCurrent(context); }
+    public void makeCurrent() { driver.setCurrent(context); }
 
-    long alloc(long bytes) {
+    public long alloc(long bytes) {
         long p = driver.memAlloc(Math.max(256, bytes));
         allocations.add(p);
         return p;
     }
 
-    void zero(long ptr, long bytes) { driver.memsetZero(ptr, bytes, stream); }
+    public void zero(long ptr, long bytes) { driver.memsetZero(ptr, bytes, stream); }
 
-    void upload(long dst, MemorySegment src) { driver.copyHtoD(dst, src, src.byteSize(), stream); }
+    public void upload(long dst, MemorySegment src) { driver.copyHtoD(dst, src, src.byteSize(), stream); }
 
     /** Copies device memory into dst and waits for it. */
-    void download(MemorySegment dst, long src) {
+    public void download(MemorySegment dst, long src) {
         driver.copyDtoH(dst, src, dst.byteSize(), stream);
         sync();
     }
 
-    void sync() { driver.streamSynchronize(stream); }
+    public void sync() { driver.streamSynchronize(stream); }
 
-    void copy(long dst, long src, long bytes) { driver.copyDtoD(dst, src, bytes, stream); }
+    public void copy(long dst, long src, long bytes) { driver.copyDtoD(dst, src, bytes, stream); }
 
     /** Grid-stride launch config: enough 256-thread blocks for n elements, capped at 32 per SM. */
-    int blocksFor(long n) { return (int) Math.max(1, Math.min((n + 255) / 256, 32L * smCount)); }
+    public int blocksFor(long n) { return (int) Math.max(1, Math.min((n + 255) / 256, 32L * smCount)); }
 
     /** Blocks of kernel with this many threads (no dynamic shared memory) resident on one SM at once; asked once. */
     int blocksPerSm(String kernel, int threads) {
@@ -128,7 +128,7 @@ final class Gpu implements AutoCloseable {
     void setMaxDynamicShared(String kernel, int bytes) { driver.setMaxDynamicShared(fn(kernel), bytes); }
 
     /** Launches kernel on the stream; args are Long (device pointers, 64-bit ints), Integer, Float or Double. */
-    void launch(String kernel, int gx, int gy, int block, int smem, Object... args) {
+    public void launch(String kernel, int gx, int gy, int block, int smem, Object... args) {
         if (args.length > MAX_ARGS) throw new IllegalArgumentException("too many kernel arguments");
         for (int i = 0; i < args.length; i++) {
             long at = 8L * i;
@@ -159,7 +159,7 @@ final class Gpu implements AutoCloseable {
     }
 
     /** GPU milliseconds of each of reps back-to-back runs of op (events between them), after warmup runs. */
-    double[] timeMs(int warmup, int reps, Runnable op) {
+    public double[] timeMs(int warmup, int reps, Runnable op) {
         for (int i = 0; i < warmup; i++) op.run();
         long[] ev = new long[reps + 1];
         for (int i = 0; i <= reps; i++) ev[i] = event();

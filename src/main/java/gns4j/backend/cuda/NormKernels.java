@@ -8,7 +8,7 @@ import java.util.Locale;
  * pointer is non-zero; both partial buffers zero on entry, and left zero) reduced into the gradients (times scale) and,
  * where the sq pointers are non-zero, into the per-example squared norms (B doubles each).
  */
-final class NormKernels {
+public final class NormKernels {
     private NormKernels() {}
 
     /**
@@ -18,7 +18,7 @@ final class NormKernels {
      * the current row's barrier, on one wave of blocks. C > {@value #PIPE_MAX_C}: PIPE's forward is norm_fwd_wide (a
      * block per row in registers); the backward is norm_bwd_wide in both.
      */
-    enum Variant { ROW, PIPE }
+    public enum Variant { ROW, PIPE }
 
     /** The model's variant: -Dgns4j.cuda.norm=row|pipe, default pipe. */
     static final Variant MODEL = Variant.valueOf(System.getProperty("gns4j.cuda.norm", "pipe").toUpperCase(Locale.ROOT));
@@ -30,7 +30,7 @@ final class NormKernels {
         forward(gpu, MODEL, y, mean, rstd, x, g, b, R, C);
     }
 
-    static void forward(Gpu gpu, Variant v, long y, long mean, long rstd, long x, long g, long b, int R, int C) {
+    public static void forward(Gpu gpu, Variant v, long y, long mean, long rstd, long x, long g, long b, int R, int C) {
         if (v == Variant.PIPE && C <= PIPE_MAX_C)
             gpu.launch("norm_fwd_reg" + fwdRegWidth(C), (R + 3) / 4, 1, 128, 0, y, mean, rstd, x, g, b, R, C);
         else if (v == Variant.PIPE) gpu.launch("norm_fwd_wide", R, 1, 256, 0, y, mean, rstd, x, g, b, R, C);
@@ -42,7 +42,7 @@ final class NormKernels {
         backward(gpu, MODEL, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, sqG, sqB, B, T, C, scale);
     }
 
-    static void backward(Gpu gpu, Variant v, long dx, long dxb, long partG, long partB, long dy, long x, long mean, long rstd,
+    public static void backward(Gpu gpu, Variant v, long dx, long dxb, long partG, long partB, long dy, long x, long mean, long rstd,
                          long g, long gradG, long gradB, long sqG, long sqB, int B, int T, int C, float scale) {
         int threads = threads(C);
         boolean pipe = v == Variant.PIPE && C <= PIPE_MAX_C;

@@ -20,7 +20,7 @@ final class Nvrtc {
     }
 
     private Nvrtc() {
-        NativeLibrary lib = NativeLibrary.load("NVRTC (libnvrtc.so.13)", "libnvrtc.so.13", "libnvrtc.so");
+        NativeLibrary lib = NativeLibrary.load("NVRTC", NativeLibrary.toolkitNames("libnvrtc"));
         version = lib.fn("nvrtcVersion", JAVA_INT, ADDRESS, ADDRESS);
         create = lib.fn("nvrtcCreateProgram", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         compile = lib.fn("nvrtcCompileProgram", JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS);

@@ -1,6 +1,8 @@
-package gns4j.dist;
+package gns4j.backend.cuda;
 
-import gns4j.backend.cuda.CudaDevice;
+import gns4j.parallel.Communicator;
+import gns4j.parallel.CommunicatorException;
+import gns4j.parallel.NcclBootstrap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -71,6 +73,14 @@ public final class NcclCommunicator implements Communicator {
         }
     }
 
+    /** The ncclDataType_t of a device-buffer element type. */
+    static int ncclType(DataType type) {
+        return switch (type) {
+            case FLOAT32 -> Nccl.FLOAT32;
+            case FLOAT64 -> Nccl.FLOAT64;
+        };
+    }
+
     @Override public int rank() { return rank; }
 
     @Override public int worldSize() { return worldSize; }
@@ -81,7 +91,7 @@ public final class NcclCommunicator implements Communicator {
     public void allReduceSum(MemorySegment buffer, long count, DataType type) {
         open();
         device.makeCurrent();
-        nccl.allReduceSum(buffer.address(), buffer.address(), count, type.nccl, comm, device.stream());
+        nccl.allReduceSum(buffer.address(), buffer.address(), count, ncclType(type), comm, device.stream());
         await("all-reduce of " + count + " " + type.name().toLowerCase() + " on the GPU");
     }
 
@@ -89,7 +99,7 @@ public final class NcclCommunicator implements Communicator {
     public void queueAllReduceSum(long send, long recv, long count, DataType type, long afterEvent) {
         open();
         device.waitEvent(afterEvent);
-        nccl.allReduceSum(send, recv, count, type.nccl, comm, device.stream());
+        nccl.allReduceSum(send, recv, count, ncclType(type), comm, device.stream());
         queuedSums++;
         queuedElements += count;
     }

@@ -1,4 +1,8 @@
-package gns4j.backend.cuda;
+package gns4j.diagnostics;
+
+import gns4j.backend.cuda.CublasLt;
+import gns4j.backend.cuda.Gpu;
+import gns4j.backend.cuda.NormKernels;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
-package gns4j.backend.cuda;
+package gns4j.diagnostics;
 
+import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;

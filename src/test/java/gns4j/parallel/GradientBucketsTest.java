@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;

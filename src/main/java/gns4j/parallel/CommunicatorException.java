@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 /** A collective that could not complete: a rank failed or timed out, or ranks called mismatched collectives. */
 public final class CommunicatorException extends RuntimeException {

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

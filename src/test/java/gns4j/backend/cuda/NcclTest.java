@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
@@ -30,10 +30,10 @@ class NcclTest {
 
     @Test
     void candidatesAndSymbolTable() {
-        List<String> c = Nccl.candidates(Nccl.LIBRARY_NAMES, Nccl.DIRS);
-        assertEquals("libnccl.so.2", c.getFirst());
-        assertTrue(c.contains("/usr/lib/x86_64-linux-gnu/libnccl.so.2"));
-        assertThrows(NcclUnavailableException.class, () -> Nccl.open(List.of("libdefinitely-not-nccl.so.9", "/nonexistent/libnccl.so.2")));
+        assertEquals(List.of("libnccl.so.2", "libnccl.so"), Nccl.LIBRARY_NAMES);
+        var e = assertThrows(NcclUnavailableException.class,
+                () -> NativeLibrary.load("NCCL", List.of("libdefinitely-not-nccl.so.9"), NcclUnavailableException::new));
+        assertTrue(e.getMessage().startsWith("NCCL not found (tried libdefinitely-not-nccl.so.9 on the loader path"), e.getMessage());
         Set<String> names = new java.util.HashSet<>();
         for (Nccl.Symbol s : Nccl.SYMBOLS) assertTrue(names.add(s.name()), "duplicate " + s.name());
         assertTrue(names.containsAll(Set.of("ncclGetVersion", "ncclGetUniqueId", "ncclCommInitRank", "ncclAllReduce",
@@ -51,12 +51,12 @@ class NcclTest {
         // a lookup that has only ncclGetVersion: the error lists the other required ones, not the optional one
         MemorySegment someFunction = Linker.nativeLinker().defaultLookup().find("strlen").orElseThrow();
         SymbolLookup partial = name -> name.equals("ncclGetVersion") ? Optional.of(someFunction) : Optional.empty();
-        var e = assertThrows(NcclUnavailableException.class, () -> Nccl.bind(partial));
+        var e = assertThrows(NcclUnavailableException.class, () -> Nccl.bind(new NativeLibrary("NCCL", partial, NcclUnavailableException::new)));
         assertTrue(e.getMessage().contains("ncclAllReduce") && e.getMessage().contains("ncclCommInitRank"), e.getMessage());
         assertFalse(e.getMessage().contains("ncclGetVersion") || e.getMessage().contains("ncclGetLastError"), e.getMessage());
         // every descriptor links (a by-value struct included); nothing is called
         SymbolLookup all = name -> Optional.of(someFunction);
-        var fns = Nccl.bind(all);
+        var fns = Nccl.bind(new NativeLibrary("NCCL", all, NcclUnavailableException::new));
         assertEquals(Nccl.SYMBOLS.size(), fns.size());
         for (MethodHandle h : fns.values()) assertNotNull(h);
     }

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -21,7 +21,7 @@ import java.util.function.Supplier;
 /**
  * Hands rank 0's NCCL unique id to every rank, as torchrun's rendezvous does. Each process learns its place from
  * the environment: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (and LOCAL_RANK, the GPU ordinal on its host). Rank 0
- * creates the id ({@link Nccl#uniqueId()}), listens on MASTER_ADDR:MASTER_PORT and answers each other rank's hello
+ * creates the id (the supplier given to {@link #exchange}), listens on MASTER_ADDR:MASTER_PORT and answers each other rank's hello
  * (magic, rank, world size) with the 128 id bytes; the others connect (retrying until rank 0 listens) and read it.
  * Wrong world sizes, duplicate or out-of-range ranks and ranks that never arrive fail with a message naming them. A
  * shared file ({@link #exchangeViaFile}) does the same on one host without a port.
@@ -32,6 +32,8 @@ import java.util.function.Supplier;
 public final class NcclBootstrap {
     static final int MAGIC = 0x474e5334; // "GNS4"
     static final int OK = 0, REJECTED = 1;
+    /** sizeof(ncclUniqueId): the opaque id every rank passes to ncclCommInitRank. */
+    public static final int ID_BYTES = 128;
 
     private NcclBootstrap() {}
 
@@ -156,8 +158,8 @@ public final class NcclBootstrap {
                 out.writeInt(worldSize);
                 out.flush();
                 if (in.readInt() != OK) throw new IllegalStateException("bootstrap: rank 0 rejected rank " + rank + ": " + in.readUTF());
-                byte[] id = in.readNBytes(Nccl.UNIQUE_ID_BYTES);
-                if (id.length != Nccl.UNIQUE_ID_BYTES) throw new IOException("short id (" + id.length + " bytes)");
+                byte[] id = in.readNBytes(ID_BYTES);
+                if (id.length != ID_BYTES) throw new IOException("short id (" + id.length + " bytes)");
                 out.writeInt(OK);
                 out.flush();
                 return id;
@@ -185,7 +187,7 @@ public final class NcclBootstrap {
             while (System.nanoTime() < deadline) {
                 if (Files.exists(file)) {
                     byte[] id = Files.readAllBytes(file);
-                    if (id.length == Nccl.UNIQUE_ID_BYTES) return id;
+                    if (id.length == ID_BYTES) return id;
                 }
                 sleep(20);
             }
@@ -196,8 +198,8 @@ public final class NcclBootstrap {
     }
 
     private static void checkId(byte[] id) {
-        if (id == null || id.length != Nccl.UNIQUE_ID_BYTES)
-            throw new IllegalArgumentException("an NCCL unique id has " + Nccl.UNIQUE_ID_BYTES + " bytes");
+        if (id == null || id.length != ID_BYTES)
+            throw new IllegalArgumentException("an NCCL unique id has " + ID_BYTES + " bytes");
     }
 
     private static void sleep(long ms) {

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.backend.cuda;
 
 /** A failed NCCL call, naming the call, NCCL's error string and the ncclResult_t code. */
 public final class NcclException extends RuntimeException {

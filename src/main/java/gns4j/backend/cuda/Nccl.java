@@ -1,4 +1,6 @@
-package gns4j.dist;
+package gns4j.backend.cuda;
+
+import gns4j.parallel.NcclBootstrap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -6,10 +8,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,11 +33,10 @@ public final class Nccl {
     public static final int IN_PROGRESS = 7;
     // ncclRedOp_t
     public static final int SUM = 0, PROD = 1, MAX = 2, MIN = 3, AVG = 4;
-    public static final int UNIQUE_ID_BYTES = 128;
+    public static final int UNIQUE_ID_BYTES = NcclBootstrap.ID_BYTES;
 
+    /** NCCL keeps soname major 2 whatever CUDA it was built for, so one name serves CUDA 12 and 13. */
     static final List<String> LIBRARY_NAMES = List.of("libnccl.so.2", "libnccl.so");
-    static final List<String> DIRS = List.of("/usr/lib/x86_64-linux-gnu", "/usr/local/cuda/lib64",
-            "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib64");
 
     /** {@code typedef struct { char internal[128]; } ncclUniqueId;}, passed by value to ncclCommInitRank. */
     static final StructLayout UNIQUE_ID = MemoryLayout.structLayout(
@@ -87,36 +85,12 @@ public final class Nccl {
 
     private Nccl(Map<String, MethodHandle> fns) { this.fns = fns; }
 
-    /** Each plain name (the loader's search), then each name in each directory, in that order. */
-    static List<String> candidates(List<String> names, List<String> dirs) {
-        List<String> out = new ArrayList<>(names);
-        for (String d : dirs) for (String n : names) out.add(d + "/" + n);
-        return out;
-    }
-
-    /** Opens the first candidate that loads. */
-    static SymbolLookup open(List<String> candidates) {
-        for (String c : candidates) {
-            try {
-                if (!c.contains("/")) return SymbolLookup.libraryLookup(c, Arena.global());
-                if (Files.exists(Path.of(c))) return SymbolLookup.libraryLookup(Path.of(c), Arena.global());
-            } catch (IllegalArgumentException e) {
-                // not on the loader path: next candidate
-            } catch (IllegalCallerException e) {
-                throw new NcclUnavailableException("native access is disabled (run java with --enable-native-access=ALL-UNNAMED)");
-            }
-        }
-        throw new NcclUnavailableException("NCCL not found (looked for " + String.join(", ", LIBRARY_NAMES)
-                + " on the loader path and in " + String.join(", ", DIRS) + ")");
-    }
-
     /** Downcall handles for {@link #SYMBOLS}; a missing required function fails naming every missing one. */
-    static Map<String, MethodHandle> bind(SymbolLookup lookup) {
+    static Map<String, MethodHandle> bind(NativeLibrary lib) {
         Map<String, MethodHandle> out = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         for (Symbol s : SYMBOLS) {
-            var addr = lookup.find(s.name());
-            if (addr.isPresent()) out.put(s.name(), Linker.nativeLinker().downcallHandle(addr.get(), s.descriptor()));
+            if (lib.has(s.name())) out.put(s.name(), lib.fn(s.name(), s.descriptor()));
             else if (s.required()) missing.add(s.name());
         }
         if (!missing.isEmpty()) throw new NcclUnavailableException("NCCL lacks the function(s) " + String.join(", ", missing));
@@ -128,7 +102,7 @@ public final class Nccl {
         if (instance != null) return instance;
         if (unavailable != null) throw new NcclUnavailableException(unavailable);
         try {
-            Map<String, MethodHandle> fns = bind(open(candidates(LIBRARY_NAMES, DIRS)));
+            Map<String, MethodHandle> fns = bind(NativeLibrary.load("NCCL", LIBRARY_NAMES, NcclUnavailableException::new));
             disableNvls();
             instance = new Nccl(fns);
             return instance;

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.backend.cuda;
 
 /** libnccl could not be loaded or lacks a function; {@link Nccl#available()} reports it as false. */
 public final class NcclUnavailableException extends RuntimeException {

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import java.lang.foreign.MemorySegment;
 
@@ -9,22 +9,18 @@ import java.lang.foreign.MemorySegment;
  * {@link CommunicatorException} naming it, so no rank hangs on a dead peer.
  *
  * <p>Implementations: {@link InProcessCommunicator} (ranks as threads of one JVM, for tests and the CPU) and, on a
- * GPU machine, one over {@link Nccl} whose {@link #allReduceSum(MemorySegment, long, DataType)} takes device buffers.
+ * GPU machine, one over NCCL (in the CUDA backend) whose {@link #allReduceSum(MemorySegment, long, DataType)} takes
+ * device buffers.
  */
 public interface Communicator extends AutoCloseable {
 
     /** Element types of {@link #allReduceSum(MemorySegment, long, DataType)}. */
     enum DataType {
-        FLOAT32(4, Nccl.FLOAT32), FLOAT64(8, Nccl.FLOAT64);
+        FLOAT32(4), FLOAT64(8);
 
         public final int bytes;
-        /** The ncclDataType_t value. */
-        public final int nccl;
 
-        DataType(int bytes, int nccl) {
-            this.bytes = bytes;
-            this.nccl = nccl;
-        }
+        DataType(int bytes) { this.bytes = bytes; }
     }
 
     /** This process's (or thread's) rank, 0 ≤ rank &lt; worldSize. */

@@ -1,4 +1,4 @@
-package gns4j.dist;
+package gns4j.parallel;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

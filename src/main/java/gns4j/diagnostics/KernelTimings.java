@@ -1,4 +1,9 @@
-package gns4j.backend.cuda;
+package gns4j.diagnostics;
+
+import gns4j.backend.cuda.CublasLt;
+import gns4j.backend.cuda.CudaBackend;
+import gns4j.backend.cuda.Gpu;
+import gns4j.backend.cuda.NormKernels;
 
 import java.util.ArrayList;
 import java.util.Arrays;

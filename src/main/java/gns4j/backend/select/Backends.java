@@ -1,6 +1,8 @@
-package gns4j.backend;
+package gns4j.backend.select;
 
 import gns4j.UserError;
+import gns4j.backend.Backend;
+import gns4j.backend.MemoryPlan;
 import gns4j.backend.cpu.CpuBackend;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.cuda.CudaUnavailableException;
@@ -8,7 +10,10 @@ import gns4j.model.ModelConfig;
 
 import java.util.function.Consumer;
 
-/** Opens the backend a run asks for; CUDA libraries are only touched when CUDA is asked for or probed by auto. */
+/**
+ * Opens the backend a run asks for; CUDA libraries are only touched when CUDA is asked for or probed by auto. Above
+ * both implementations (and so outside gns4j.backend, which they build on) to keep the packages acyclic.
+ */
 public final class Backends {
     private Backends() {}
 
