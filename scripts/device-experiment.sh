@@ -9,7 +9,7 @@ config="$1"; shift
 tar -xJf .devpack/jrt.tar.xz
 out_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out_dir'])" "$config")
 data_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['data_dir'])" "$config")
-[ -f .devpack/runs.tar.gz ] && tar -xzf .devpack/runs.tar.gz
+[ -f .devpack/runs.tar ] && tar -xf .devpack/runs.tar   # .gz or .xz: tar detects it
 java=(.jrt/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar .devpack/gns4j.jar)
 [ -f "$data_dir/train.bin" ] || "${java[@]}" prepare --input .devpack/texts --out-dir "$data_dir" --tokenizer gpt2 2>&1 | tail -2
 "${java[@]}" experiment schedule --config "$config" "$@" > "$OUT/results-stdout.md" 2> >(grep -v '^step ' >&2)
@@ -30,7 +30,7 @@ for run in sorted(os.listdir(root)):
                 r.pop(k, None)
             f.write(json.dumps(r, separators=(",", ":")) + "\n")
 PY
-tar -czf "$OUT/runs.tar.gz" --exclude='checkpoints' --exclude='*.html' --exclude='.warmup' --exclude='.lock' "$out_dir"
+tar -czf "$OUT/runs.tar.gz" --exclude='checkpoints' --exclude='*.html' --exclude='.warmup' --exclude='lock' "$out_dir"
 cp "$out_dir"/*.md "$out_dir"/*.csv "$out_dir"/*.json "$OUT/" 2>/dev/null
 ls -la "$OUT"
 exit $rc

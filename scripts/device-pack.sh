@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what a schedule-experiment call on the GPU machine needs into .devpack/ (ignored by git; carry it):
 # the Java runtime (.jrt, compressed), the jar, the texts to tokenize, and the finished runs brought back so far.
-#   scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL]
+#   scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL]   (e.g. docs/results/schedule-gpu/runs.tar.xz, or the runs.tar.gz a call brought back)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 texts="${1:?usage: scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL]}"
@@ -11,5 +11,5 @@ rm -rf .devpack && mkdir -p .devpack/texts
 tar -cJf .devpack/jrt.tar.xz .jrt
 cp target/gns4j.jar .devpack/
 cp "$texts"/*.txt.xz .devpack/texts/
-[ -n "${2:-}" ] && cp "$2" .devpack/runs.tar.gz
+[ -n "${2:-}" ] && cp "$2" .devpack/runs.tar
 du -sh .devpack
