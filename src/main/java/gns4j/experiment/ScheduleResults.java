@@ -205,7 +205,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
         long nonEmbedding = layout.totalSize - embedding;
         StringBuilder sb = new StringBuilder();
         sb.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-        sb.append("- machine: ").append(machine()).append("; device ").append(first.device().name().toLowerCase(Locale.ROOT)).append('\n');
+        sb.append("- analysed on: ").append(machine()).append("; runs on device ").append(first.device().name().toLowerCase(Locale.ROOT)).append('\n');
         sb.append(String.format(Locale.ROOT, "- data: %s (%s tokenizer, vocabulary %d)%n", cfg.dataDir(),
                 meta == null ? "?" : meta.tokenizer(), model.vocabSize()));
         sb.append(String.format(Locale.ROOT, "- model: %d layers, %d heads, n_embd %d, block %d: %,d parameters, %,d without the embeddings%n",
@@ -287,6 +287,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
                     pct(a.meanSeedSaving()), pct(a.minSeedSaving())));
         sb.append('\n').append(verdict).append("\n\n");
         sb.append(sweepCost()).append('\n');
+        sb.append(lossLadder()).append('\n');
 
         sb.append("## LayerNorm-only vs total GNS through training\n\n");
         sb.append("Per run, over the steps where both smoothed estimates are defined and positive: Pearson r of log GNS_LN with "
@@ -308,6 +309,43 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
                     rs.length, min(rs), max(rs), min(ds), max(ds)));
         sb.append('\n');
         sb.append(estimatorsMarkdown());
+        return sb.toString();
+    }
+
+    /** Loss levels above L* at which {@link #lossLadder} compares the arms. */
+    static final double[] LADDER = {0.50, 0.30, 0.20, 0.10, 0.05, 0.02, 0.0};
+
+    /**
+     * Where along the run a schedule gains or loses: for losses L* + d, the training time of each schedule run to
+     * reach it against the fastest fixed run of the same seed (mean saving over the seeds where both reach it).
+     */
+    private String lossLadder() {
+        if (bestFixed == null) return "";
+        List<String> schedules = arms.stream().map(ArmSummary::arm).filter(a -> !a.startsWith(ScheduleExperimentConfig.FIXED)).toList();
+        if (schedules.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("Time to higher losses: mean saving against the fastest fixed run of the same seed"
+                + " (seeds where both reach it / seeds run).\n\n| loss |");
+        for (String a : schedules) sb.append(' ').append(a).append(" |");
+        sb.append("\n|---:|").append("---:|".repeat(schedules.size())).append('\n');
+        for (double d : LADDER) {
+            double level = target + d;
+            sb.append(String.format(Locale.ROOT, "| L* + %.2f = %.3f |", d, level));
+            for (String a : schedules) {
+                List<Double> savings = new ArrayList<>();
+                long seeds = runs.stream().filter(r -> r.arm().equals(a)).count();
+                for (RunRow r : runs) {
+                    if (!r.arm().equals(a)) continue;
+                    TimeToTarget.Reach mine = TimeToTarget.reach(r.curve(), level);
+                    Double fixed = runs.stream().filter(f -> f.seed() == r.seed() && f.arm().startsWith(ScheduleExperimentConfig.FIXED))
+                            .map(f -> TimeToTarget.reach(f.curve(), level)).filter(java.util.Objects::nonNull)
+                            .map(TimeToTarget.Reach::seconds).min(Double::compare).orElse(null);
+                    if (mine != null && fixed != null) savings.add(TimeToTarget.savingPercent(mine.seconds(), fixed));
+                }
+                sb.append(String.format(Locale.ROOT, " %s (%d/%d) |",
+                        pct(mean(savings.stream().mapToDouble(Double::doubleValue).toArray())), savings.size(), seeds));
+            }
+            sb.append('\n');
+        }
         return sb.toString();
     }
 

@@ -93,6 +93,7 @@ class ScheduleExperimentTest {
         assertTrue(md.contains("## What a bigger batch buys") && md.contains("## LayerNorm-only vs total GNS"));
         assertTrue(md.contains("per-example norms") && md.contains("micro-batch norms") && md.contains("sequential steps"));
         assertTrue(md.contains("Finding the best fixed batch"), "the sweep's cost beside one schedule run");
+        assertTrue(md.contains("Time to higher losses") && md.contains("| L* + 0.10 = "), "the loss ladder");
         assertTrue(stdout.contains("| adaptive-seed3 |"), "the table is printed too");
     }
 
