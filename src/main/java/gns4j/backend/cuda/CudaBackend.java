@@ -1,3 +1,4 @@
+// Over 400 lines: the GPU step in one place (its device buffers, and each op's forward launch beside its backward).
 package gns4j.backend.cuda;
 
 import gns4j.backend.AdamWSettings;
