@@ -61,8 +61,10 @@ public final class CpuModel implements AutoCloseable {
         dresid = new float[R * C];
         scratch = new GptBlock.Scratch(new float[R * C], new float[3 * R * C], proj, new float[4 * R * C], new float[4 * R * C]);
         weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
-        block = new GptBlock(par, params, config,
-                (out, in, w, b) -> LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b)),
+        // Training transposes each weight into weightT when it is used; attention is over the batch's own rows.
+        GptBlock.Linear linear = (out, in, w, b) ->
+                LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b));
+        block = new GptBlock(par, params, config, linear,
                 (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead()));
     }
 

@@ -63,8 +63,8 @@ public final class CpuSampler implements AutoCloseable {
                 new float[4 * T * C], new float[4 * T * C], x);
         lastNorm = new float[T * C];
         logits = new float[Math.multiplyExact(T, config.vocabSize())];
-        block = new GptBlock(par, params, config, (out, in, w, b) -> LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b)),
-                this::cachedAttention);
+        GptBlock.Linear linear = (out, in, w, b) -> LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b));
+        block = new GptBlock(par, params, config, linear, this::cachedAttention);
     }
 
     public ModelConfig config() { return config; }
@@ -110,14 +110,18 @@ public final class CpuSampler implements AutoCloseable {
         pos += n;
     }
 
-    /** Stores the keys and values of the new rows of qkv (n,3C) in layer l's cache, then attends over the cache. */
-    private void cachedAttention(int l, Mat out, Mat qkv, float[] unusedLse) {
+    /**
+     * Stores the keys and values of the new rows of qkv (n,3C) in layer l's cache, then attends over the cache into
+     * out (n,C). No log-sum-exp is kept: sampling has no backward.
+     */
+    private void cachedAttention(int l, Mat out, Mat qkv, float[] lse) {
         int C = config.nEmbd(), n = qkv.rows();
         for (int i = 0; i < n; i++) {
             System.arraycopy(qkv.data(), qkv.row(i) + C, keys[l], (pos + i) * C, C);
             System.arraycopy(qkv.data(), qkv.row(i) + 2 * C, values[l], (pos + i) * C, C);
         }
-        AttentionKernels.forwardCached(par, out, qkv, Mat.of(keys[l], pos + n, C), Mat.of(values[l], pos + n, C), pos, config.nHead());
+        Mat cachedKeys = Mat.of(keys[l], pos + n, C), cachedValues = Mat.of(values[l], pos + n, C);
+        AttentionKernels.forwardCached(par, out, qkv, cachedKeys, cachedValues, pos, config.nHead());
     }
 
     /** Wᵀ (K,N) of a weight W (N,K), as prepared in paramsT. */
