@@ -9,6 +9,7 @@ import gns4j.model.ParameterLayout;
 import gns4j.model.NormType;
 
 import java.util.Arrays;
+import java.util.function.Function;
 
 /**
  * The GPT model on the CPU in fp32: flat parameter and gradient buffers (named offsets from {@link ParameterLayout}),
@@ -23,19 +24,18 @@ public final class CpuModel implements AutoCloseable {
 
     private final Parallel par;
     private final int maxBatch;
-    private final Layer[] layers;
-    // Shapes: R = maxBatch·block_size rows; resid[l] is the input of block l, resid[L] the final residual stream.
+    private final GptBlock block;
+    // Shapes: R = maxBatch·block_size rows; layers[l].in() = resid[l] is the input of block l, resid[L] the final
+    // residual stream; every block's projections go through the one proj scratch (R,C), also backward's datty.
+    private final GptBlock.Buffers[] layers;
     private final float[][] resid;
-    private final float[] lnf, lnfMean, lnfRstd, logits, losses;
-    private final float[] dresid, dnormOut, dqkv, dfc, datty, dfcAct;
+    private final float[] lnf, logits, losses, dresid;
+    private final CpuKernels.NormStats lnfStats;
+    private final GptBlock.Scratch scratch;
     /** Scratch for the transposed weight of a forward matmul (largest N·K). */
     private final float[] weightT;
     private int[] ids, targets;
     private int batch, seqLen;
-
-    /** Saved activations of one block. */
-    private record Layer(float[] ln1, float[] ln1Mean, float[] ln1Rstd, float[] qkv, float[] atty, float[] lse,
-                         float[] mid, float[] ln2, float[] ln2Mean, float[] ln2Rstd, float[] fc, float[] fcAct) {}
 
     public CpuModel(ModelConfig config, int maxBatch, int threads) {
         this.config = config;
@@ -47,24 +47,25 @@ public final class CpuModel implements AutoCloseable {
         int C = config.nEmbd(), L = config.nLayer();
         int R = Math.multiplyExact(maxBatch, config.blockSize());
         boolean ln = config.norm() == NormType.LAYERNORM;
-        layers = new Layer[L];
-        for (int l = 0; l < L; l++)
-            layers[l] = new Layer(new float[R * C], ln ? new float[R] : null, new float[R], new float[3 * R * C],
-                    new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], new float[R * C],
-                    new float[R * C], ln ? new float[R] : null, new float[R], new float[4 * R * C], new float[4 * R * C]);
         resid = new float[L + 1][R * C];
+        float[] proj = new float[R * C];
+        layers = new GptBlock.Buffers[L];
+        for (int l = 0; l < L; l++)
+            layers[l] = new GptBlock.Buffers(resid[l], new float[R * C], CpuKernels.NormStats.of(ln, R), new float[3 * R * C],
+                    new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj, new float[R * C],
+                    new float[R * C], CpuKernels.NormStats.of(ln, R), new float[4 * R * C], new float[4 * R * C], resid[l + 1]);
         lnf = new float[R * C];
-        lnfMean = ln ? new float[R] : null;
-        lnfRstd = new float[R];
+        lnfStats = CpuKernels.NormStats.of(ln, R);
         logits = new float[Math.multiplyExact(R, config.vocabSize())];
         losses = new float[R];
         dresid = new float[R * C];
-        dnormOut = new float[R * C];
-        dqkv = new float[3 * R * C];
-        dfc = new float[4 * R * C];
-        dfcAct = new float[4 * R * C];
-        datty = new float[R * C];
+        scratch = new GptBlock.Scratch(new float[R * C], new float[3 * R * C], proj, new float[4 * R * C], new float[4 * R * C]);
         weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
+        // Training transposes each weight into weightT when it is used; attention is over the batch's own rows.
+        GptBlock.Linear linear = (out, in, w, b) ->
+                LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b));
+        block = new GptBlock(par, params, config, linear,
+                (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead()));
     }
 
     public int threads() { return par.threads; }
@@ -91,27 +92,14 @@ public final class CpuModel implements AutoCloseable {
         this.targets = targets;
         this.batch = B;
         this.seqLen = T;
-        int C = config.nEmbd(), NH = config.nHead(), R = B * T;
+        int C = config.nEmbd(), R = B * T, L = config.nLayer();
         ParameterLayout p = layout;
-        CpuKernels.embeddingForward(par, resid[0], inputs, params, p.wte.offset(), p.wpe.offset(), B, T, C);
-        for (int l = 0; l < config.nLayer(); l++) {
-            ParameterLayout.Block w = p.blocks[l];
-            Layer a = layers[l];
-            CpuKernels.normForward(par, a.ln1, a.ln1Mean, a.ln1Rstd, resid[l], params, w.ln1Weight().offset(), off(w.ln1Bias()), R, C);
-            CpuKernels.matmulForward(par, a.qkv, a.ln1, params, w.qkvWeight().offset(), off(w.qkvBias()), R, C, 3 * C, weightT);
-            CpuKernels.attentionForward(par, a.atty, a.lse, a.qkv, B, T, C, NH);
-            CpuKernels.matmulForward(par, datty, a.atty, params, w.attnProjWeight().offset(), off(w.attnProjBias()), R, C, C, weightT);
-            CpuKernels.add(par, a.mid, resid[l], datty, R, C);
-            CpuKernels.normForward(par, a.ln2, a.ln2Mean, a.ln2Rstd, a.mid, params, w.ln2Weight().offset(), off(w.ln2Bias()), R, C);
-            CpuKernels.matmulForward(par, a.fc, a.ln2, params, w.fcWeight().offset(), off(w.fcBias()), R, C, 4 * C, weightT);
-            CpuKernels.geluForward(par, a.fcAct, a.fc, R, 4 * C);
-            CpuKernels.matmulForward(par, datty, a.fcAct, params, w.mlpProjWeight().offset(), off(w.mlpProjBias()), R, 4 * C, C, weightT);
-            CpuKernels.add(par, resid[l + 1], a.mid, datty, R, C);
-        }
-        int L = config.nLayer();
-        CpuKernels.normForward(par, lnf, lnfMean, lnfRstd, resid[L], params, p.lnfWeight.offset(), off(p.lnfBias), R, C);
-        CpuKernels.matmulForward(par, logits, lnf, params, headOffset(), -1, R, C, V, weightT);
-        return CpuKernels.softmaxCrossEntropy(par, logits, losses, targets, R, V);
+        CpuKernels.embeddingForward(par, Mat.of(resid[0], R, C), inputs, Mat.of(params, p.wte), Mat.of(params, p.wpe), T, 0);
+        for (int l = 0; l < L; l++) block.forward(l, p.blocks[l], layers[l], R);
+        Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
+        CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
+        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.transposed(par, head(), weightT), null); // (R,C) -> (R,V)
+        return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets);
     }
 
     /** Mean token loss of example b of the last forward. */
@@ -127,66 +115,38 @@ public final class CpuModel implements AutoCloseable {
      * untracked rows are set to NaN. sq may be null when tracking is OFF.
      */
     public void backward(float gradScale, NormTracking tracking, LinearNormMethod method, double[] sq) {
-        int B = batch, T = seqLen, C = config.nEmbd(), NH = config.nHead(), V = config.vocabSize(), R = B * T;
+        int B = batch, T = seqLen, C = config.nEmbd(), V = config.vocabSize(), R = B * T;
         if (tracking != NormTracking.OFF) {
             if (sq == null || sq.length < layout.numTensors() * B)
                 throw new IllegalArgumentException("per-example norm buffer must hold tensors × B = " + layout.numTensors() * B);
             Arrays.fill(sq, 0, layout.numTensors() * B, Double.NaN);
         }
-        boolean all = tracking == NormTracking.ALL, norms = tracking != NormTracking.OFF;
         ParameterLayout p = layout;
         float s = gradScale;
+        Function<ParamTensor, Param> param = t -> t == null ? null : new Param(Mat.of(params, t), grads,
+                tracking.tracks(t) ? new Param.Norms(sq, t.index(), B) : null);
+        Mat dlogits = Mat.of(logits, R, V), lnfOut = Mat.of(lnf, R, C), dres = Mat.of(dresid, R, C);
+        Mat dnormOut = Mat.of(scratch.dnormOut(), R, C);
 
-        CpuKernels.crossEntropyBackward(par, logits, targets, R, V, T);
-        CpuKernels.matmulBackwardInput(par, dnormOut, logits, params, headOffset(), R, C, V);
+        CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
+        LinearKernels.backwardInput(par, dnormOut, dlogits, head());
         if (p.lmHead != null)
-            CpuKernels.matmulBackwardWeight(par, grads, p.lmHead.offset(), -1, logits, lnf, B, T, C, V, s, sq,
-                    row(p.lmHead, all), -1, method.useGhost(T, C, V), null);
+            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
-        CpuKernels.normBackward(par, dresid, dnormOut, resid[L], lnfMean, lnfRstd, params, grads, p.lnfWeight.offset(),
-                off(p.lnfBias), B, T, C, s, sq, row(p.lnfWeight, norms), row(p.lnfBias, norms));
+        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
+                param.apply(p.lnfBias), B, s);
+        for (int l = L - 1; l >= 0; l--) block.backward(p.blocks[l], layers[l], scratch, dresid, param, method, B, T, s);
 
-        for (int l = L - 1; l >= 0; l--) {
-            ParameterLayout.Block w = p.blocks[l];
-            Layer a = layers[l];
-            // MLP: resid[l+1] = mid + proj(gelu(fc(ln2(mid))))
-            CpuKernels.matmulBackwardInput(par, dfcAct, dresid, params, w.mlpProjWeight().offset(), R, 4 * C, C);
-            linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresid, a.fcAct, B, T, 4 * C, C, s, sq, all, method);
-            CpuKernels.geluBackward(par, dfc, a.fc, dfcAct, R, 4 * C);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dfc, params, w.fcWeight().offset(), R, C, 4 * C);
-            linearWeight(w.fcWeight(), w.fcBias(), dfc, a.ln2, B, T, C, 4 * C, s, sq, all, method);
-            CpuKernels.normBackward(par, dresid, dnormOut, a.mid, a.ln2Mean, a.ln2Rstd, params, grads,
-                    w.ln2Weight().offset(), off(w.ln2Bias()), B, T, C, s, sq, row(w.ln2Weight(), norms), row(w.ln2Bias(), norms));
-            // attention: mid = resid[l] + proj(attn(qkv(ln1(resid[l]))))
-            CpuKernels.matmulBackwardInput(par, datty, dresid, params, w.attnProjWeight().offset(), R, C, C);
-            linearWeight(w.attnProjWeight(), w.attnProjBias(), dresid, a.atty, B, T, C, C, s, sq, all, method);
-            CpuKernels.attentionBackward(par, dqkv, datty, a.qkv, a.lse, B, T, C, NH);
-            CpuKernels.matmulBackwardInput(par, dnormOut, dqkv, params, w.qkvWeight().offset(), R, C, 3 * C);
-            linearWeight(w.qkvWeight(), w.qkvBias(), dqkv, a.ln1, B, T, C, 3 * C, s, sq, all, method);
-            CpuKernels.normBackward(par, dresid, dnormOut, resid[l], a.ln1Mean, a.ln1Rstd, params, grads,
-                    w.ln1Weight().offset(), off(w.ln1Bias()), B, T, C, s, sq, row(w.ln1Weight(), norms), row(w.ln1Bias(), norms));
-        }
-
-        CpuKernels.positionEmbeddingBackward(par, grads, p.wpe.offset(), dresid, B, T, C, s, sq, row(p.wpe, all));
+        CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
         if (p.lmHead == null)
-            CpuKernels.tiedEmbeddingHeadBackward(par, grads, p.wte.offset(), logits, lnf, dresid, ids, B, T, C, V, s, sq,
-                    row(p.wte, all), method.useGhost(T, C, V));
+            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V));
         else
-            CpuKernels.tokenEmbeddingBackward(par, grads, p.wte.offset(), dresid, ids, B, T, C, s, sq, row(p.wte, all));
+            CpuKernels.tokenEmbeddingBackward(par, param.apply(p.wte), dres, ids, B, s);
     }
 
-    private void linearWeight(ParamTensor weight, ParamTensor bias, float[] dout, float[] inp, int B, int T, int K, int N,
-                              float scale, double[] sq, boolean tracked, LinearNormMethod method) {
-        CpuKernels.matmulBackwardWeight(par, grads, weight.offset(), off(bias), dout, inp, B, T, K, N, scale, sq,
-                row(weight, tracked), row(bias, tracked), method.useGhost(T, K, N), null);
-    }
-
-    private int headOffset() { return layout.lmHead != null ? layout.lmHead.offset() : layout.wte.offset(); }
-
-    private static int off(ParamTensor t) { return t == null ? -1 : t.offset(); }
-
-    private static int row(ParamTensor t, boolean tracked) { return t == null || !tracked ? -1 : t.index(); }
+    /** The LM head (V,C): its own weight, or the token table when tied. */
+    private Mat head() { return Mat.of(params, layout.lmHead != null ? layout.lmHead : layout.wte); }
 
     @Override
     public void close() { par.close(); }

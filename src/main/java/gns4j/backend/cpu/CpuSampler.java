@@ -1,6 +1,8 @@
 package gns4j.backend.cpu;
 
 import gns4j.model.ModelConfig;
+import gns4j.model.ParamKind;
+import gns4j.model.ParamTensor;
 import gns4j.model.NormType;
 import gns4j.model.ParameterLayout;
 
@@ -9,9 +11,9 @@ import java.util.random.RandomGenerator;
 
 /**
  * Forward-only GPT on the CPU for generation, with a KV cache: the keys and values of every position already seen
- * are kept per layer, so each new token costs one row through the model instead of the whole context. Same
- * kernels (and the same attention arithmetic, in the same order) as {@link CpuModel}'s forward, so a cached step
- * gives the logits of a full recomputation. Reads the weights from a flat buffer in {@link ParameterLayout} order.
+ * are kept per layer, so each new token costs one row through the model instead of the whole context. Walks the
+ * same {@link GptBlock} as {@link CpuModel}'s forward (and the same attention arithmetic, in the same order), so a
+ * cached step gives the logits of a full recomputation. Reads the weights from a flat buffer in {@link ParameterLayout} order.
  *
  * <p>Positions are absolute (GPT-2 position embeddings), so the cache holds at most block_size positions; once the
  * context is longer, {@link #generate} keeps its last block_size tokens and recomputes them for every new token, as
@@ -25,9 +27,13 @@ public final class CpuSampler implements AutoCloseable {
     private final float[] paramsT;
     private final Parallel par;
     private final int maxRows;
+    private final GptBlock block;
     // Per layer caches: keys and values of positions [0, pos), (block_size, C) each.
     private final float[][] keys, values;
-    private final float[] x, norm, mean, rstd, qkv, atty, tmp, fc, fcAct, lastNorm, logits;
+    // One set of buffers of block_size rows for every layer: x (T,C) is the residual stream, added into in place.
+    private final GptBlock.Buffers buffers;
+    private final float[] x, lastNorm, logits;
+    private final CpuKernels.NormStats stats;
     private int pos;
 
     /** @param params weights in {@code new ParameterLayout(config)} order (not copied: do not change them meanwhile) */
@@ -40,27 +46,25 @@ public final class CpuSampler implements AutoCloseable {
         this.par = new Parallel(threads);
         this.paramsT = params.clone();
         float[] scratch = new float[Math.max(4 * config.nEmbd() * config.nEmbd(), config.vocabSize() * config.nEmbd())];
-        for (gns4j.model.ParamTensor t : layout.tensors)
-            if (t.shape().length == 2 && t.kind() != gns4j.model.ParamKind.POSITION_EMBEDDING
-                    && (t.kind() != gns4j.model.ParamKind.TOKEN_EMBEDDING || config.tiedHead())) {
-                Gemm.transpose(par, scratch, params, t.offset(), t.shape()[0], t.shape()[1]);
-                System.arraycopy(scratch, 0, paramsT, t.offset(), t.size());
+        for (ParamTensor t : layout.tensors)
+            if (t.shape().length == 2 && t.kind() != ParamKind.POSITION_EMBEDDING
+                    && (t.kind() != ParamKind.TOKEN_EMBEDDING || config.tiedHead())) {
+                Mat wT = LinearKernels.transposed(par, Mat.of(params, t), scratch);
+                System.arraycopy(wT.data(), 0, paramsT, t.offset(), t.size());
             }
         int C = config.nEmbd(), T = config.blockSize(), L = config.nLayer();
         this.maxRows = T;
         keys = new float[L][T * C];
         values = new float[L][T * C];
         x = new float[T * C];
-        norm = new float[T * C];
-        mean = new float[T];
-        rstd = new float[T];
-        qkv = new float[3 * T * C];
-        atty = new float[T * C];
-        tmp = new float[T * C];
-        fc = new float[4 * T * C];
-        fcAct = new float[4 * T * C];
+        float[] norm = new float[T * C], proj = new float[T * C];
+        stats = CpuKernels.NormStats.of(config.norm() == NormType.LAYERNORM, T);
+        buffers = new GptBlock.Buffers(x, norm, stats, new float[3 * T * C], new float[T * C], null, proj, x, norm, stats,
+                new float[4 * T * C], new float[4 * T * C], x);
         lastNorm = new float[T * C];
         logits = new float[Math.multiplyExact(T, config.vocabSize())];
+        GptBlock.Linear linear = (out, in, w, b) -> LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b));
+        block = new GptBlock(par, params, config, linear, this::cachedAttention);
     }
 
     public ModelConfig config() { return config; }
@@ -92,81 +96,36 @@ public final class CpuSampler implements AutoCloseable {
         if (n < 1) throw new IllegalArgumentException("no tokens");
         if (pos + n > maxRows)
             throw new IllegalArgumentException("context of " + (pos + n) + " tokens exceeds block_size " + maxRows);
-        int C = config.nEmbd(), NH = config.nHead(), V = config.vocabSize();
+        int C = config.nEmbd(), V = config.vocabSize();
+        int[] ids = Arrays.copyOfRange(tokens, from, from + n);
+        for (int id : ids) if (id < 0 || id >= V) throw new IllegalArgumentException("token id " + id + " outside [0, " + V + ")");
         ParameterLayout p = layout;
-        for (int i = 0; i < n; i++) {
-            int id = tokens[from + i];
-            if (id < 0 || id >= V) throw new IllegalArgumentException("token id " + id + " outside [0, " + V + ")");
-            int t = pos + i;
-            for (int c = 0; c < C; c++) x[i * C + c] = params[p.wte.offset() + id * C + c] + params[p.wpe.offset() + t * C + c];
-        }
-        boolean ln = config.norm() == NormType.LAYERNORM;
-        float[] meanOrNull = ln ? mean : null;
-        for (int l = 0; l < config.nLayer(); l++) {
-            ParameterLayout.Block w = p.blocks[l];
-            CpuKernels.normForward(par, norm, meanOrNull, rstd, x, params, w.ln1Weight().offset(), off(w.ln1Bias()), n, C);
-            linear(qkv, norm, w.qkvWeight().offset(), off(w.qkvBias()), n, C, 3 * C);
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(qkv, i * 3 * C + C, keys[l], (pos + i) * C, C);
-                System.arraycopy(qkv, i * 3 * C + 2 * C, values[l], (pos + i) * C, C);
-            }
-            attention(l, n, C, NH);
-            linear(tmp, atty, w.attnProjWeight().offset(), off(w.attnProjBias()), n, C, C);
-            CpuKernels.add(par, x, x, tmp, n, C);
-            CpuKernels.normForward(par, norm, meanOrNull, rstd, x, params, w.ln2Weight().offset(), off(w.ln2Bias()), n, C);
-            linear(fc, norm, w.fcWeight().offset(), off(w.fcBias()), n, C, 4 * C);
-            CpuKernels.geluForward(par, fcAct, fc, n, 4 * C);
-            linear(tmp, fcAct, w.mlpProjWeight().offset(), off(w.mlpProjBias()), n, 4 * C, C);
-            CpuKernels.add(par, x, x, tmp, n, C);
-        }
-        int head = p.lmHead != null ? p.lmHead.offset() : p.wte.offset();
-        if (allLogits) {
-            CpuKernels.normForward(par, lastNorm, meanOrNull, rstd, x, params, p.lnfWeight.offset(), off(p.lnfBias), n, C);
-            linear(logits, lastNorm, head, -1, n, C, V);
-        } else {
-            System.arraycopy(x, (n - 1) * C, tmp, 0, C);
-            CpuKernels.normForward(par, lastNorm, meanOrNull, rstd, tmp, params, p.lnfWeight.offset(), off(p.lnfBias), 1, C);
-            linear(logits, lastNorm, head, -1, 1, C, V);
-        }
+        CpuKernels.embeddingForward(par, Mat.of(x, n, C), ids, Mat.of(params, p.wte), Mat.of(params, p.wpe), n, pos);
+        for (int l = 0; l < config.nLayer(); l++) block.forward(l, p.blocks[l], buffers, n);
+        // Only the rows whose logits are wanted go through the final norm and the head: all n, or the last one.
+        int rows = allLogits ? n : 1;
+        Mat last = new Mat(x, (n - rows) * C, rows, C), lastNormed = Mat.of(lastNorm, rows, C);
+        CpuKernels.normForward(par, lastNormed, stats, last, Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
+        LinearKernels.forward(par, Mat.of(logits, rows, V), lastNormed, transposed(p.lmHead != null ? p.lmHead : p.wte), null);
         pos += n;
     }
 
     /**
-     * Causal attention of the n new rows (positions pos..pos+n-1) over the cache: the arithmetic of
-     * {@code CpuKernels.attentionForward} step for step (scores, max, exp, double sum, weighted sum of values).
+     * Stores the keys and values of the new rows of qkv (n,3C) in layer l's cache, then attends over the cache into
+     * out (n,C). No log-sum-exp is kept: sampling has no backward.
      */
-    private void attention(int l, int n, int C, int NH) {
-        int hs = C / NH;
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        float[] K = keys[l], Vc = values[l];
-        par.forEach(n * NH, ih -> {
-            int i = ih / NH, h = ih % NH, t = pos + i;
-            float[] s = new float[t + 1];
-            int q = i * 3 * C + h * hs;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int u = 0; u <= t; u++) {
-                s[u] = scale * VectorMath.dot(qkv, q, K, u * C + h * hs, hs);
-                max = Math.max(max, s[u]);
-            }
-            double sum = 0;
-            for (int u = 0; u <= t; u++) {
-                s[u] = (float) Math.exp(s[u] - max);
-                sum += s[u];
-            }
-            int o = i * C + h * hs;
-            Arrays.fill(atty, o, o + hs, 0f);
-            float inv = (float) (1.0 / sum);
-            for (int u = 0; u <= t; u++) VectorMath.axpy(s[u] * inv, Vc, u * C + h * hs, atty, o, hs);
-        });
+    private void cachedAttention(int l, Mat out, Mat qkv, float[] lse) {
+        int C = config.nEmbd(), n = qkv.rows();
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(qkv.data(), qkv.row(i) + C, keys[l], (pos + i) * C, C);
+            System.arraycopy(qkv.data(), qkv.row(i) + 2 * C, values[l], (pos + i) * C, C);
+        }
+        Mat cachedKeys = Mat.of(keys[l], pos + n, C), cachedValues = Mat.of(values[l], pos + n, C);
+        AttentionKernels.forwardCached(par, out, qkv, cachedKeys, cachedValues, pos, config.nHead());
     }
 
-    /** out (R,N) = inp (R,K) · Wᵀ + bias, as CpuKernels.matmulForward computes it (same GEMM, Wᵀ prepared once). */
-    private void linear(float[] out, float[] inp, int wOff, int bOff, int R, int K, int N) {
-        if (bOff >= 0) for (int r = 0; r < R; r++) System.arraycopy(params, bOff, out, r * N, N);
-        Gemm.parallel(par, inp, 0, K, 1, paramsT, wOff, N, R, N, K, out, 0, N, bOff >= 0);
-    }
-
-    private static int off(gns4j.model.ParamTensor t) { return t == null ? -1 : t.offset(); }
+    /** Wᵀ (K,N) of a weight W (N,K), as prepared in paramsT. */
+    private Mat transposed(ParamTensor w) { return new Mat(paramsT, w.offset(), w.shape()[1], w.shape()[0]); }
 
     // ------------------------------------------------------------------------------------------------ generation
 

@@ -1,0 +1,103 @@
+package gns4j.backend.cpu;
+
+import gns4j.backend.LinearNormMethod;
+import gns4j.backend.cpu.CpuKernels.NormStats;
+import gns4j.model.ModelConfig;
+import gns4j.model.ParamTensor;
+import gns4j.model.ParameterLayout;
+
+import java.util.function.Function;
+
+/**
+ * The GPT-2 block's op sequence on the CPU, written once: pre-norm attention then pre-norm MLP, each added to the
+ * residual stream. Training ({@link CpuModel}) and sampling ({@link CpuSampler}) walk the same forward and differ only
+ * in how a Linear layer gets Wᵀ and what attention attends over; backward is the same sequence reversed.
+ * Shapes: R rows (B·T in training, the new tokens in sampling), C channels.
+ */
+final class GptBlock {
+    /** out (R,N) = in (R,K) · Wᵀ + b for W (N,K) and b (N) (null: none). */
+    interface Linear {
+        void forward(Mat out, Mat in, ParamTensor weight, ParamTensor bias);
+    }
+
+    /** out (R,C) = causal attention of qkv (R,3C) in block {@code layer}; lse (training only) saved for backward. */
+    interface Attention {
+        void forward(int layer, Mat out, Mat qkv, float[] lse);
+    }
+
+    /**
+     * One block's buffers, each holding at least R rows. in, mid and out may be one buffer (the sampler adds into
+     * the residual stream in place); proj receives each projection's output before it is added; lse may be null.
+     */
+    record Buffers(float[] in, float[] ln1, NormStats ln1Stats, float[] qkv, float[] atty, float[] lse, float[] proj,
+                   float[] mid, float[] ln2, NormStats ln2Stats, float[] fc, float[] fcAct, float[] out) {}
+
+    /** Scratch of backward, each at least (R, width) as named. */
+    record Scratch(float[] dnormOut, float[] dqkv, float[] datty, float[] dfc, float[] dfcAct) {}
+
+    private final Parallel par;
+    private final float[] params;
+    private final int C, NH;
+    private final Linear linear;
+    private final Attention attention;
+
+    GptBlock(Parallel par, float[] params, ModelConfig config, Linear linear, Attention attention) {
+        this.par = par;
+        this.params = params;
+        this.C = config.nEmbd();
+        this.NH = config.nHead();
+        this.linear = linear;
+        this.attention = attention;
+    }
+
+    /** Block {@code layer} with weights w over R rows: a.out = mid + mlp(ln2(mid)), mid = a.in + attn(ln1(a.in)). */
+    void forward(int layer, ParameterLayout.Block w, Buffers a, int R) {
+        Mat in = Mat.of(a.in(), R, C), ln1 = Mat.of(a.ln1(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C);
+        Mat atty = Mat.of(a.atty(), R, C), proj = Mat.of(a.proj(), R, C), mid = Mat.of(a.mid(), R, C);
+        Mat ln2 = Mat.of(a.ln2(), R, C), fc = Mat.of(a.fc(), R, 4 * C), fcAct = Mat.of(a.fcAct(), R, 4 * C);
+        CpuKernels.normForward(par, ln1, a.ln1Stats(), in, Mat.of(params, w.ln1Weight()), Mat.of(params, w.ln1Bias()));
+        linear.forward(qkv, ln1, w.qkvWeight(), w.qkvBias());                 // (R,C) -> (R,3C)
+        attention.forward(layer, atty, qkv, a.lse());                         // (R,3C) -> (R,C)
+        linear.forward(proj, atty, w.attnProjWeight(), w.attnProjBias());     // (R,C) -> (R,C)
+        CpuKernels.add(par, mid, in, proj);
+        CpuKernels.normForward(par, ln2, a.ln2Stats(), mid, Mat.of(params, w.ln2Weight()), Mat.of(params, w.ln2Bias()));
+        linear.forward(fc, ln2, w.fcWeight(), w.fcBias());                    // (R,C) -> (R,4C)
+        CpuKernels.geluForward(par, fcAct, fc);
+        linear.forward(proj, fcAct, w.mlpProjWeight(), w.mlpProjBias());      // (R,4C) -> (R,C)
+        CpuKernels.add(par, Mat.of(a.out(), R, C), mid, proj);
+    }
+
+    /**
+     * Backward of {@link #forward} over the saved buffers a of B examples of T tokens: dresid (R,C) holds d(a.out)
+     * on entry and d(a.in) on return. Gradients (scaled by scale) and per-example norms go through the views
+     * {@code param} gives each tensor (null stays null).
+     */
+    void backward(ParameterLayout.Block w, Buffers a, Scratch d, float[] dresid, Function<ParamTensor, Param> param,
+                  LinearNormMethod method, int B, int T, float scale) {
+        int R = B * T;
+        Mat dres = Mat.of(dresid, R, C), dnormOut = Mat.of(d.dnormOut(), R, C), dqkv = Mat.of(d.dqkv(), R, 3 * C);
+        Mat datty = Mat.of(d.datty(), R, C), dfc = Mat.of(d.dfc(), R, 4 * C), dfcAct = Mat.of(d.dfcAct(), R, 4 * C);
+        // MLP: out = mid + proj(gelu(fc(ln2(mid))))
+        Mat fcAct = Mat.of(a.fcAct(), R, 4 * C), ln2 = Mat.of(a.ln2(), R, C);
+        linearBackward(dfcAct, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B, scale);
+        CpuKernels.geluBackward(par, dfc, Mat.of(a.fc(), R, 4 * C), dfcAct);
+        linearBackward(dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale);
+        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.ln2Weight()),
+                param.apply(w.ln2Bias()), B, scale);
+        // attention: mid = in + proj(attn(qkv(ln1(in))))
+        Mat atty = Mat.of(a.atty(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C), ln1 = Mat.of(a.ln1(), R, C);
+        linearBackward(datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B, scale);
+        AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH);
+        linearBackward(dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale);
+        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.ln1Weight()),
+                param.apply(w.ln1Bias()), B, scale);
+    }
+
+    /** dinp (R,K) = dout (R,N) · W, and W's (and the bias's) gradient and per-example norms. */
+    private void linearBackward(Mat dinp, Mat dout, Mat inp, Param weight, Param bias, LinearNormMethod method, int B,
+                                float scale) {
+        LinearKernels.backwardInput(par, dinp, dout, weight.value());
+        LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
+                method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null);
+    }
+}
