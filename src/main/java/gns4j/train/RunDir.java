@@ -38,6 +38,8 @@ public record RunDir(Path path) {
 
     public Path summary() { return path.resolve(SUMMARY); }
 
+    public Path report() { return path.resolve(REPORT); }
+
     /** Whether the folder holds a run that reached its end. */
     public boolean finished() { return Files.exists(summary()); }
 
