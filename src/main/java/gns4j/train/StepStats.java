@@ -1,7 +1,7 @@
 package gns4j.train;
 
 import gns4j.backend.NormTracking;
-import gns4j.model.ParamTensor;
+import gns4j.gns.ExampleSquares;
 import gns4j.model.ParameterLayout;
 
 import java.util.Arrays;
@@ -58,21 +58,9 @@ final class StepStats {
 
     /** Adds one micro-batch of B examples: sq[tensor·B + b]. */
     void add(double[] sq, int B) {
-        for (int b = 0; b < B; b++) {
-            double total = 0, ln = 0;
-            for (ParamTensor t : layout.tensors) {
-                if (!tracking.tracks(t)) continue;
-                double v = sq[t.index() * B + b];
-                sqSumPerTensor[t.index()] += v;
-                total += v;
-                if (t.kind().isNorm()) ln += v;
-            }
-            exampleTotalSq[examples + b] = total;
-            exampleLnSq[examples + b] = ln;
-        }
+        ExampleSquares.add(layout, tracking, sq, B, sqSumPerTensor, exampleTotalSq, exampleLnSq, examples);
         examples += B;
     }
-
 
     /** Per-example L2 norms of the step (sqrt of the squared sums). */
     static double[] norms(double[] sq, int n) {
