@@ -1,8 +1,8 @@
 package gns4j.gns;
 
-import gns4j.backend.NormTracking;
 import gns4j.model.ParamTensor;
-import gns4j.model.ParameterLayout;
+
+import java.util.List;
 
 /**
  * Aggregates the per-example squared gradient norms a backend returns for one micro-batch, {@code sq[tensor·B + b]}
@@ -15,14 +15,13 @@ public final class ExampleSquares {
 
     /**
      * Adds the micro-batch to {@code sqSumPerTensor} and writes example b's sums to {@code totalSq[at + b]} and
-     * {@code lnSq[at + b]}; tensors {@code tracking} leaves out count nowhere.
+     * {@code lnSq[at + b]}; only the {@code tracked} tensors count (in their order, which fixes the rounding).
      */
-    public static void add(ParameterLayout layout, NormTracking tracking, double[] sq, int B, double[] sqSumPerTensor,
-                           double[] totalSq, double[] lnSq, int at) {
+    public static void add(List<ParamTensor> tracked, double[] sq, int B, double[] sqSumPerTensor, double[] totalSq,
+                           double[] lnSq, int at) {
         for (int b = 0; b < B; b++) {
             double total = 0, ln = 0;
-            for (ParamTensor t : layout.tensors) {
-                if (!tracking.tracks(t)) continue;
+            for (ParamTensor t : tracked) {
                 double v = sq[t.index() * B + b];
                 sqSumPerTensor[t.index()] += v;
                 total += v;

@@ -57,7 +57,7 @@ public final class ModelMeasurer {
                 // gradScale 1/B: the accumulated gradient is G_B = (1/B) Σ_b g_b over the whole batch.
                 lossSum += micro * backend.forwardBackward(inputs, targets, micro, T, 1f / batchSize, NormTracking.ALL,
                         method, sq);
-                ExampleSquares.add(layout, NormTracking.ALL, sq, micro, sqSum, totalSq, lnSq, 0);
+                ExampleSquares.add(layout.tensors, sq, micro, sqSum, totalSq, lnSq, 0);
                 for (int b = 0; b < micro; b++)
                     examples.add(new ExampleNorm(batch, m * micro + b, offsets[b], Math.sqrt(totalSq[b]), Math.sqrt(lnSq[b])));
             }

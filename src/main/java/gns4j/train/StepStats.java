@@ -2,9 +2,11 @@ package gns4j.train;
 
 import gns4j.backend.NormTracking;
 import gns4j.gns.ExampleSquares;
+import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Collects the per-example squared norms of one optimizer step across its micro-batches: per tensor the sum over
@@ -12,16 +14,14 @@ import java.util.Arrays;
  * the norm layers (for the per-example norm distribution).
  */
 final class StepStats {
-    private final ParameterLayout layout;
-    private final NormTracking tracking;
+    private final List<ParamTensor> tracked;
     final double[] sqSumPerTensor;
     final double[] exampleTotalSq, exampleLnSq;
     /** The step's examples so far are [first, examples) of the batch; first > 0 on a data-parallel rank. */
     int first, examples;
 
     StepStats(ParameterLayout layout, NormTracking tracking, int maxBatch) {
-        this.layout = layout;
-        this.tracking = tracking;
+        this.tracked = tracking.tracked(layout.tensors);
         this.sqSumPerTensor = new double[layout.numTensors()];
         this.exampleTotalSq = new double[maxBatch];
         this.exampleLnSq = new double[maxBatch];
@@ -58,7 +58,7 @@ final class StepStats {
 
     /** Adds one micro-batch of B examples: sq[tensor·B + b]. */
     void add(double[] sq, int B) {
-        ExampleSquares.add(layout, tracking, sq, B, sqSumPerTensor, exampleTotalSq, exampleLnSq, examples);
+        ExampleSquares.add(tracked, sq, B, sqSumPerTensor, exampleTotalSq, exampleLnSq, examples);
         examples += B;
     }
 
