@@ -21,7 +21,7 @@ import java.util.Arrays;
  * <pre>
  *   RUN/config.json     the exact config (TrainConfig.toJson, with every derived value resolved)
  *   RUN/run.json        data dir, tokenizer, pretrained weights ({@link RunInfo})
- *   RUN/metrics.jsonl   one JSON object per optimizer step ({@link MetricsWriter})
+ *   RUN/metrics.jsonl   one JSON object per optimizer step (written by {@link MetricsWriter}, read by {@link MetricsFile})
  *   RUN/summary.json    the result; its presence marks a run that reached its end
  *   RUN/report.html     the HTML report (written by the caller of the trainer)
  *   RUN/ckpt-*          checkpoints ({@link CheckpointStore})
