@@ -2,6 +2,7 @@ package gns4j.cli;
 
 import gns4j.data.DemoCorpus;
 import gns4j.data.Tokenizers;
+import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.report.ReportWriter;
@@ -9,7 +10,6 @@ import gns4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -47,7 +47,7 @@ public final class DemoCommand implements Callable<Integer> {
         overrides.addAll(sets);
         TrainConfig cfg = TrainConfig.defaults().with(overrides.toArray(String[]::new));
         Path data = run.resolve("data");
-        if (Files.exists(run.resolve("metrics.jsonl")))
+        if (new RunDir(run).hasRun())
             throw new gns4j.UserError("out dir " + run + " already holds a run (metrics.jsonl); choose another --out-dir");
         System.err.println("gns4j demo: byte-level GPT on bundled text (Genesis to Leviticus, KJV), " + maxSteps
                 + " steps of " + cfg.batchSize() + " sequences x " + cfg.blockSize() + " tokens");

@@ -1,6 +1,7 @@
 package gns4j.cli;
 
 import gns4j.report.ReportWriter;
+import gns4j.train.RunDir;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +25,7 @@ public final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path file = out != null ? out
-                : runDirs.size() == 1 ? runDirs.getFirst().resolve("report.html") : Path.of("report.html");
+                : runDirs.size() == 1 ? new RunDir(runDirs.getFirst()).report() : Path.of(RunDir.REPORT);
         ReportWriter.write(runDirs, file);
         System.out.println("wrote " + file);
         return 0;

@@ -4,6 +4,7 @@ import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.data.TokenDataset;
+import gns4j.gns.GnsEstimator;
 import gns4j.measure.BatchGnsSample;
 import gns4j.measure.GnsMeasurement;
 import gns4j.measure.GnsResult;
@@ -127,14 +128,9 @@ public final class EstimatorComparison {
         return new Result(batches, batchSize, microBatch, T, seconds, rows);
     }
 
-    /**
-     * McCandlish et al. (2018), appendix A: unbiased |G|² and tr(Σ) from the mean squared norm of gradients over
-     * batches of bSmall examples and the squared norm of one gradient over bBig examples.
-     */
+    /** One sample of the two-batch-size estimator ({@link GnsEstimator#twoBatch}): bSmall &lt; bBig examples. */
     static BatchGnsSample twoSize(int bSmall, double smallSq, int bBig, double bigSq) {
-        double gradSq = (bBig * bigSq - bSmall * smallSq) / (bBig - bSmall);
-        double traceSigma = (smallSq - bigSq) / (1.0 / bSmall - 1.0 / bBig);
-        return new BatchGnsSample(bBig, gradSq, traceSigma);
+        return BatchGnsSample.of(bBig, GnsEstimator.twoBatch(smallSq, bSmall, bigSq, bBig));
     }
 
     private static Row row(Estimator e, List<BatchGnsSample> samples, int groups) {

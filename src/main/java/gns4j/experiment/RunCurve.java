@@ -1,12 +1,9 @@
 package gns4j.experiment;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import gns4j.UserError;
+import gns4j.train.MetricsFile;
+import gns4j.train.MetricsLine;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,37 +26,23 @@ public record RunCurve(List<Point> points) {
     public record Point(int step, long tokens, double trainSeconds, double elapsedSeconds, int batchSize, int microBatch,
                         double lr, Double valLoss, Double gnsTotal, Double gnsLn, boolean batchChange) {}
 
-    /** Reads {@code metrics.jsonl}; lines without "step" (events) are skipped, a partial last line is ignored. */
+    /**
+     * Reads {@code metrics.jsonl} through {@link MetricsFile}; a damaged line, or a step without tokens or batch size,
+     * is a {@link UserError}: a time-to-target table must not rest on a guess.
+     */
     public static RunCurve read(Path metricsFile) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(metricsFile);
-        } catch (IOException e) {
-            throw new UserError("cannot read " + metricsFile + ": " + e.getMessage());
-        }
         List<Point> points = new ArrayList<>();
         long prevTokens = 0;
         double train = 0;
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).trim();
-            if (line.isEmpty()) continue;
-            JsonObject o;
-            try {
-                o = JsonParser.parseString(line).getAsJsonObject();
-            } catch (RuntimeException e) {
-                if (i == lines.size() - 1) break; // a run killed mid-line
-                throw new UserError(metricsFile + " line " + (i + 1) + " is not a JSON object");
-            }
-            if (!o.has("step")) continue;
-            long tokens = o.get("tokens").getAsLong();
-            Double tokPerS = number(o, "tok_per_s");
-            if (tokPerS != null && tokPerS > 0) train += (tokens - prevTokens) / tokPerS;
+        for (MetricsLine m : MetricsFile.read(metricsFile).requireIntact().steps()) {
+            if (m.tokens() == null || m.batchSize() == null)
+                throw new UserError(metricsFile + ": step " + m.step() + " has no tokens or batch_size");
+            long tokens = m.tokens();
+            if (m.tokPerS() != null && m.tokPerS() > 0) train += (tokens - prevTokens) / m.tokPerS();
             prevTokens = tokens;
-            Double elapsed = number(o, "elapsed_s");
-            Double micro = number(o, "micro_batch"), lr = number(o, "lr");
-            points.add(new Point(o.get("step").getAsInt(), tokens, train, elapsed == null ? train : elapsed,
-                    o.get("batch_size").getAsInt(), micro == null ? 0 : micro.intValue(), lr == null ? Double.NaN : lr,
-                    number(o, "val_loss"), number(o, "gns_total"), number(o, "gns_ln"), o.has("batch_change")));
+            points.add(new Point(Math.toIntExact(m.step()), tokens, train, m.elapsedS() == null ? train : m.elapsedS(),
+                    m.batchSize(), m.microBatch() == null ? 0 : m.microBatch(), MetricsLine.orNaN(m.lr()), m.valLoss(),
+                    m.gnsTotal(), m.gnsLn(), m.batchChange() != null));
         }
         return new RunCurve(List.copyOf(points));
     }
@@ -74,9 +57,4 @@ public record RunCurve(List<Point> points) {
 
     /** Batch-size changes over the run (records with a batch_change field). */
     public int batchChanges() { return (int) points.stream().filter(Point::batchChange).count(); }
-
-    private static Double number(JsonObject o, String key) {
-        JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? null : e.getAsDouble();
-    }
 }

@@ -2,6 +2,7 @@ package gns4j.experiment;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import gns4j.train.Trainer;
@@ -43,7 +44,7 @@ public record ThroughputCurve(List<Point> points) {
             ScheduleExperiment.deleteTree(dir);
             new Trainer(base.with("batch_schedule=fixed", "batch_size=" + b, "max_steps=" + STEPS, "max_tokens=0",
                     "eval_interval=0", "checkpoint_interval=0", "pe_log_interval=0"), dataDir, dir, new StatusLine(quiet, false)).run();
-            List<RunCurve.Point> steps = RunCurve.read(dir.resolve("metrics.jsonl")).points();
+            List<RunCurve.Point> steps = RunCurve.read(new RunDir(dir).metrics()).points();
             double[] rates = new double[steps.size() - WARM];
             for (int i = WARM; i < steps.size(); i++) {
                 RunCurve.Point p = steps.get(i), prev = steps.get(i - 1);

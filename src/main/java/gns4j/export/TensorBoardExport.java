@@ -2,7 +2,8 @@ package gns4j.export;
 
 import gns4j.UserError;
 import gns4j.report.RunReader;
-import gns4j.report.StepRecord;
+import gns4j.train.MetricsLine;
+import gns4j.train.RunDir;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -41,10 +42,10 @@ public final class TensorBoardExport {
      * @throws UserError when runDir has no step records or outDir holds event files; nothing is written then
      */
     public static Result write(Path runDir, Path outDir, boolean replace) {
-        Path metrics = runDir.resolve("metrics.jsonl");
+        Path metrics = new RunDir(runDir).metrics();
         if (!Files.isDirectory(runDir)) throw new UserError("run folder not found: " + runDir);
-        if (!Files.isRegularFile(metrics)) throw new UserError(runDir + " has no metrics.jsonl: not a run folder");
-        List<StepRecord> steps = RunReader.read(runDir).steps();
+        if (!Files.isRegularFile(metrics)) throw new UserError(runDir + " has no " + RunDir.METRICS + ": not a run folder");
+        List<MetricsLine> steps = RunReader.read(runDir).steps();
         if (steps.isEmpty()) throw new UserError(metrics + " has no step records");
         List<Path> earlier = eventFiles(outDir);
         if (!earlier.isEmpty() && !replace)
@@ -59,8 +60,8 @@ public final class TensorBoardExport {
             int values = 0;
             try (TfRecordWriter out = new TfRecordWriter(new BufferedOutputStream(Files.newOutputStream(file, CREATE_NEW, WRITE)))) {
                 out.write(TfEvents.fileVersion(now / 1e3));
-                for (StepRecord r : steps) {
-                    if (Double.isFinite(r.elapsedS())) wallTime = start + r.elapsedS();
+                for (MetricsLine r : steps) {
+                    if (r.elapsedS() != null) wallTime = start + r.elapsedS();
                     Map<String, Float> scalars = scalars(r);
                     out.write(TfEvents.scalars(wallTime, r.step(), scalars));
                     values += scalars.size();
@@ -72,8 +73,8 @@ public final class TensorBoardExport {
         }
     }
 
-    /** The scalars of one step by tag; metrics the step lacks (NaN in the record) are left out. */
-    static Map<String, Float> scalars(StepRecord r) {
+    /** The scalars of one step by tag; metrics the step lacks (null in the record) are left out. */
+    static Map<String, Float> scalars(MetricsLine r) {
         Map<String, Float> out = new LinkedHashMap<>();
         put(out, "loss", r.loss());
         put(out, "val_loss", r.valLoss());
@@ -88,8 +89,8 @@ public final class TensorBoardExport {
         return out;
     }
 
-    private static void put(Map<String, Float> out, String tag, double v) {
-        if (Double.isFinite(v)) out.put(tag, (float) v);
+    private static void put(Map<String, Float> out, String tag, Number v) {
+        if (v != null) out.put(tag, v.floatValue());
     }
 
     private static List<Path> eventFiles(Path dir) {
@@ -104,7 +105,7 @@ public final class TensorBoardExport {
     /** When the run started, in Unix seconds: its config.json's time, else {@code nowMillis}. */
     private static double startSeconds(Path runDir, long nowMillis) {
         try {
-            return Files.getLastModifiedTime(runDir.resolve("config.json")).toMillis() / 1e3;
+            return Files.getLastModifiedTime(new RunDir(runDir).config()).toMillis() / 1e3;
         } catch (IOException e) {
             return nowMillis / 1e3;
         }

@@ -21,6 +21,10 @@ package gns4j.gns;
  * </pre>
  * Since S ≥ |G_B|² always holds (a mean of squares is at least the square of the mean), a clearly negative tr(Σ)
  * estimate means the inputs were scaled wrongly, typically a missing 1/B or 1/accumulation-steps factor.
+ *
+ * <p>The general form ({@link #twoBatch}) takes the mean squared norm of gradients over batches of B_small examples
+ * instead of single examples: data-parallel ranks (B_small = the local batch) and the estimator comparison use it.
+ * The per-example estimator above is its case B_small = 1 (docs/design.md, "the estimators").
  */
 public final class GnsEstimator {
 
@@ -49,11 +53,28 @@ public final class GnsEstimator {
     public static Estimate estimate(double meanPerExampleSq, double batchGradSq, int batchSize) {
         if (batchSize < 2) throw new IllegalArgumentException("batch size must be >= 2 to estimate GNS, got " + batchSize);
         checkSquaredNorm("mean per-example squared norm", meanPerExampleSq);
-        checkSquaredNorm("batch gradient squared norm", batchGradSq);
-        double b = batchSize;
-        return new Estimate((b * batchGradSq - meanPerExampleSq) / (b - 1),
-                // (S − |G_B|²) / (1 − 1/B), written as B·(S − |G_B|²)/(B − 1) to avoid rounding 1/B
-                b * (meanPerExampleSq - batchGradSq) / (b - 1));
+        return twoBatch(meanPerExampleSq, 1, batchGradSq, batchSize);
+    }
+
+    /**
+     * McCandlish's estimates from |G_small|² (the mean over batches of {@code bSmall} examples of their gradients'
+     * squared norms) and |G_big|² (the squared norm of one gradient over {@code bBig} examples):
+     * <pre>
+     *   |G|²  ≈ (B_big·|G_big|² − B_small·|G_small|²) / (B_big − B_small)
+     *   tr(Σ) ≈ (|G_small|² − |G_big|²) / (1/B_small − 1/B_big)
+     * </pre>
+     *
+     * @throws IllegalArgumentException unless 1 ≤ bSmall &lt; bBig and both norms are finite and ≥ 0
+     */
+    public static Estimate twoBatch(double smallGradSq, long bSmall, double bigGradSq, long bBig) {
+        if (bSmall < 1 || bBig <= bSmall)
+            throw new IllegalArgumentException("need 1 <= B_small < B_big, got " + bSmall + " and " + bBig);
+        checkSquaredNorm("small-batch gradient squared norm", smallGradSq);
+        checkSquaredNorm("batch gradient squared norm", bigGradSq);
+        double s = bSmall, b = bBig;
+        return new Estimate((b * bigGradSq - s * smallGradSq) / (b - s),
+                // the tr(Σ) line above written as s·b·(|G_s|² − |G_b|²)/(b − s), which does not round 1/s and 1/b
+                s * b * (smallGradSq - bigGradSq) / (b - s));
     }
 
     /** tr(Σ)/|G|², or null when {@code gradSq} ≤ 0 or either value is not finite (never Infinity or NaN). */

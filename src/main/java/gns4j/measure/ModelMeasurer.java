@@ -4,10 +4,11 @@ import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.data.TokenDataset;
-import gns4j.model.ParamTensor;
+import gns4j.gns.ExampleSquares;
 import gns4j.model.ParameterLayout;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntConsumer;
 import java.util.random.RandomGenerator;
@@ -43,29 +44,22 @@ public final class ModelMeasurer {
         int nt = layout.numTensors(), T = blockSize, micro = microBatchSize;
         GroupedGnsMeasurement groups = new GroupedGnsMeasurement(layout.tensors);
         List<ExampleNorm> examples = new ArrayList<>(batches * batchSize);
-        double[] sq = new double[nt * micro], sqSum = new double[nt];
+        double[] sq = new double[nt * micro], sqSum = new double[nt], totalSq = new double[micro], lnSq = new double[micro];
         int[] inputs = new int[micro * T], targets = new int[micro * T];
         long[] offsets = new long[micro];
         double lossSum = 0;
         long start = System.nanoTime();
         for (int batch = 0; batch < batches; batch++) {
             backend.zeroGrad();
-            java.util.Arrays.fill(sqSum, 0);
+            Arrays.fill(sqSum, 0);
             for (int m = 0; m < batchSize / micro; m++) {
                 data.sampleBatch(rng, micro, T, inputs, targets, offsets);
                 // gradScale 1/B: the accumulated gradient is G_B = (1/B) Σ_b g_b over the whole batch.
                 lossSum += micro * backend.forwardBackward(inputs, targets, micro, T, 1f / batchSize, NormTracking.ALL,
                         method, sq);
-                for (int b = 0; b < micro; b++) {
-                    double total = 0, ln = 0;
-                    for (ParamTensor t : layout.tensors) {
-                        double v = sq[t.index() * micro + b];
-                        sqSum[t.index()] += v;
-                        total += v;
-                        if (t.kind().isNorm()) ln += v;
-                    }
-                    examples.add(new ExampleNorm(batch, m * micro + b, offsets[b], Math.sqrt(total), Math.sqrt(ln)));
-                }
+                ExampleSquares.add(layout.tensors, sq, micro, sqSum, totalSq, lnSq, 0);
+                for (int b = 0; b < micro; b++)
+                    examples.add(new ExampleNorm(batch, m * micro + b, offsets[b], Math.sqrt(totalSq[b]), Math.sqrt(lnSq[b])));
             }
             groups.add(sqSum, batchSize, backend.gradSqPerTensor());
             if (progress != null) progress.accept(batch + 1);

@@ -47,7 +47,7 @@ final class RatioInterval {
                 high = estimate + t * se;
             }
         } else {
-            double[] boot = bootstrap(x, y, resamples, seed);
+            double[] boot = bootstrap(x, y, x.length, resamples, new SplittableRandom(seed));
             double z0 = 0, a = 0;
             if (!Double.isNaN(estimate)) {
                 // A resample that draws every batch once is the estimate itself, up to the rounding of another
@@ -77,14 +77,13 @@ final class RatioInterval {
         return sy > 0 ? sx / sy : Double.POSITIVE_INFINITY;
     }
 
-    /** Sorted ratios of means of {@code resamples} bootstrap resamples (batches drawn with replacement). */
-    private static double[] bootstrap(double[] x, double[] y, int resamples, long seed) {
+    /** Sorted ratios of means of {@code resamples} bootstrap resamples of {@code m} batches (drawn with replacement). */
+    private static double[] bootstrap(double[] x, double[] y, int m, int resamples, SplittableRandom rng) {
         int n = x.length;
-        SplittableRandom rng = new SplittableRandom(seed);
         double[] out = new double[resamples];
         for (int r = 0; r < resamples; r++) {
             double sx = 0, sy = 0;
-            for (int k = 0; k < n; k++) {
+            for (int k = 0; k < m; k++) {
                 int i = rng.nextInt(n);
                 sx += x[i];
                 sy += y[i];
@@ -147,18 +146,7 @@ final class RatioInterval {
     /** Width of the expanded percentile interval of the ratio of means over resamples of m of the n batches. */
     private static double percentileWidth(double[] x, double[] y, int m, int resamples, SplittableRandom rng,
                                           double alpha) {
-        int n = x.length;
-        double[] boot = new double[resamples];
-        for (int r = 0; r < resamples; r++) {
-            double sx = 0, sy = 0;
-            for (int k = 0; k < m; k++) {
-                int i = rng.nextInt(n);
-                sx += x[i];
-                sy += y[i];
-            }
-            boot[r] = ratio(sx, sy);
-        }
-        Arrays.sort(boot);
+        double[] boot = bootstrap(x, y, m, resamples, rng);
         double z = Math.sqrt(m / (m - 1.0)) * Distributions.tQuantile(1 - alpha, m - 1);
         return quantile(boot, Distributions.normalCdf(z)) - quantile(boot, Distributions.normalCdf(-z));
     }

@@ -60,7 +60,7 @@ public final class DistributedGnsStats {
         /** The DDP-style two-batch estimate over all tensors, or null with one rank or unequal local batches. */
         public Estimate twoBatchEstimate() {
             if (worldSize < 2 || localExamples < 1) return null;
-            return DistributedGnsStats.twoBatchEstimate(sum(meanLocalGradSq), localExamples, sum(batchGradSq), examples);
+            return GnsEstimator.twoBatch(sum(meanLocalGradSq), localExamples, sum(batchGradSq), examples);
         }
     }
 
@@ -106,22 +106,5 @@ public final class DistributedGnsStats {
         // equal local counts iff W·Σn² = (Σn)² (Cauchy–Schwarz)
         boolean equal = (long) w * counts[1] == counts[0] * counts[0];
         return new Sums(sqSum, meanLocal, counts[0], w, equal ? counts[0] / w : -1);
-    }
-
-    /**
-     * McCandlish's two-batch-size estimates from |G_small|² at batch {@code bSmall} and |G_big|² at {@code bBig}.
-     *
-     * @throws IllegalArgumentException unless 1 ≤ bSmall &lt; bBig and both norms are finite and ≥ 0
-     */
-    public static Estimate twoBatchEstimate(double smallGradSq, long bSmall, double bigGradSq, long bBig) {
-        if (bSmall < 1 || bBig <= bSmall)
-            throw new IllegalArgumentException("need 1 <= B_small < B_big, got " + bSmall + " and " + bBig);
-        if (!(smallGradSq >= 0) || !(bigGradSq >= 0) || Double.isInfinite(smallGradSq) || Double.isInfinite(bigGradSq))
-            throw new IllegalArgumentException("squared norms must be finite and >= 0, got " + smallGradSq + ", " + bigGradSq);
-        double s = bSmall, b = bBig;
-        double gradSq = (b * bigGradSq - s * smallGradSq) / (b - s);
-        // (|G_s|² − |G_b|²) / (1/s − 1/b) = s·b·(|G_s|² − |G_b|²) / (b − s)
-        double trace = s * b * (smallGradSq - bigGradSq) / (b - s);
-        return new Estimate(gradSq, trace);
     }
 }

@@ -261,27 +261,20 @@ public final class InProcessCommunicator implements Communicator {
     }
 
     @Override
-    public void broadcast(float[] data, int root) {
+    public void broadcast(float[] data, int root) { broadcast(Kind.BROADCAST_FLOAT, data, data.length, root); }
+
+    @Override
+    public void broadcast(double[] data, int root) { broadcast(Kind.BROADCAST_DOUBLE, data, data.length, root); }
+
+    @Override
+    public void broadcast(byte[] data, int root) { broadcast(Kind.BROADCAST_BYTE, data, data.length, root); }
+
+    /** Copies the root's {@code data} (a primitive array of {@code length}) into every rank's. */
+    private void broadcast(Kind kind, Object data, int length, int root) {
         checkRoot(root);
-        float[] r = (float[]) collective(new Call(Kind.BROADCAST_FLOAT, data.length, root, data, 0));
-        if (rank != root) System.arraycopy(r, 0, data, 0, data.length);
+        Object r = collective(new Call(kind, length, root, data, 0));
+        if (rank != root) System.arraycopy(r, 0, data, 0, length);
         barrier(); // the root's array is the shared result: keep it unchanged until every rank has copied it
-    }
-
-    @Override
-    public void broadcast(double[] data, int root) {
-        checkRoot(root);
-        double[] r = (double[]) collective(new Call(Kind.BROADCAST_DOUBLE, data.length, root, data, 0));
-        if (rank != root) System.arraycopy(r, 0, data, 0, data.length);
-        barrier();
-    }
-
-    @Override
-    public void broadcast(byte[] data, int root) {
-        checkRoot(root);
-        byte[] r = (byte[]) collective(new Call(Kind.BROADCAST_BYTE, data.length, root, data, 0));
-        if (rank != root) System.arraycopy(r, 0, data, 0, data.length);
-        barrier();
     }
 
     @Override

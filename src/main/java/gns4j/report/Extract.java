@@ -1,5 +1,7 @@
 package gns4j.report;
 
+import gns4j.train.MetricsLine;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -19,16 +21,16 @@ public final class Extract {
 
     private Extract() {}
 
-    public static Series vsTokens(Run run, Metric m) { return points(run, m.label, StepRecord::tokens, m::of); }
+    public static Series vsTokens(Run run, Metric m) { return points(run, m.label, r -> MetricsLine.orNaN(r.tokens()), m::of); }
 
-    public static Series vsElapsed(Run run, Metric m) { return points(run, m.label, StepRecord::elapsedS, m::of); }
+    public static Series vsElapsed(Run run, Metric m) { return points(run, m.label, r -> MetricsLine.orNaN(r.elapsedS()), m::of); }
 
     /** The records where both x and y are finite, in record order. */
-    public static Series points(Run run, String label, ToDoubleFunction<StepRecord> x,
-                                ToDoubleFunction<StepRecord> y) {
+    public static Series points(Run run, String label, ToDoubleFunction<MetricsLine> x,
+                                ToDoubleFunction<MetricsLine> y) {
         double[] xs = new double[run.steps().size()], ys = new double[xs.length];
         int n = 0;
-        for (StepRecord r : run.steps()) {
+        for (MetricsLine r : run.steps()) {
             double a = x.applyAsDouble(r), b = y.applyAsDouble(r);
             if (!Double.isFinite(a) || !Double.isFinite(b)) continue;
             xs[n] = a;
@@ -43,7 +45,7 @@ public final class Extract {
         run.steps().forEach(r -> types.addAll(r.gnsType().keySet()));
         List<Series> out = new ArrayList<>();
         for (String type : types) {
-            Series s = points(run, type, StepRecord::tokens, r -> r.gnsType().getOrDefault(type, Double.NaN));
+            Series s = points(run, type, r -> MetricsLine.orNaN(r.tokens()), r -> r.gnsType().getOrDefault(type, Double.NaN));
             if (s.size() > 0) out.add(s);
         }
         return out;
@@ -52,10 +54,10 @@ public final class Extract {
     /** Layer × step matrix of the steps that have any per-layer GNS. */
     public static LayerMatrix gnsByLayer(Run run) {
         Set<String> names = new HashSet<>();
-        List<StepRecord> rows = run.steps().stream().filter(r -> !r.gnsLayer().isEmpty()).toList();
+        List<MetricsLine> rows = run.steps().stream().filter(r -> !r.gnsLayer().isEmpty()).toList();
         rows.forEach(r -> names.addAll(r.gnsLayer().keySet()));
         List<String> layers = names.stream().sorted(LAYER_ORDER).toList();
-        long[] steps = rows.stream().mapToLong(StepRecord::step).toArray();
+        long[] steps = rows.stream().mapToLong(MetricsLine::step).toArray();
         double[][] values = new double[layers.size()][rows.size()];
         for (int l = 0; l < layers.size(); l++) {
             for (int c = 0; c < rows.size(); c++) {
@@ -66,19 +68,21 @@ public final class Extract {
     }
 
     /**
-     * Per-example gradient norms pooled over the run's last {@code lastSteps} records that have any (all of them when
-     * {@code lastSteps <= 0}).
+     * The finite per-example gradient norms pooled over the run's last {@code lastSteps} records that have any (all
+     * of them when {@code lastSteps <= 0}).
      */
-    public static double[] peNorms(Run run, Function<StepRecord, double[]> which, int lastSteps) {
-        List<double[]> arrays = run.steps().stream().map(which).filter(a -> a.length > 0).toList();
+    public static double[] peNorms(Run run, Function<MetricsLine, double[]> which, int lastSteps) {
+        List<double[]> arrays = run.steps().stream().map(r -> finite(which.apply(r))).filter(a -> a.length > 0).toList();
         if (lastSteps > 0) arrays = arrays.subList(Math.max(0, arrays.size() - lastSteps), arrays.size());
         return arrays.stream().flatMapToDouble(Arrays::stream).toArray();
     }
 
-    /** Number of records that carry per-example norms of the given kind. */
-    public static int peNormSteps(Run run, Function<StepRecord, double[]> which) {
-        return (int) run.steps().stream().filter(r -> which.apply(r).length > 0).count();
+    /** Number of records that carry finite per-example norms of the given kind. */
+    public static int peNormSteps(Run run, Function<MetricsLine, double[]> which) {
+        return (int) run.steps().stream().filter(r -> finite(which.apply(r)).length > 0).count();
     }
+
+    private static double[] finite(double[] values) { return Arrays.stream(values).filter(Double::isFinite).toArray(); }
 
     private static final Pattern BLOCK = Pattern.compile("h\\.\\d{1,9}");
 
@@ -99,7 +103,7 @@ public final class Extract {
 
     /** The last finite value of a metric, NaN if none. */
     public static double last(Run run, Metric m) {
-        for (StepRecord r : run.steps().reversed()) {
+        for (MetricsLine r : run.steps().reversed()) {
             double v = m.of(r);
             if (Double.isFinite(v)) return v;
         }

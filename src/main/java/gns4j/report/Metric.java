@@ -1,28 +1,32 @@
 package gns4j.report;
 
+import gns4j.train.MetricsLine;
+
 import java.util.function.ToDoubleFunction;
 
-/** The per-step scalars the report plots against tokens or time. */
+import static gns4j.train.MetricsLine.orNaN;
+
+/** The per-step scalars the report plots against tokens or time; a step without the value gives NaN. */
 public enum Metric {
-    LOSS("train loss", StepRecord::loss),
-    VAL_LOSS("val loss", StepRecord::valLoss),
-    LR("learning rate", StepRecord::lr),
-    BATCH_SIZE("batch size", StepRecord::batchSize),
-    GRAD_NORM("grad norm", StepRecord::gradNorm),
-    GNS_TOTAL("total GNS", StepRecord::gnsTotal),
-    GNS_LN("LayerNorm GNS", StepRecord::gnsLn),
+    LOSS("train loss", r -> orNaN(r.loss())),
+    VAL_LOSS("val loss", r -> orNaN(r.valLoss())),
+    LR("learning rate", r -> orNaN(r.lr())),
+    BATCH_SIZE("batch size", r -> orNaN(r.batchSize())),
+    GRAD_NORM("grad norm", r -> orNaN(r.gradNorm())),
+    GNS_TOTAL("total GNS", r -> orNaN(r.gnsTotal())),
+    GNS_LN("LayerNorm GNS", r -> orNaN(r.gnsLn())),
     /** LN-GNS / total GNS: the paper's claim is that this stays near a constant through training. */
-    GNS_RATIO("LN / total GNS", r -> r.gnsLn() / r.gnsTotal()),
-    TOK_PER_S("tokens/s", StepRecord::tokPerS),
-    ELAPSED_S("elapsed s", StepRecord::elapsedS);
+    GNS_RATIO("LN / total GNS", r -> orNaN(r.gnsLn()) / orNaN(r.gnsTotal())),
+    TOK_PER_S("tokens/s", r -> orNaN(r.tokPerS())),
+    ELAPSED_S("elapsed s", r -> orNaN(r.elapsedS()));
 
     public final String label;
-    final ToDoubleFunction<StepRecord> value;
+    final ToDoubleFunction<MetricsLine> value;
 
-    Metric(String label, ToDoubleFunction<StepRecord> value) {
+    Metric(String label, ToDoubleFunction<MetricsLine> value) {
         this.label = label;
         this.value = value;
     }
 
-    public double of(StepRecord r) { return value.applyAsDouble(r); }
+    public double of(MetricsLine r) { return value.applyAsDouble(r); }
 }

@@ -3,6 +3,7 @@ package gns4j.report;
 import gns4j.report.LineChart.Axis;
 import gns4j.report.LineChart.Line;
 import gns4j.report.LineChart.Look;
+import gns4j.train.MetricsLine;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -87,9 +88,9 @@ final class ReportPage {
                 .append("<th>GNS<br><small>total / LN</small></th></tr></thead><tbody>");
         for (int i = 0; i < runs.size(); i++) {
             Run r = runs.get(i);
-            StepRecord last = r.steps().isEmpty() ? null : r.steps().getLast();
-            double tokens = last == null ? Double.NaN : last.tokens();
-            double elapsed = last == null ? Double.NaN : last.elapsedS();
+            MetricsLine last = r.steps().isEmpty() ? null : r.steps().getLast();
+            double tokens = last == null ? Double.NaN : MetricsLine.orNaN(last.tokens());
+            double elapsed = last == null ? Double.NaN : MetricsLine.orNaN(last.elapsedS());
             double[] val = Extract.vsTokens(r, Metric.VAL_LOSS).y();
             double[] loss = Extract.vsTokens(r, Metric.LOSS).y();
             double tail = 0;
@@ -111,7 +112,7 @@ final class ReportPage {
     }
 
     private void charts() {
-        double maxElapsed = runs.stream().flatMap(r -> r.steps().stream()).mapToDouble(StepRecord::elapsedS)
+        double maxElapsed = runs.stream().flatMap(r -> r.steps().stream()).mapToDouble(r -> MetricsLine.orNaN(r.elapsedS()))
                 .filter(Double::isFinite).max().orElse(0);
         double timeUnit = maxElapsed < 120 ? 1 : maxElapsed < 7200 ? 60 : 3600;
         String timeLabel = "elapsed (" + (timeUnit == 1 ? "s" : timeUnit == 60 ? "min" : "h") + ")";
@@ -150,8 +151,8 @@ final class ReportPage {
                     Extract.gnsByLayer(runs.get(i))));
         }
         section("Per-example gradient norms");
-        histogram("Per-example gradient norm, all parameters", "pe_norm_total", StepRecord::peNormTotal);
-        histogram("Per-example gradient norm, normalization layers only", "pe_norm_ln", StepRecord::peNormLn);
+        histogram("Per-example gradient norm, all parameters", "pe_norm_total", MetricsLine::peNormTotal);
+        histogram("Per-example gradient norm, normalization layers only", "pe_norm_ln", MetricsLine::peNormLn);
         topExamples();
         section("Throughput");
         chart("Training throughput", -1, "throughput", "tokens", "tokens/s", Axis.FROM_ZERO, Axis.FROM_ZERO,
@@ -160,7 +161,7 @@ final class ReportPage {
     }
 
     /** Whole-run distribution (solid) against the last tenth of training (dashed), per run, on shared bins. */
-    private void histogram(String title, String id, Function<StepRecord, double[]> which) {
+    private void histogram(String title, String id, Function<MetricsLine, double[]> which) {
         List<double[]> samples = new ArrayList<>();
         List<Integer> owners = new ArrayList<>();
         List<String> labels = new ArrayList<>();

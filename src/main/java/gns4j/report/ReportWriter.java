@@ -1,6 +1,7 @@
 package gns4j.report;
 
 import gns4j.UserError;
+import gns4j.train.RunDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +20,7 @@ public final class ReportWriter {
 
     /** The report of one run, as RUN/report.html (what the trainer calls at the end of a run). */
     public static Path writeForRun(Path runDir) {
-        Path out = runDir.resolve("report.html");
+        Path out = new RunDir(runDir).report();
         write(List.of(runDir), out);
         return out;
     }

@@ -1,5 +1,7 @@
 package gns4j.report;
 
+import gns4j.train.MetricsLine;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -11,5 +13,5 @@ import java.util.Map;
  * @param finished whether summary.json exists, i.e. the trainer reached its end
  * @param notes    what was missing or skipped, one short sentence each, shown on the page
  */
-public record Run(String name, Path dir, Map<String, String> config, List<StepRecord> steps, boolean finished,
+public record Run(String name, Path dir, Map<String, String> config, List<MetricsLine> steps, boolean finished,
                   List<String> notes) {}

@@ -37,7 +37,8 @@ public record TopExamples(String rankedBy, int examples, List<Row> highest, List
 
     /** The top-K of {@code run}, or null when it logged no examples with a finite norm. */
     public static TopExamples of(Run run, int k) {
-        List<PeExample> all = run.steps().stream().flatMap(r -> r.peExamples().stream()).toList();
+        List<PeExample> all = run.steps().stream().flatMap(r -> r.peExamples().stream()
+                .map(e -> new PeExample(r.step(), e.offset(), e.normTotal(), e.normLn()))).toList();
         String rankedBy = "total";
         ToDoubleFunction<PeExample> norm = PeExample::normTotal;
         if (all.stream().noneMatch(e -> Double.isFinite(e.normTotal()))) {

@@ -21,7 +21,7 @@ import java.util.Arrays;
  * <pre>
  *   RUN/config.json     the exact config (TrainConfig.toJson, with every derived value resolved)
  *   RUN/run.json        data dir, tokenizer, pretrained weights ({@link RunInfo})
- *   RUN/metrics.jsonl   one JSON object per optimizer step ({@link MetricsWriter})
+ *   RUN/metrics.jsonl   one JSON object per optimizer step (written by {@link MetricsWriter}, read by {@link MetricsFile})
  *   RUN/summary.json    the result; its presence marks a run that reached its end
  *   RUN/report.html     the HTML report (written by the caller of the trainer)
  *   RUN/ckpt-*          checkpoints ({@link CheckpointStore})
@@ -37,6 +37,8 @@ public record RunDir(Path path) {
     public Path metrics() { return path.resolve(METRICS); }
 
     public Path summary() { return path.resolve(SUMMARY); }
+
+    public Path report() { return path.resolve(REPORT); }
 
     /** Whether the folder holds a run that reached its end. */
     public boolean finished() { return Files.exists(summary()); }

@@ -1,10 +1,12 @@
 package gns4j.train;
 
 import gns4j.backend.NormTracking;
+import gns4j.gns.ExampleSquares;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Collects the per-example squared norms of one optimizer step across its micro-batches: per tensor the sum over
@@ -12,16 +14,14 @@ import java.util.Arrays;
  * the norm layers (for the per-example norm distribution).
  */
 final class StepStats {
-    private final ParameterLayout layout;
-    private final NormTracking tracking;
+    private final List<ParamTensor> tracked;
     final double[] sqSumPerTensor;
     final double[] exampleTotalSq, exampleLnSq;
     /** The step's examples so far are [first, examples) of the batch; first > 0 on a data-parallel rank. */
     int first, examples;
 
     StepStats(ParameterLayout layout, NormTracking tracking, int maxBatch) {
-        this.layout = layout;
-        this.tracking = tracking;
+        this.tracked = tracking.tracked(layout.tensors);
         this.sqSumPerTensor = new double[layout.numTensors()];
         this.exampleTotalSq = new double[maxBatch];
         this.exampleLnSq = new double[maxBatch];
@@ -58,21 +58,9 @@ final class StepStats {
 
     /** Adds one micro-batch of B examples: sq[tensor·B + b]. */
     void add(double[] sq, int B) {
-        for (int b = 0; b < B; b++) {
-            double total = 0, ln = 0;
-            for (ParamTensor t : layout.tensors) {
-                if (!tracking.tracks(t)) continue;
-                double v = sq[t.index() * B + b];
-                sqSumPerTensor[t.index()] += v;
-                total += v;
-                if (t.kind().isNorm()) ln += v;
-            }
-            exampleTotalSq[examples + b] = total;
-            exampleLnSq[examples + b] = ln;
-        }
+        ExampleSquares.add(tracked, sq, B, sqSumPerTensor, exampleTotalSq, exampleLnSq, examples);
         examples += B;
     }
-
 
     /** Per-example L2 norms of the step (sqrt of the squared sums). */
     static double[] norms(double[] sq, int n) {

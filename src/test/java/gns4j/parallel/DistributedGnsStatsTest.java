@@ -141,10 +141,10 @@ class DistributedGnsStatsTest {
 
     @Test
     void twoBatchEstimateReducesToTheEstimatorAtBSmallOneAndMatchesThroughTheCommunicator() {
-        Estimate a = DistributedGnsStats.twoBatchEstimate(5.0, 1, 2.0, 8), b = GnsEstimator.estimate(5.0, 2.0, 8);
+        Estimate a = GnsEstimator.twoBatch(5.0, 1, 2.0, 8), b = GnsEstimator.estimate(5.0, 2.0, 8);
         assertEquals(b.gradSq(), a.gradSq(), 1e-12);
         assertEquals(b.traceSigma(), a.traceSigma(), 1e-12);
-        assertThrows(IllegalArgumentException.class, () -> DistributedGnsStats.twoBatchEstimate(1, 4, 1, 4));
+        assertThrows(IllegalArgumentException.class, () -> GnsEstimator.twoBatch(1, 4, 1, 4));
 
         double[][] g = examples(8, 3);
         List<DistributedGnsStats.Result> res = InProcessCommunicator.run(4, c -> reduce(c,
@@ -152,7 +152,7 @@ class DistributedGnsStatsTest {
         double small = 0;
         for (int r = 0; r < 4; r++) small += DistributedGnsStats.Result.sum(gradSqPerTensor(mean(g, 2 * r, 2 * r + 2))) / 4;
         double big = DistributedGnsStats.Result.sum(gradSqPerTensor(mean(g, 0, 8)));
-        Estimate want = DistributedGnsStats.twoBatchEstimate(small, 2, big, 8), got = res.get(1).twoBatchEstimate();
+        Estimate want = GnsEstimator.twoBatch(small, 2, big, 8), got = res.get(1).twoBatchEstimate();
         assertEquals(want.gradSq(), got.gradSq(), 1e-12 * Math.abs(want.traceSigma()));
         assertEquals(want.traceSigma(), got.traceSigma(), 1e-12 * Math.abs(want.traceSigma()));
     }
@@ -186,7 +186,7 @@ class DistributedGnsStatsTest {
             double small = 0, big = 0;
             for (double[] l : local) for (double v : l) small += v * v / W;
             for (double v : global) big += v * v;
-            Estimate e = DistributedGnsStats.twoBatchEstimate(small, n, big, N);
+            Estimate e = GnsEstimator.twoBatch(small, n, big, N);
             // biased variants: |G_big|² taken as |G|², and tr Σ without the 1/B_big correction
             double[] gs = {e.gradSq(), big, e.gradSq()}, ts = {e.traceSigma(), e.traceSigma(), n * (small - big)};
             for (int v = 0; v < 3; v++) {

@@ -1,5 +1,6 @@
 package gns4j.report;
 
+import gns4j.train.MetricsLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,9 +53,9 @@ class ExtractTest {
                 {"step":4,"pe_norm_total":[3,4]}
                 """);
         Run run = RunReader.read(tmp);
-        assertEquals(3, Extract.peNormSteps(run, StepRecord::peNormTotal));
-        assertArrayEquals(new double[]{1, 2, 3, 4}, Extract.peNorms(run, StepRecord::peNormTotal, 2));
-        double[] all = Extract.peNorms(run, StepRecord::peNormTotal, 0);
+        assertEquals(3, Extract.peNormSteps(run, MetricsLine::peNormTotal));
+        assertArrayEquals(new double[]{1, 2, 3, 4}, Extract.peNorms(run, MetricsLine::peNormTotal, 2));
+        double[] all = Extract.peNorms(run, MetricsLine::peNormTotal, 0);
         assertEquals(7, all.length);
         Histogram h = Histogram.of(List.of(all, new double[]{3, 4}), 10);
         assertTrue(h.log()); // 1 .. 200 spans more than a decade

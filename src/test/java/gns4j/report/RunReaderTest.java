@@ -1,5 +1,6 @@
 package gns4j.report;
 
+import gns4j.train.MetricsLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,9 +60,9 @@ class RunReaderTest {
                 {"step":2,"tokens":20,"loss":4.5}
                 {"step":3,"tokens":30,"loss":3.9,"gns_type":{"norm":2,"attn_qkv":"x"},"pe_norm_total":[1.0,null,2.0]}
                 {"step":4,"tokens":40,"lo""");
-        assertEquals(List.of(1L, 2L, 3L), r.steps().stream().map(StepRecord::step).toList());
+        assertEquals(List.of(1L, 2L, 3L), r.steps().stream().map(MetricsLine::step).toList());
         assertArrayEquals(new double[]{5, 4.5, 3.9}, Extract.vsTokens(r, Metric.LOSS).y());
-        assertArrayEquals(new double[]{1.0, 2.0}, r.steps().getLast().peNormTotal());
+        assertArrayEquals(new double[]{1.0, Double.NaN, 2.0}, r.steps().getLast().peNormTotal()); // null keeps its place
         assertTrue(noted(r, "last line of metrics.jsonl cut short"), r.notes().toString());
         assertTrue(noted(r, "1 line(s) not valid JSON, skipped (line 3)"), r.notes().toString());
         assertTrue(noted(r, "batch_size_change ×1"), r.notes().toString());
