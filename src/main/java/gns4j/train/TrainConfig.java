@@ -1,11 +1,7 @@
 package gns4j.train;
 
 import com.google.gson.GsonBuilder;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import gns4j.UserError;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.LinearNormMethod;
@@ -19,14 +15,12 @@ import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
-import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import static java.util.Map.entry;
 
@@ -80,7 +74,7 @@ public record TrainConfig(
 
     public enum Device { CPU, CUDA, AUTO }
 
-    private static final Map<String, String> DEFAULTS = Map.ofEntries(
+    static final Map<String, String> DEFAULTS = Map.ofEntries(
             entry("n_layer", "4"), entry("n_head", "4"), entry("n_embd", "128"), entry("block_size", "128"),
             entry("vocab_size", "0"), entry("bias", "true"), entry("norm", "layernorm"), entry("tied_head", "true"),
             entry("micro_batch_size", "auto"), entry("max_micro_batch", "auto"), entry("batch_multiple", "8"),
@@ -99,10 +93,10 @@ public record TrainConfig(
             entry("device", "cpu"), entry("grad_overlap", "true"), entry("grad_bucket_mb", "25"));
 
     /** Integer keys whose 0 ("derive it") is written and read as {@code auto}. */
-    private static final java.util.Set<String> AUTO_KEYS = java.util.Set.of("micro_batch_size", "max_micro_batch");
+    static final java.util.Set<String> AUTO_KEYS = java.util.Set.of("micro_batch_size", "max_micro_batch");
 
     private static final RecordComponent[] COMPONENTS = TrainConfig.class.getRecordComponents();
-    private static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
+    static final List<String> KEYS = Arrays.stream(COMPONENTS).map(c -> snake(c.getName())).toList();
 
     public TrainConfig {
         // Model shape: ModelConfig owns these rules; a 0 vocab is filled in later, so check the shape with the default.
@@ -194,23 +188,23 @@ public record TrainConfig(
             } catch (IOException e) {
                 throw new UserError("cannot read config file " + json + ": " + e.getMessage());
             }
-            putJson(values, text, json.toString());
+            ConfigText.putJson(values, text, json.toString());
         }
-        putOverrides(values, overrides);
+        ConfigText.putOverrides(values, overrides);
         return fromMap(values);
     }
 
     /** Defaults overlaid with a flat JSON object such as {@link #toJson()} wrote. */
     public static TrainConfig fromJson(String json) {
         Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
-        putJson(values, json, "config JSON");
+        ConfigText.putJson(values, json, "config JSON");
         return fromMap(values);
     }
 
     /** This config with {@code overrides} ("key=value") applied. */
     public TrainConfig with(String... overrides) {
         Map<String, String> values = toMap();
-        putOverrides(values, List.of(overrides));
+        ConfigText.putOverrides(values, List.of(overrides));
         return fromMap(values);
     }
 
@@ -312,7 +306,7 @@ public record TrainConfig(
     private static TrainConfig fromMap(Map<String, String> values) {
         Object[] args = new Object[COMPONENTS.length];
         for (int i = 0; i < COMPONENTS.length; i++)
-            args[i] = parse(KEYS.get(i), COMPONENTS[i].getType(), values.get(KEYS.get(i)));
+            args[i] = ConfigText.parse(KEYS.get(i), COMPONENTS[i].getType(), values.get(KEYS.get(i)));
         try {
             Constructor<TrainConfig> ctor = TrainConfig.class.getDeclaredConstructor(
                     Arrays.stream(COMPONENTS).map(RecordComponent::getType).toArray(Class<?>[]::new));
@@ -325,61 +319,7 @@ public record TrainConfig(
         }
     }
 
-    private static void putJson(Map<String, String> values, String text, String source) {
-        JsonElement root;
-        try {
-            root = JsonParser.parseString(text);
-        } catch (JsonParseException e) {
-            throw new UserError(source + " is not valid JSON: " + oneLine(e.getMessage()));
-        }
-        if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
-        for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
-            if (!(e.getValue() instanceof JsonPrimitive p))
-                throw new UserError("config key " + e.getKey() + " in " + source + ": expected a number, string or boolean, got "
-                        + e.getValue());
-            put(values, e.getKey(), p.getAsString());
-        }
-    }
-
-    private static void putOverrides(Map<String, String> values, List<String> overrides) {
-        for (String kv : overrides) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) throw new UserError("--set expects key=value, got '" + kv + "'");
-            put(values, kv.substring(0, eq).trim(), kv.substring(eq + 1));
-        }
-    }
-
-    private static void put(Map<String, String> values, String key, String value) {
-        if (!DEFAULTS.containsKey(key))
-            throw new UserError("unknown config key '" + key + "' (did you mean '" + nearestKey(key) + "'?)");
-        values.put(key, value);
-    }
-
-    private static Object parse(String key, Class<?> type, String text) {
-        String s = text.trim();
-        if (AUTO_KEYS.contains(key) && s.equalsIgnoreCase("auto")) return 0;
-        try {
-            // BigDecimal so that token counts can be written as 1e9 while 2.5 is still rejected for an integer key.
-            if (type == int.class) return new BigDecimal(s).intValueExact();
-            if (type == long.class) return new BigDecimal(s).longValueExact();
-            if (type == double.class) {
-                double d = Double.parseDouble(s);
-                if (Double.isFinite(d)) return d;
-            } else if (type == boolean.class) {
-                if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) return Boolean.parseBoolean(s);
-            } else if (type.isEnum()) {
-                for (Object c : type.getEnumConstants()) if (((Enum<?>) c).name().equalsIgnoreCase(s)) return c;
-                throw new UserError("config key " + key + ": '" + text + "' is not one of "
-                        + Arrays.stream(type.getEnumConstants()).map(TrainConfig::format).collect(Collectors.joining("|")));
-            }
-        } catch (NumberFormatException | ArithmeticException e) {
-            // reported below
-        }
-        String expected = AUTO_KEYS.contains(key) ? "auto or an integer" : type == int.class || type == long.class ? "an integer" : type == double.class ? "a finite number" : "true or false";
-        throw new UserError("config key " + key + ": cannot parse '" + text + "' as " + expected);
-    }
-
-    private static String format(Object v) { return v instanceof Enum<?> e ? e.name().toLowerCase() : String.valueOf(v); }
+    static String format(Object v) { return v instanceof Enum<?> e ? e.name().toLowerCase() : String.valueOf(v); }
 
     private static ModelConfig modelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int vocab, boolean bias,
                                            NormType norm, boolean tiedHead) {
@@ -394,29 +334,6 @@ public record TrainConfig(
         if (!ok) throw new UserError("config key " + key + " " + message);
     }
 
-    private static String nearestKey(String key) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String k : KEYS) {
-            int d = editDistance(key.toLowerCase(), k);
-            if (d < bestDistance) { best = k; bestDistance = d; }
-        }
-        return best;
-    }
+    static String snake(String camel) { return camel.replaceAll("([A-Z])", "_$1").toLowerCase(); }
 
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) prev[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++)
-                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-            int[] t = prev; prev = cur; cur = t;
-        }
-        return prev[b.length()];
-    }
-
-    private static String snake(String camel) { return camel.replaceAll("([A-Z])", "_$1").toLowerCase(); }
-
-    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
 }

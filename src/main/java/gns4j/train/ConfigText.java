@@ -1,0 +1,100 @@
+package gns4j.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import gns4j.UserError;
+
+import java.math.BigDecimal;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * {@link TrainConfig}'s keys as text: a flat JSON object or {@code key=value} overrides read into the key -> value
+ * map, each value parsed for its component's type, and the one-line message for whatever does not fit (an unknown
+ * key with the nearest known one, a value that does not parse).
+ */
+final class ConfigText {
+    private ConfigText() {}
+
+    static void putJson(Map<String, String> values, String text, String source) {
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(text);
+        } catch (JsonParseException e) {
+            throw new UserError(source + " is not valid JSON: " + oneLine(e.getMessage()));
+        }
+        if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
+        for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
+            if (!(e.getValue() instanceof JsonPrimitive p))
+                throw new UserError("config key " + e.getKey() + " in " + source + ": expected a number, string or boolean, got "
+                        + e.getValue());
+            put(values, e.getKey(), p.getAsString());
+        }
+    }
+
+    static void putOverrides(Map<String, String> values, List<String> overrides) {
+        for (String kv : overrides) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) throw new UserError("--set expects key=value, got '" + kv + "'");
+            put(values, kv.substring(0, eq).trim(), kv.substring(eq + 1));
+        }
+    }
+
+    static void put(Map<String, String> values, String key, String value) {
+        if (!TrainConfig.DEFAULTS.containsKey(key))
+            throw new UserError("unknown config key '" + key + "' (did you mean '" + nearestKey(key) + "'?)");
+        values.put(key, value);
+    }
+
+    static Object parse(String key, Class<?> type, String text) {
+        String s = text.trim();
+        if (TrainConfig.AUTO_KEYS.contains(key) && s.equalsIgnoreCase("auto")) return 0;
+        try {
+            // BigDecimal so that token counts can be written as 1e9 while 2.5 is still rejected for an integer key.
+            if (type == int.class) return new BigDecimal(s).intValueExact();
+            if (type == long.class) return new BigDecimal(s).longValueExact();
+            if (type == double.class) {
+                double d = Double.parseDouble(s);
+                if (Double.isFinite(d)) return d;
+            } else if (type == boolean.class) {
+                if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) return Boolean.parseBoolean(s);
+            } else if (type.isEnum()) {
+                for (Object c : type.getEnumConstants()) if (((Enum<?>) c).name().equalsIgnoreCase(s)) return c;
+                throw new UserError("config key " + key + ": '" + text + "' is not one of "
+                        + Arrays.stream(type.getEnumConstants()).map(TrainConfig::format).collect(Collectors.joining("|")));
+            }
+        } catch (NumberFormatException | ArithmeticException e) {
+            // reported below
+        }
+        String expected = TrainConfig.AUTO_KEYS.contains(key) ? "auto or an integer" : type == int.class || type == long.class ? "an integer" : type == double.class ? "a finite number" : "true or false";
+        throw new UserError("config key " + key + ": cannot parse '" + text + "' as " + expected);
+    }
+
+    static String nearestKey(String key) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String k : TrainConfig.KEYS) {
+            int d = editDistance(key.toLowerCase(), k);
+            if (d < bestDistance) { best = k; bestDistance = d; }
+        }
+        return best;
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++)
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            int[] t = prev; prev = cur; cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
+}
