@@ -55,6 +55,7 @@ public final class ConfigKeys {
             entry("pe_log_interval", "every N-th step logs each example's offset and gradient norms (0 = off)"),
             entry("seed", "seed of the initial weights and the data order"),
             entry("threads", "CPU threads (0 = all cores)"),
+            entry("tensorboard_dir", "also write each step's metrics as a TensorBoard event file into this folder (empty = off)"),
             entry("checkpoint_interval", "steps between checkpoints (0 = only at the end or on a stop)"),
             entry("keep_checkpoints", "newest checkpoints kept"),
             entry("max_bad_steps", "non-finite steps in a row that stop the run"),

@@ -53,6 +53,7 @@ final class ConfigText {
     static Object parse(String key, Class<?> type, String text) {
         String s = text.trim();
         if (TrainConfig.AUTO_KEYS.contains(key) && s.equalsIgnoreCase("auto")) return 0;
+        if (type == String.class) return s;
         try {
             // BigDecimal so that token counts can be written as 1e9 while 2.5 is still rejected for an integer key.
             if (type == int.class) return new BigDecimal(s).intValueExact();

@@ -56,7 +56,7 @@ public record TrainConfig(
         // run
         int maxSteps, long maxTokens, int evalInterval, long evalIntervalTokens, int evalSequences, int logInterval,
         int peLogInterval, long seed,
-        int threads,
+        int threads, String tensorboardDir,
         // checkpoints and faults
         int checkpointInterval, int keepCheckpoints, int maxBadSteps,
         // gradient noise scale
@@ -87,7 +87,7 @@ public record TrainConfig(
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
             entry("max_steps", "1000"), entry("max_tokens", "0"), entry("eval_interval", "100"),
             entry("eval_interval_tokens", "0"), entry("eval_sequences", "80"), entry("log_interval", "1"), entry("pe_log_interval", "10"),
-            entry("seed", "1337"), entry("threads", "0"),
+            entry("seed", "1337"), entry("threads", "0"), entry("tensorboard_dir", ""),
             entry("checkpoint_interval", "250"), entry("keep_checkpoints", "3"), entry("max_bad_steps", "5"),
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
             entry("device", "cpu"), entry("grad_overlap", "true"), entry("grad_bucket_mb", "25"));

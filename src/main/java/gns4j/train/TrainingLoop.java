@@ -7,6 +7,10 @@ import gns4j.data.TokenDataset;
 import gns4j.parallel.Communicator;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
+import gns4j.tensorboard.EventFile;
+
+import java.io.IOException;
+import java.nio.file.Path;
 
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -64,58 +68,63 @@ final class TrainingLoop {
         if (from != null) checkpoints.restore(from, gns, batches, p);
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        while (!reachedEnd(p) && !stopNow()) {
-            long stepStart = System.nanoTime();
-            int B = batches.batchSize(p.tokens, p.step);
-            if (comm != null) RunInputs.checkShards(cfg, B, p.step + 1, comm.worldSize());
-            StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested.getAsBoolean());
-            if (comm != null) stopAgreed = r.stop();
-            p.loss = r.loss();
-            double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
-            double[] exampleSq = gns.exampleSq(stats);
-            String bad = badReason(p.loss, gradNorm, exampleSq);
-            long tokensBefore = p.tokens;
-            p.tokens += (long) B * cfg.blockSize();
-            double lr = lrs.lr(p.tokens);
-            p.step++;
-            Double gnsBefore = p.gnsFed;
-            if (bad == null) {
-                p.badInARow = 0;
-                p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.adaptiveSource());
-                batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
-                if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
-                backend.adamwStep(cfg.adamW(), lr, ++p.updates);
-            } else {
-                p.badInARow++;
-                p.skipped++;
-            }
-            double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
-            boolean last = reachedEnd(p);
-            StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
-                    p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
-                    gns.total(), gns.ln(), comm != null ? gns.ddp() : StepMetrics.ABSENT, gns.byType(), gns.byLayer(),
-                    gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
-                    ? gns.examples(runner.offsets(), B, stats) : null, bad);
-            p.previousBatch = B;
-            Map<String, Object> rec = m.toMap();
-            if (val != null && (last || evaluationDue(tokensBefore, p))) {
-                p.valLoss = val.loss(backend, comm);
-                rec.put("val_loss", p.valLoss);
-            }
-            if (metrics != null) metrics.write(rec);
-            if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
-                status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
-                        p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
-            if (bad != null) skipped(bad, p);
-            // A checkpoint that falls on a skipped step waits for the next good one.
-            if ((cfg.checkpointInterval() > 0 && p.step % cfg.checkpointInterval() == 0) || checkpointPending) {
-                checkpointPending = bad != null;
+        try (EventFile events = openEvents()) {
+            while (!reachedEnd(p) && !stopNow()) {
+                long stepStart = System.nanoTime();
+                int B = batches.batchSize(p.tokens, p.step);
+                if (comm != null) RunInputs.checkShards(cfg, B, p.step + 1, comm.worldSize());
+                StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested.getAsBoolean());
+                if (comm != null) stopAgreed = r.stop();
+                p.loss = r.loss();
+                double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
+                double[] exampleSq = gns.exampleSq(stats);
+                String bad = badReason(p.loss, gradNorm, exampleSq);
+                long tokensBefore = p.tokens;
+                p.tokens += (long) B * cfg.blockSize();
+                double lr = lrs.lr(p.tokens);
+                p.step++;
+                Double gnsBefore = p.gnsFed;
                 if (bad == null) {
-                    checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
-                    checkpointed = p.step;
+                    p.badInARow = 0;
+                    p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.adaptiveSource());
+                    batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
+                    if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
+                    backend.adamwStep(cfg.adamW(), lr, ++p.updates);
+                } else {
+                    p.badInARow++;
+                    p.skipped++;
                 }
+                double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
+                boolean last = reachedEnd(p);
+                StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
+                        p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
+                        gns.total(), gns.ln(), comm != null ? gns.ddp() : StepMetrics.ABSENT, gns.byType(), gns.byLayer(),
+                        gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
+                        ? gns.examples(runner.offsets(), B, stats) : null, bad);
+                p.previousBatch = B;
+                Map<String, Object> rec = m.toMap();
+                if (val != null && (last || evaluationDue(tokensBefore, p))) {
+                    p.valLoss = val.loss(backend, comm);
+                    rec.put("val_loss", p.valLoss);
+                }
+                if (metrics != null) metrics.write(rec);
+                if (events != null) writeEvent(events, m, p.valLoss, rec.containsKey("val_loss"));
+                if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
+                    status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
+                            p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
+                if (bad != null) skipped(bad, p);
+                // A checkpoint that falls on a skipped step waits for the next good one.
+                if ((cfg.checkpointInterval() > 0 && p.step % cfg.checkpointInterval() == 0) || checkpointPending) {
+                    checkpointPending = bad != null;
+                    if (bad == null) {
+                        checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+                        checkpointed = p.step;
+                    }
+                }
+                hooks.afterStep().accept(p.step);
             }
-            hooks.afterStep().accept(p.step);
+        } catch (IOException e) {
+            throw new UserError("cannot write the TensorBoard event file in " + cfg.tensorboardDir() + ": " + e.getMessage());
         }
         status.done();
         if (p.step != checkpointed) checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
@@ -125,6 +134,18 @@ final class TrainingLoop {
                     + "; continue with: ./gns4j train --resume " + checkpoints.runDir());
         }
         return new Trainer.Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed());
+    }
+
+    /** With tensorboard_dir set, a new event file there (on the process that writes the run), else null. */
+    private EventFile openEvents() throws IOException {
+        if (metrics == null || cfg.tensorboardDir().isBlank()) return null;
+        return EventFile.create(Path.of(cfg.tensorboardDir()), System.currentTimeMillis());
+    }
+
+    /** The step's scalars, as `export tensorboard` writes them from metrics.jsonl. */
+    private static void writeEvent(EventFile events, StepMetrics m, Double valLoss, boolean evaluated) throws IOException {
+        events.write(m.step(), System.currentTimeMillis() / 1e3, EventFile.scalars(m.loss(), evaluated ? valLoss : null,
+                m.lr(), m.batchSize(), m.tokPerS(), m.gradNorm(), m.gnsTotal(), m.gnsLn(), m.gnsType(), m.gnsLayer()));
     }
 
     /**

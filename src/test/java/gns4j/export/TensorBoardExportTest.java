@@ -50,6 +50,26 @@ class TensorBoardExportTest {
     }
 
     @Test
+    void tensorboardDirWritesDuringTrainingWhatTheExportWrites() throws IOException {
+        Path data = TestRuns.demoData(tmp.resolve("data"));
+        Path config = Files.writeString(tmp.resolve("tiny.json"), TestRuns.tiny("max_steps=" + STEPS).toJson());
+        Path live = tmp.resolve("live-tb"), liveRun = tmp.resolve("live-run");
+        Cli o = Cli.run("train", "--data-dir", data.toString(), "--out-dir", liveRun.toString(), "--config", config.toString(),
+                "--set", "tensorboard_dir=" + live);
+        assertEquals(0, o.exitCode(), o.toString());
+        List<EventFileReader.Event> during = EventFileReader.read(eventFiles(live).getFirst());
+        Cli e = Cli.run("export", "tensorboard", liveRun.toString(), "--out", tmp.resolve("live-export").toString());
+        assertEquals(0, e.exitCode(), e.toString());
+        List<EventFileReader.Event> after = EventFileReader.read(eventFiles(tmp.resolve("live-export")).getFirst());
+        assertEquals(STEPS + 1, during.size());
+        assertEquals(after.size(), during.size());
+        for (int i = 1; i < during.size(); i++) {
+            assertEquals(after.get(i).step(), during.get(i).step());
+            assertEquals(after.get(i).values(), during.get(i).values(), "step " + i + ": the same scalars, live and exported");
+        }
+    }
+
+    @Test
     void everyStepReadsBackWithItsLossAndGns() throws IOException {
         Path file = export(tmp.resolve("tb"));
         List<EventFileReader.Event> events = EventFileReader.read(file);
@@ -122,7 +142,7 @@ class TensorBoardExportTest {
     void maskedCrcOfTheCheckString() {
         int crc = 0xE3069283;
         assertEquals(((crc >>> 15) | (crc << 17)) + 0xa282ead8,
-                TfRecordWriter.maskedCrc32c("123456789".getBytes(StandardCharsets.US_ASCII)));
+                gns4j.tensorboard.TfRecordWriter.maskedCrc32c("123456789".getBytes(StandardCharsets.US_ASCII)));
     }
 
     /** TensorBoard's own reader, where python3 has it (scripts/check_tensorboard_export.py compares every value). */

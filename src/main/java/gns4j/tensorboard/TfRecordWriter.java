@@ -1,4 +1,4 @@
-package gns4j.export;
+package gns4j.tensorboard;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -9,7 +9,7 @@ import java.util.zip.CRC32C;
  * Writes the TFRecord framing that event files use: per record the data length (uint64), the masked CRC32C of
  * those eight bytes (uint32), the data, and the masked CRC32C of the data (uint32), all little-endian.
  */
-final class TfRecordWriter implements Closeable {
+public final class TfRecordWriter implements Closeable {
     private final OutputStream out;
 
     TfRecordWriter(OutputStream out) { this.out = out; }
@@ -27,7 +27,7 @@ final class TfRecordWriter implements Closeable {
      * CRC32C rotated right by 15 bits plus a constant: the masking TFRecord applies so that a CRC computed over data
      * that itself holds CRCs does not degenerate.
      */
-    static int maskedCrc32c(byte[] data) {
+    public static int maskedCrc32c(byte[] data) {
         CRC32C crc = new CRC32C();
         crc.update(data);
         int c = (int) crc.getValue();
@@ -37,6 +37,8 @@ final class TfRecordWriter implements Closeable {
     private void writeUint32(int v) throws IOException {
         for (int i = 0; i < 4; i++) out.write(v >>> 8 * i);
     }
+
+    void flush() throws IOException { out.flush(); }
 
     @Override
     public void close() throws IOException { out.close(); }

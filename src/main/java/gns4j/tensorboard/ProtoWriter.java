@@ -1,4 +1,4 @@
-package gns4j.export;
+package gns4j.tensorboard;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
