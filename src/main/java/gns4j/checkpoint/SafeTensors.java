@@ -25,6 +25,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The safetensors file format (Hugging Face): an unsigned 64-bit little-endian header length N, N bytes of UTF-8
@@ -81,7 +82,7 @@ public final class SafeTensors {
         JsonObject root = new JsonObject();
         if (!metadata.isEmpty()) {
             JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
+            new TreeMap<>(metadata).forEach(meta::addProperty); // sorted: the same bytes whatever map the caller passed
             root.add("__metadata__", meta);
         }
         long offset = 0;

@@ -56,10 +56,15 @@ public final class Trainer {
 
     /**
      * Seams for tests: wrap the backend (fault injection), act after each step (e.g. throw to simulate a kill), and
-     * create checkpoint files (e.g. a disk that fills up).
+     * create checkpoint files and open metrics.jsonl (e.g. a disk that fills up).
      */
-    public record Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink) {
+    public record Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink,
+                        MetricsWriter.Opener metricsOpener) {
         public static final Hooks NONE = new Hooks(b -> b, s -> {}, CheckpointStore.DISK);
+
+        public Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink) {
+            this(backend, afterStep, checkpointSink, MetricsWriter.DISK);
+        }
     }
 
     private final TrainConfig cfg;
@@ -217,8 +222,11 @@ public final class Trainer {
                         initFrom == null ? null : initFrom.toString(), initFromSha256));
                 try {
                     notices.forEach(status::notice);
-                    if (resuming && writer()) prepareResume(from);
-                    try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics()) : null) {
+                    if (resuming && writer()) {
+                        resumeLock.recordOwner(); // the first change to the folder: nothing above may refuse after it
+                        prepareResume(from);
+                    }
+                    try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics(), hooks.metricsOpener()) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
                                 + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.autoMicroBatch()
                                 ? "= batch up to " + maxMicro : Integer.toString(maxMicro))
@@ -310,7 +318,7 @@ public final class Trainer {
                 p.valLoss = val.loss(backend, comm);
                 rec.put("val_loss", p.valLoss);
             }
-            if (metrics != null) metrics.write(rec);
+            if (metrics != null && !metrics.write(rec)) stopRequested = true; // a full disk stops as SIGTERM does
             if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
                 status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
                         p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
@@ -333,7 +341,10 @@ public final class Trainer {
             hooks.afterStep().accept(p.step);
         }
         status.done();
-        if (p.step != checkpointed) checkpoint(store, backend, gns, p, batches, lrs);
+        // Checkpoint only a step whose metrics line is out; else the last checkpoint stays and a resume redoes the rest.
+        if (p.step != checkpointed && (metrics == null || metrics.flush())) checkpoint(store, backend, gns, p, batches, lrs);
+        UserError metricsLost = metrics == null ? null : metrics.stopError(p.step, lastCheckpoint, runDir);
+        if (metricsLost != null) throw metricsLost;
         if ((comm == null ? stopRequested : stopAgreed) && !reachedEnd(p)) {
             stopped = true;
             status.notice("stopped at step " + p.step + " on request; checkpoint " + lastCheckpoint
