@@ -3,6 +3,7 @@ package gns4j.data;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -101,8 +102,8 @@ public final class TextSources {
             try {
                 JsonElement json = JsonParser.parseString(line);
                 text = json.isJsonObject() ? json.getAsJsonObject().get("text") : null;
-            } catch (JsonParseException e) {
-                throw new UserError(source + ":" + lineNo + ": invalid JSON", e);
+            } catch (JsonParseException | StackOverflowError e) {
+                throw new UserError(source + ":" + lineNo + ": invalid JSON" + JsonFiles.describe(e).replaceFirst(" at line \\d+,", " at"), e);
             }
             if (text == null || !text.isJsonPrimitive() || !text.getAsJsonPrimitive().isString())
                 throw new UserError(source + ":" + lineNo + ": expected a JSON object with a \"text\" string field");

@@ -3,9 +3,8 @@ package gns4j.train;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.LinearNormMethod;
@@ -326,12 +325,7 @@ public record TrainConfig(
     }
 
     private static void putJson(Map<String, String> values, String text, String source) {
-        JsonElement root;
-        try {
-            root = JsonParser.parseString(text);
-        } catch (JsonParseException e) {
-            throw new UserError(source + " is not valid JSON: " + oneLine(e.getMessage()));
-        }
+        JsonElement root = JsonFiles.parse(text, source);
         if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
         for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
             if (!(e.getValue() instanceof JsonPrimitive p))
@@ -418,5 +412,4 @@ public record TrainConfig(
 
     private static String snake(String camel) { return camel.replaceAll("([A-Z])", "_$1").toLowerCase(); }
 
-    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
 }
