@@ -3,9 +3,11 @@ package gns4j.data;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import gns4j.IoErrors;
 import gns4j.JsonFiles;
 import gns4j.UserError;
 import java.io.BufferedReader;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -66,8 +68,10 @@ public final class TextSources {
     public static void read(Path file, Sink sink) {
         try (InputStream in = Files.newInputStream(file)) {
             read(file.toString(), file.getFileName().toString(), in, sink);
+        } catch (EOFException e) {
+            throw new UserError("cannot read " + file + ": it ends early (truncated or not fully downloaded?)", e);
         } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
