@@ -92,6 +92,9 @@ public final class HfGpt2 {
                 for (int r = 0; r < rows; r++)
                     for (int c = 0; c < cols; c++) params[t.offset() + r * cols + c] = src.data()[src.offset() + c * rows + r];
             } else System.arraycopy(src.data(), src.offset(), params, t.offset(), t.size());
+            for (int i = t.offset(); i < t.offset() + t.size(); i++)
+                if (!Float.isFinite(params[i]))
+                    throw new UserError(source + ": tensor " + key + " holds " + params[i] + " (weights must be finite numbers)");
         }
         for (var it = unused.iterator(); it.hasNext(); ) {
             String k = it.next();
