@@ -3,8 +3,7 @@ package gns4j.checkpoint;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -93,6 +92,9 @@ public final class HfGpt2 {
                 for (int r = 0; r < rows; r++)
                     for (int c = 0; c < cols; c++) params[t.offset() + r * cols + c] = src.data()[src.offset() + c * rows + r];
             } else System.arraycopy(src.data(), src.offset(), params, t.offset(), t.size());
+            for (int i = t.offset(); i < t.offset() + t.size(); i++)
+                if (!Float.isFinite(params[i]))
+                    throw new UserError(source + ": tensor " + key + " holds " + params[i] + " (weights must be finite numbers)");
         }
         for (var it = unused.iterator(); it.hasNext(); ) {
             String k = it.next();
@@ -158,15 +160,13 @@ public final class HfGpt2 {
     public static ModelConfig readConfig(Path configFile) {
         JsonObject o;
         try {
-            JsonElement e = JsonParser.parseString(Files.readString(configFile));
+            JsonElement e = JsonFiles.parse(Files.readString(configFile), configFile.toString());
             if (!e.isJsonObject()) throw new UserError(configFile + ": expected a JSON object");
             o = e.getAsJsonObject();
         } catch (NoSuchFileException e) {
             throw new UserError("no " + configFile.getFileName() + " beside the weights: " + configFile);
         } catch (IOException e) {
             throw new UserError("cannot read " + configFile + ": " + e.getMessage(), e);
-        } catch (JsonParseException e) {
-            throw new UserError(configFile + " is not valid JSON: " + e.getMessage().replaceAll("\\s+", " "));
         }
         String type = o.has("model_type") ? o.get("model_type").getAsString() : "gpt2";
         if (!type.equals("gpt2")) throw new UserError(configFile + ": model_type is " + type + ", only gpt2 is supported");

@@ -22,6 +22,9 @@ public record ModelSource(Path weights, ModelConfig config, String tokenizer, Pa
 
     public static ModelSource open(Path path) {
         if (!Files.exists(path)) throw new UserError("not found: " + path);
+        if (Files.isRegularFile(path) && !path.getFileName().toString().endsWith(".safetensors"))
+            throw new UserError(path + " is not a model: give a run folder, a checkpoint folder, a Hugging Face GPT-2"
+                    + " folder or a .safetensors file");
         Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
         Path runDir = null, checkpoint = null;
         if (Files.isRegularFile(dir.resolve(RunInfo.FILE)) || Files.isDirectory(dir.resolve(CheckpointStore.DIR))) {
@@ -41,7 +44,7 @@ public record ModelSource(Path weights, ModelConfig config, String tokenizer, Pa
             dir = checkpoint;
             if (runDir != null && Files.isRegularFile(runDir.resolve(RunInfo.FILE))) tokenizer = RunInfo.read(runDir).tokenizer();
         }
-        HfGpt2.Pretrained hf = HfGpt2.open(dir);
+        HfGpt2.Pretrained hf = HfGpt2.open(checkpoint == null && Files.isRegularFile(path) ? path : dir);
         return new ModelSource(hf.weights(), hf.config(), tokenizer, checkpoint, trainConfig);
     }
 

@@ -4,6 +4,8 @@ import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import gns4j.IoErrors;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 
 import java.io.IOException;
@@ -46,8 +48,10 @@ public record RunInfo(int format, String dataDir, String tokenizer, String initF
         } catch (NoSuchFileException e) {
             if (!Files.isDirectory(runDir)) throw new UserError("run folder not found: " + runDir);
             throw new UserError(runDir + " is not a resumable run folder (no " + FILE + "; made by an older gns4j or not by train)");
-        } catch (IOException | JsonParseException e) {
-            throw new UserError("cannot read " + file + ": " + String.valueOf(e.getMessage()).replaceAll("\\s+", " "), e);
+        } catch (IOException e) {
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
+        } catch (JsonParseException | StackOverflowError e) {
+            throw new UserError(file + " is not a valid run record" + JsonFiles.describe(e), e);
         }
     }
 }

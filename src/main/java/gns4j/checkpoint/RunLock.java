@@ -17,24 +17,36 @@ import java.nio.file.StandardOpenOption;
  * the folder, holding the pid of its owner. The operating system drops the lock when the process dies, however it
  * dies (SIGKILL included), so a stale file never blocks a later run; a second run while the first is alive is
  * refused. The file itself stays (deleting it would race with another run opening it).
+ *
+ * <p>A resumed run locks first ({@link #acquireOnly}) and records its pid ({@link #recordOwner}) only once its
+ * checkpoint and inputs are accepted, so a refused resume changes no byte of the folder.
  */
 public final class RunLock implements AutoCloseable {
     public static final String FILE = "lock";
 
+    private final Path file;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private RunLock(FileChannel channel, FileLock lock) {
+    private RunLock(Path file, FileChannel channel, FileLock lock) {
+        this.file = file;
         this.channel = channel;
         this.lock = lock;
     }
 
     /**
-     * Locks {@code runDir} (which must exist).
+     * Locks {@code runDir} (which must exist) and records this process as its owner.
      *
      * @throws UserError if another process (or another run in this one) holds it
      */
     public static RunLock acquire(Path runDir) {
+        RunLock lock = acquireOnly(runDir);
+        lock.recordOwner();
+        return lock;
+    }
+
+    /** Locks {@code runDir} like {@link #acquire} but leaves the file's content (the last owner's pid) as it is. */
+    public static RunLock acquireOnly(Path runDir) {
         Path file = runDir.resolve(FILE);
         FileChannel ch;
         try {
@@ -55,10 +67,7 @@ public final class RunLock implements AutoCloseable {
                 throw new UserError("run folder " + runDir + " is in use by another gns4j run"
                         + (owner.isEmpty() ? "" : " (pid " + owner + ")") + "; wait for it to end or choose another --out-dir");
             }
-            ch.truncate(0);
-            ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-            ch.force(false);
-            return new RunLock(ch, lock);
+            return new RunLock(file, ch, lock);
         } catch (IOException e) {
             try {
                 ch.close();
@@ -66,6 +75,18 @@ public final class RunLock implements AutoCloseable {
                 // closing drops the lock anyway
             }
             throw new UserError("cannot lock " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes this process's pid into the lock file, for the message of a run refused meanwhile. */
+    public void recordOwner() {
+        try {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+            channel.force(false);
+        } catch (IOException e) {
+            close();
+            throw new UserError("cannot write the lock file of " + file + ": " + e.getMessage(), e);
         }
     }
 

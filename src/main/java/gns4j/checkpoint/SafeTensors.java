@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 
 import java.io.IOException;
@@ -25,6 +26,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The safetensors file format (Hugging Face): an unsigned 64-bit little-endian header length N, N bytes of UTF-8
@@ -81,7 +83,7 @@ public final class SafeTensors {
         JsonObject root = new JsonObject();
         if (!metadata.isEmpty()) {
             JsonObject meta = new JsonObject();
-            metadata.forEach(meta::addProperty);
+            new TreeMap<>(metadata).forEach(meta::addProperty); // sorted: the same bytes whatever map the caller passed
             root.add("__metadata__", meta);
         }
         long offset = 0;
@@ -171,8 +173,8 @@ public final class SafeTensors {
             JsonElement e = JsonParser.parseString(json);
             if (!e.isJsonObject()) throw bad(source, "corrupted: the header is not a JSON object");
             root = e.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw bad(source, "corrupted header JSON (" + oneLine(e.getMessage()) + ")");
+        } catch (JsonParseException | StackOverflowError e) {
+            throw bad(source, "corrupted: the header is not valid JSON" + JsonFiles.describe(e));
         }
         long dataStart = 8 + n, dataLen = size - dataStart;
         Map<String, String> metadata = new LinkedHashMap<>();
@@ -276,5 +278,4 @@ public final class SafeTensors {
 
     private static UserError bad(String source, String what) { return new UserError(source + ": not a valid safetensors file: " + what); }
 
-    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
 }

@@ -5,6 +5,8 @@ import gns4j.parallel.CommunicatorException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.nio.file.InvalidPathException;
+
 /** The gns4j command line: one subcommand per pipeline stage. */
 @Command(name = "gns4j", mixinStandardHelpOptions = true, version = "gns4j 0.1.0",
         description = "Train GPT-style transformers while measuring per-example gradient norms and gradient noise scale.",
@@ -35,6 +37,12 @@ public final class Main {
         TrainCommand.addHelpFooter(cli.getSubcommands().get("train"));
         cli.setParameterExceptionHandler((e, a) -> {
             String sub = e.getCommandLine().getCommandName();
+            // A non-ASCII argument under LC_ALL=C reaches the JVM as '?'s that no path may hold.
+            if (String.valueOf(e.getMessage()).contains(InvalidPathException.class.getName())) {
+                System.err.println("gns4j: a path in the arguments has characters the current locale cannot represent;"
+                        + " run under a UTF-8 locale (e.g. LC_ALL=C.UTF-8)");
+                return 2;
+            }
             System.err.println("gns4j: " + e.getMessage() + " (see: ./gns4j " + (sub.equals("gns4j") ? "" : sub + " ") + "--help)");
             return 2;
         });

@@ -79,10 +79,11 @@ public final class SampleCommand implements Callable<Integer> {
         for (int id : ids)
             if (id >= src.config().vocabSize())
                 throw new UserError("the prompt has token id " + id + ", outside the model's vocabulary of " + src.config().vocabSize());
+        float[] params = src.params(); // may refuse the weights: before anything is printed
         PrintStream err = System.err;
         err.println("model " + src.config() + " from " + (src.checkpoint() != null ? src.checkpoint() : src.weights())
                 + ", tokenizer " + tok.name());
-        try (CpuSampler sampler = new CpuSampler(src.config(), src.params(), threads)) {
+        try (CpuSampler sampler = new CpuSampler(src.config(), params, threads)) {
             if (dumpLogits != null) dump(sampler, ids);
             var sampling = new CpuSampler.Sampling(temperature, topK, Math.min(tok.vocabSize(), src.config().vocabSize()));
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);

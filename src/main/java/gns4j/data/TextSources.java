@@ -3,8 +3,11 @@ package gns4j.data;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import gns4j.IoErrors;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import java.io.BufferedReader;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -65,8 +68,10 @@ public final class TextSources {
     public static void read(Path file, Sink sink) {
         try (InputStream in = Files.newInputStream(file)) {
             read(file.toString(), file.getFileName().toString(), in, sink);
+        } catch (EOFException e) {
+            throw new UserError("cannot read " + file + ": it ends early (truncated or not fully downloaded?)", e);
         } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -101,8 +106,8 @@ public final class TextSources {
             try {
                 JsonElement json = JsonParser.parseString(line);
                 text = json.isJsonObject() ? json.getAsJsonObject().get("text") : null;
-            } catch (JsonParseException e) {
-                throw new UserError(source + ":" + lineNo + ": invalid JSON", e);
+            } catch (JsonParseException | StackOverflowError e) {
+                throw new UserError(source + ":" + lineNo + ": invalid JSON" + JsonFiles.describe(e).replaceFirst(" at line \\d+,", " at"), e);
             }
             if (text == null || !text.isJsonPrimitive() || !text.getAsJsonPrimitive().isString())
                 throw new UserError(source + ":" + lineNo + ": expected a JSON object with a \"text\" string field");

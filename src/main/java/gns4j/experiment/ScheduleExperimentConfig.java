@@ -3,9 +3,8 @@ package gns4j.experiment;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import gns4j.train.TrainConfig;
 
@@ -72,14 +71,9 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     }
 
     public static ScheduleExperimentConfig parse(String text, String source) {
-        JsonObject root;
-        try {
-            JsonElement e = JsonParser.parseString(text);
-            if (!e.isJsonObject()) throw new UserError(source + " must hold one JSON object");
-            root = e.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw new UserError(source + " is not valid JSON: " + String.valueOf(e.getMessage()).replaceAll("\\s+", " "));
-        }
+        JsonElement parsed = JsonFiles.parse(text, source);
+        if (!parsed.isJsonObject()) throw new UserError(source + " must hold one JSON object");
+        JsonObject root = parsed.getAsJsonObject();
         for (String k : root.keySet())
             if (!TOP_KEYS.contains(k)) throw new UserError(source + ": unknown key '" + k + "' (expected one of " + TOP_KEYS + ")");
         Path out = Path.of(string(root, "out_dir", source, null));

@@ -1,9 +1,8 @@
 package gns4j.train;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 
 import java.math.BigDecimal;
@@ -21,12 +20,7 @@ final class ConfigText {
     private ConfigText() {}
 
     static void putJson(Map<String, String> values, String text, String source) {
-        JsonElement root;
-        try {
-            root = JsonParser.parseString(text);
-        } catch (JsonParseException e) {
-            throw new UserError(source + " is not valid JSON: " + oneLine(e.getMessage()));
-        }
+        JsonElement root = JsonFiles.parse(text, source);
         if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
         for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
             if (!(e.getValue() instanceof JsonPrimitive p))
@@ -97,5 +91,4 @@ final class ConfigText {
         return prev[b.length()];
     }
 
-    private static String oneLine(String s) { return s == null ? "" : s.replaceAll("\\s+", " "); }
 }

@@ -4,6 +4,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import gns4j.IoErrors;
 import gns4j.UserError;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.RunInfo;
@@ -54,23 +55,52 @@ public record RunDir(Path path) {
                     + " or continue it with --resume " + path);
     }
 
-    /** Creates the folder, locks it, and records config.json and run.json; returns the lock. */
-    public RunLock create(TrainConfig resolved, RunInfo info) throws IOException {
+    /**
+     * Creates the folder, locks it, and records config.json and run.json; returns the lock.
+     *
+     * @throws UserError if the folder cannot be made or written (read-only, no permission, disk full); what this
+     *                   call created is removed again
+     */
+    public RunLock create(TrainConfig resolved, RunInfo info) {
         checkFree();
-        Files.createDirectories(path);
+        Path existing = path.toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        try {
+            Files.createDirectories(path);
+        } catch (IOException e) {
+            throw new UserError("cannot create out dir " + path + ": " + IoErrors.reason(e) + "; choose another --out-dir", e);
+        }
         RunLock lock = RunLock.acquire(path);
         try {
             checkFree(); // again under the lock: another run may have started there meanwhile
-            Files.writeString(config(), resolved.toJson());
-            info.write(path);
-            return lock;
-        } catch (RuntimeException | IOException e) {
+        } catch (UserError e) {
             lock.close();
             throw e;
         }
+        try {
+            Files.writeString(config(), resolved.toJson());
+            info.write(path);
+            return lock;
+        } catch (IOException | UserError e) {
+            lock.close();
+            removeCreated(existing);
+            String reason = e instanceof IOException io ? IoErrors.reason(io) : e.getMessage();
+            throw new UserError("cannot write out dir " + path + ": " + reason + "; choose another --out-dir", e);
+        }
     }
 
-    public RunLock lock() { return RunLock.acquire(path); }
+    /** Removes the run files and the folders this run created below {@code existing} (best effort). */
+    private void removeCreated(Path existing) {
+        try {
+            for (Path f : new Path[]{config(), path.resolve(RunInfo.FILE), path.resolve(RunLock.FILE)}) Files.deleteIfExists(f);
+            for (Path p = path.toAbsolutePath(); p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a folder that is not empty or cannot be removed stays
+        }
+    }
+
+    /** Locks the folder of a run to resume; the caller records itself as owner once the resume is accepted. */
+    public RunLock lock() { return RunLock.acquireOnly(path); }
 
     /** The stored config of a run to resume. */
     public TrainConfig readConfig() {

@@ -49,10 +49,15 @@ public final class Trainer {
 
     /**
      * Seams for tests: wrap the backend (fault injection), act after each step (e.g. throw to simulate a kill), and
-     * create checkpoint files (e.g. a disk that fills up).
+     * create checkpoint files and open metrics.jsonl (e.g. a disk that fills up).
      */
-    public record Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink) {
+    public record Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink,
+                        MetricsWriter.Opener metricsOpener) {
         public static final Hooks NONE = new Hooks(b -> b, s -> {}, CheckpointStore.DISK);
+
+        public Hooks(UnaryOperator<Backend> backend, IntConsumer afterStep, CheckpointStore.FileSink checkpointSink) {
+            this(backend, afterStep, checkpointSink, MetricsWriter.DISK);
+        }
     }
 
     private final TrainConfig cfg;
@@ -208,8 +213,11 @@ public final class Trainer {
                         initFrom == null ? null : initFrom.toString(), initFromSha256));
                 try {
                     notices.forEach(status::notice);
-                    if (resuming && writer()) prepareResume(from);
-                    try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics()) : null) {
+                    if (resuming && writer()) {
+                        resumeLock.recordOwner(); // the first change to the folder: nothing above may refuse after it
+                        prepareResume(from);
+                    }
+                    try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics(), hooks.metricsOpener()) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
                                 + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.autoMicroBatch()
                                 ? "= batch up to " + maxMicro : Integer.toString(maxMicro))

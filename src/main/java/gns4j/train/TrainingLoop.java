@@ -31,6 +31,8 @@ final class TrainingLoop {
     private final Checkpoints checkpoints;
     /** The stop request all ranks agreed on at the last step (data parallel). */
     private boolean stopAgreed, stopped;
+    /** metrics.jsonl could not be appended (a full disk): end the run as a stop request would. */
+    private boolean stopOnFullDisk;
 
     /** {@code metrics}: null on ranks other than 0, which write nothing. */
     TrainingLoop(TrainConfig cfg, Backend backend, Communicator comm, StatusLine status, Trainer.Hooks hooks,
@@ -50,7 +52,10 @@ final class TrainingLoop {
     /** Whether the run ended early on a stop request. */
     boolean stopped() { return stopped; }
 
-    private boolean stopNow() { return comm == null ? stopRequested.getAsBoolean() : stopAgreed; }
+    /** This process asks to stop: a signal, or metrics that could not be written (data parallel: the ranks agree). */
+    private boolean stopAsked() { return stopOnFullDisk || stopRequested.getAsBoolean(); }
+
+    private boolean stopNow() { return comm == null ? stopAsked() : stopAgreed; }
 
     /**
      * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
@@ -73,7 +78,7 @@ final class TrainingLoop {
                 long stepStart = System.nanoTime();
                 int B = batches.batchSize(p.tokens, p.step);
                 if (comm != null) RunInputs.checkShards(cfg, B, p.step + 1, comm.worldSize());
-                StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopRequested.getAsBoolean());
+                StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopAsked());
                 if (comm != null) stopAgreed = r.stop();
                 p.loss = r.loss();
                 double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
@@ -107,7 +112,7 @@ final class TrainingLoop {
                     p.valLoss = val.loss(backend, comm);
                     rec.put("val_loss", p.valLoss);
                 }
-                if (metrics != null) metrics.write(rec);
+                if (metrics != null && !metrics.write(rec)) stopOnFullDisk = true; // stops as SIGTERM does
                 if (events != null) writeEvent(events, m, p.valLoss, rec.containsKey("val_loss"));
                 if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
                     status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
@@ -127,7 +132,11 @@ final class TrainingLoop {
             throw new UserError("cannot write the TensorBoard event file in " + cfg.tensorboardDir() + ": " + e.getMessage());
         }
         status.done();
-        if (p.step != checkpointed) checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+        // Checkpoint only a step whose metrics line is out; else the last checkpoint stays and a resume redoes the rest.
+        if (p.step != checkpointed && (metrics == null || metrics.flush()))
+            checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+        UserError metricsLost = metrics == null ? null : metrics.stopError(p.step, checkpoints.last(), checkpoints.runDir());
+        if (metricsLost != null) throw metricsLost;
         if (stopNow() && !reachedEnd(p)) {
             stopped = true;
             status.notice("stopped at step " + p.step + " on request; checkpoint " + checkpoints.last()

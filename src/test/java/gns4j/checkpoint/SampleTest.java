@@ -18,6 +18,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -122,6 +123,26 @@ class SampleTest {
         assertEquals(2, bad.status);
         assertTrue(bad.err.contains("smaller than the gpt2 tokenizer's"), bad.err);
         assertEquals(2, cli("sample", tmp.resolve("nope").toString()).status);
+    }
+
+    @Test
+    void nonFiniteWeightsOrANonModelFileAreOneLineBeforeAnythingIsPrinted() throws Exception {
+        Path hf = HfFixture.write(tmp.resolve("hf-nan"), HfFixture.Spec.small(300), 1);
+        Path weights = hf.resolve(HfGpt2.MODEL_FILE);
+        SafeTensors.Contents c = SafeTensors.read(weights);
+        SafeTensors.Tensor first = c.tensors().values().iterator().next();
+        first.data()[first.offset() + 1] = Float.NaN;
+        Files.write(weights, SafeTensors.toBytes(List.copyOf(c.tensors().values()), c.metadata()));
+        Out bad = cli("sample", hf.toString(), "--prompt", "abc", "--tokenizer", "byte", "--max-new-tokens", "2");
+        assertEquals(2, bad.status, bad.err);
+        assertEquals("", bad.out);
+        assertEquals(1, bad.err.lines().count(), bad.err);
+        assertTrue(bad.err.contains("tensor " + first.name() + " holds NaN"), bad.err);
+
+        Path text = Files.writeString(tmp.resolve("t.txt"), "not a model");
+        Out notModel = cli("sample", text.toString());
+        assertEquals(2, notModel.status);
+        assertTrue(notModel.err.startsWith("gns4j: " + text + " is not a model"), notModel.err);
     }
 
     record Out(int status, String out, String err) {}

@@ -144,13 +144,28 @@ class DatasetPreparerTest {
         var e = assertThrows(UserError.class,
                 () -> DatasetPreparer.prepare(List.of(file), out, BYTES, 0.05, false, (d, t) -> {}));
         assertTrue(e.getMessage().contains("x.jsonl:2") && e.getMessage().contains("\"text\""), e.getMessage());
-        try (var stream = Files.list(out)) {
-            assertEquals(0, stream.count(), "no partial output");
-        }
+        assertFalse(Files.exists(out), "no output folder left behind");
         Files.writeString(file, "{\"text\": \"fine\"}\nnot json\n");
         e = assertThrows(UserError.class,
                 () -> DatasetPreparer.prepare(List.of(file), out, BYTES, 0.05, false, (d, t) -> {}));
         assertTrue(e.getMessage().contains("x.jsonl:2: invalid JSON"), e.getMessage());
+    }
+
+    @Test
+    void truncatedCompressedInputSaysSoAndLeavesNoFolder() throws IOException {
+        Path in = tmp.resolve("in");
+        Files.createDirectories(in);
+        writeCorpus(in);
+        for (String name : List.of("b.txt.gz", "c.txt.xz")) {
+            Path whole = in.resolve(name);
+            byte[] bytes = Files.readAllBytes(whole);
+            Path cut = Files.write(tmp.resolve("cut-" + name), java.util.Arrays.copyOf(bytes, bytes.length - 12));
+            Path out = tmp.resolve("new").resolve("data");
+            var e = assertThrows(UserError.class,
+                    () -> DatasetPreparer.prepare(List.of(cut), out, BYTES, 0.05, false, (d, t) -> {}));
+            assertEquals("cannot read " + cut + ": it ends early (truncated or not fully downloaded?)", e.getMessage());
+            assertFalse(Files.exists(out.getParent()), "the folders prepare made are removed again");
+        }
     }
 
     @Test

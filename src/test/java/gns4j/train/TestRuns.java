@@ -92,8 +92,9 @@ public final class TestRuns {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(Files::isRegularFile).toList()) {
                 String rel = dir.relativize(p).toString();
-                if (rel.equals("lock")) continue;
-                out.put(rel, java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+                // the lock holds the pid, the same for every run in this JVM: its time shows a rewrite
+                String time = rel.equals("lock") ? " " + Files.getLastModifiedTime(p).toInstant() : "";
+                out.put(rel, java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))) + time);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
