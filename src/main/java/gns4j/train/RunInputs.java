@@ -3,6 +3,7 @@ package gns4j.train;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
+import gns4j.backend.MemoryPlan;
 import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfGpt2;
@@ -29,7 +30,16 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
         return TokenDataset.readMeta(dataDir);
     }
 
-    ModelConfig model(DataMeta meta) { return cfg.modelConfig(meta == null ? 0 : meta.vocabSize()); }
+    /** The model shape, refused with one line when its parameters do not fit one flat buffer. */
+    ModelConfig model(DataMeta meta) {
+        ModelConfig m = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
+        try {
+            new ParameterLayout(m);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage() + "; lower n_embd, n_layer or the vocabulary");
+        }
+        return m;
+    }
 
     TokenDataset openTrain(ModelConfig model) {
         return TokenDataset.open(dataDir.resolve(DatasetPreparer.TRAIN_FILE), model.vocabSize(), model.blockSize());
@@ -88,10 +98,20 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
      * the same on every data-parallel rank (the smallest of theirs).
      */
     int maxMicroBatch(String device, ModelConfig model, Communicator comm, int gpu) {
-        if (!cfg.autoMicroBatch()) return cfg.microBatchSize();
+        long parameters = new ParameterLayout(model).totalSize;
+        if (!cfg.autoMicroBatch() || cfg.maxMicroBatch() > 0) {
+            // A given micro-batch is checked against memory before anything is allocated.
+            int asked = cfg.autoMicroBatch() ? Math.min(cfg.largestBatch(), cfg.maxMicroBatch()) : cfg.microBatchSize();
+            int fit = Backends.largestMicroBatch(device, model, parameters, asked, gpu);
+            if (fit < asked)
+                throw new UserError(String.format("a micro-batch of %d sequences needs about %,d MiB of activations, but only"
+                                + " about %d sequences fit the free memory; lower %s (or set micro_batch_size=auto)", asked,
+                        asked * MemoryPlan.bytesPerSequence(device, model) >> 20, fit,
+                        cfg.autoMicroBatch() ? "max_micro_batch" : "micro_batch_size"));
+            return asked;
+        }
         int cap = cfg.largestBatch();
-        if (cfg.maxMicroBatch() > 0) return Math.min(cap, cfg.maxMicroBatch());
-        int fit = Backends.largestMicroBatch(device, model, new ParameterLayout(model).totalSize, cap, gpu);
+        int fit = Backends.largestMicroBatch(device, model, parameters, cap, gpu);
         if (comm == null) return fit;
         double[] each = new double[comm.worldSize()];
         each[comm.rank()] = fit;

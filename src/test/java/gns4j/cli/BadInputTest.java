@@ -83,6 +83,12 @@ class BadInputTest {
     @Test
     void batchSizeNotAMultipleOfMicroBatchSize() {
         assertRejected("batch_size.*micro_batch_size", train(data, out, "--set", "micro_batch_size=2", "--set", "batch_size=3"));
+        // Memory preflight: refused with the numbers before anything is allocated or written.
+        assertRejected("MiB.*lower n_embd, n_layer", train(data, out, "--set", "n_layer=100000"));
+        assertRejected("too large for a flat float buffer.*lower n_embd", train(data, out, "--set", "n_layer=1000000", "--set", "n_embd=64"));
+        assertRejected("micro-batch of 100000 sequences needs about .* MiB.*lower micro_batch_size",
+                train(data, out, "--set", "n_embd=512", "--set", "block_size=256", "--set", "micro_batch_size=100000",
+                        "--set", "batch_size=100000"));
     }
 
     @Test
