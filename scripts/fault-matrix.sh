@@ -48,6 +48,12 @@ run_case "truncated .xz input" 'test -e p1 && echo p1 exists || echo nothing wri
 printf '{"text":"a"}\n{bad\n' > "$w/bad.jsonl"
 run_case "malformed jsonl line" 'test -e p2 && echo p2 exists || echo nothing written' \
   "$g" prepare --input bad.jsonl --out-dir p2 --tokenizer byte
+run_case "model too large for memory" 'test -e r3 && echo r3 exists || echo nothing written' \
+  "$g" train --data-dir data --set n_layer=5000 --out-dir r3
+run_case "micro-batch too large for memory" 'test -e r4 && echo r4 exists || echo nothing written' \
+  "$g" train --data-dir data --set n_embd=512 --set block_size=256 --set micro_batch_size=100000 --set batch_size=100000 --out-dir r4
+run_case "model too large for one buffer" 'test -e r5 && echo r5 exists || echo nothing written' \
+  "$g" train --data-dir data --set n_layer=1000000 --set n_embd=64 --out-dir r5
 echo "not a model" > "$w/t.txt"
 run_case "sample on a text file" 'echo nothing written' "$g" sample t.txt
 "$g" train --data-dir "$w/data" "${tiny[@]}" --set max_steps=6 --out-dir "$w/ok" >/dev/null 2>&1
