@@ -49,6 +49,9 @@ public final class DemoCommand implements Callable<Integer> {
         Path data = run.resolve("data");
         if (new RunDir(run).hasRun())
             throw new gns4j.UserError("out dir " + run + " already holds a run (metrics.jsonl); choose another --out-dir");
+        // The demo prepares its data before the trainer checks the device: refuse a missing GPU first.
+        String noGpu = cfg.device() == TrainConfig.Device.CUDA ? gns4j.backend.cuda.CudaBackend.unavailableReason() : null;
+        if (noGpu != null) throw new gns4j.UserError(noGpu + " (use --set device=cpu)");
         System.err.println("gns4j demo: byte-level GPT on bundled text (Genesis to Leviticus, KJV), " + maxSteps
                 + " steps of " + cfg.batchSize() + " sequences x " + cfg.blockSize() + " tokens");
         DemoCorpus.prepare(data, Tokenizers.byName("byte"));

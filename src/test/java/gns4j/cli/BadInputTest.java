@@ -193,6 +193,11 @@ class BadInputTest {
         assertEquals(2, r.exitCode(), r.toString());
         assertOneLineNaming("cuda", r);
         assertFalse(Files.exists(out), "out dir created although the device was refused");
+        Path demo = tmp.resolve("demo-cuda");
+        Cli d = Cli.run("demo", "--out-dir", demo.toString(), "--set", "device=cuda");
+        assertEquals(2, d.exitCode(), d.toString());
+        assertOneLineNaming("cuda", d);
+        assertFalse(Files.exists(demo), "the demo wrote its data although the device was refused");
     }
 
     // ---- other subcommands ----------------------------------------------------------------------------------------
