@@ -54,6 +54,10 @@ run_case "micro-batch too large for memory" 'test -e r4 && echo r4 exists || ech
   "$g" train --data-dir data --set n_embd=512 --set block_size=256 --set micro_batch_size=100000 --set batch_size=100000 --out-dir r4
 run_case "model too large for one buffer" 'test -e r5 && echo r5 exists || echo nothing written' \
   "$g" train --data-dir data --set n_layer=1000000 --set n_embd=64 --out-dir r5
+if ! nvidia-smi >/dev/null 2>&1; then
+  run_case "demo on cuda without a GPU" 'test -e d1 && echo d1 exists || echo nothing written' \
+    "$g" demo --out-dir d1 --set device=cuda
+fi
 echo "not a model" > "$w/t.txt"
 run_case "sample on a text file" 'echo nothing written' "$g" sample t.txt
 "$g" train --data-dir "$w/data" "${tiny[@]}" --set max_steps=6 --out-dir "$w/ok" >/dev/null 2>&1
