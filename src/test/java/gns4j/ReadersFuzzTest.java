@@ -30,6 +30,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -164,6 +165,40 @@ class ReadersFuzzTest {
             String text = new String(damagedJson(valid, rng), StandardCharsets.UTF_8);
             return () -> ScheduleExperimentConfig.parse(text, "experiment.json");
         });
+    }
+
+    // ------------------------------------------------------------------------------------------------ regressions
+
+    /** Cases the fuzzing found, kept by hand: each was a parser exception (or a multi-line message) before. */
+    @Test
+    void foundCasesAreOneLineUserErrors() throws IOException {
+        Path hf = HfFixture.write(tmp.resolve("hf"), HfFixture.Spec.small(64), 1);
+        String config = Files.readString(hf.resolve(HfGpt2.CONFIG_FILE));
+        for (String[] swap : new String[][]{{"\"layer_norm_epsilon\": 1.0E-5", "\"layer_norm_epsilon\": true"},
+                {"\"model_type\": \"gpt2\"", "\"model_type\": {}"}, {"\"n_inner\": null", "\"n_inner\": \"\""},
+                {"\"tie_word_embeddings\": true", "\"tie_word_embeddings\": [1]"},
+                {"\"n_layer\": 2", "\"n_layer\": 1e9"}}) { // 1e9 layers: more parameters than one float array holds
+            assertTrue(config.contains(swap[0]), swap[0]);
+            Files.writeString(hf.resolve(HfGpt2.CONFIG_FILE), config.replace(swap[0], swap[1]));
+            assertOneLine(() -> HfGpt2.open(hf), "config.json");
+        }
+        Path data = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(data.resolve("meta.json"), "{\"tokenizer\": \"byte\", \"vocab_size\": true}");
+        assertOneLine(() -> TokenDataset.readMeta(data), "meta.json");
+        Files.writeString(data.resolve("meta.json"), "{\"tokenizer\" \"byte\"}");
+        assertOneLine(() -> TokenDataset.readMeta(data), "meta.json");
+        String experiment = "{\"out_dir\": \"o\", \"data_dir\": \"d\", \"prepare\": {%s}, \"base\": {\"max_tokens\": 64},"
+                + " \"fixed_batches\": [4, 8], \"arms\": {}, \"seeds\": [1, 2], \"estimators\": {%s}}";
+        for (String[] parts : new String[][]{{"\"inputs\": [{}]", ""}, {"\"val_fraction\": \"x\"", ""},
+                {"", "\"groups\": null"}, {"", "\"batches\": [1, 2]"}})
+            assertOneLine(() -> ScheduleExperimentConfig.parse(experiment.formatted(parts[0], parts[1]), "e.json"), "e.json");
+        assertOneLine(() -> ScheduleExperimentConfig.parse(experiment.formatted("", "").replace("\"o\"", "\"a\\u0000b\""),
+                "e.json"), "out_dir");
+    }
+
+    private static void assertOneLine(Read read, String mentions) {
+        UserError e = assertThrows(UserError.class, read::run);
+        assertTrue(e.getMessage().contains(mentions) && !e.getMessage().contains("\n"), e.getMessage());
     }
 
     // ------------------------------------------------------------------------------------------------ harness
