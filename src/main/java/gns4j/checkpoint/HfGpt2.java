@@ -23,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Our parameters in Hugging Face GPT-2 form and back. Tensor names are already HF's ({@link ParameterLayout});
@@ -205,43 +206,37 @@ public final class HfGpt2 {
     }
 
     private static int integer(JsonObject o, Path file, String key) {
-        if (!o.has(key) || o.get(key).isJsonNull()) throw new UserError(file + " lacks \"" + key + "\"");
+        JsonPrimitive p = value(o, file, key, "an integer", JsonPrimitive::isNumber);
+        if (p == null) throw new UserError(file + " lacks \"" + key + "\"");
         try {
-            return new BigDecimal(primitive(o, file, key, "an integer").getAsString()).intValueExact();
-        } catch (NumberFormatException | ArithmeticException e) {
+            return new BigDecimal(p.getAsString()).intValueExact();
+        } catch (ArithmeticException e) {
             throw new UserError(file + ": \"" + key + "\" is not an integer");
         }
     }
 
-    /** The value under {@code key}, {@code dflt} when absent or null. The getters below refuse a value of another type. */
+    /** The value under {@code key}, {@code dflt} when absent or null. */
     private static String string(JsonObject o, Path file, String key, String dflt) {
-        if (!o.has(key) || o.get(key).isJsonNull()) return dflt;
-        JsonPrimitive p = primitive(o, file, key, "a string");
-        if (!p.isString()) throw notA(file, key, "a string");
-        return p.getAsString();
+        JsonPrimitive p = value(o, file, key, "a string", JsonPrimitive::isString);
+        return p == null ? dflt : p.getAsString();
     }
 
     private static double number(JsonObject o, Path file, String key, double dflt) {
-        if (!o.has(key) || o.get(key).isJsonNull()) return dflt;
-        JsonPrimitive p = primitive(o, file, key, "a number");
-        if (!p.isNumber()) throw notA(file, key, "a number");
-        return p.getAsDouble();
+        JsonPrimitive p = value(o, file, key, "a number", JsonPrimitive::isNumber);
+        return p == null ? dflt : p.getAsDouble();
     }
 
     private static boolean flag(JsonObject o, Path file, String key, boolean dflt) {
-        if (!o.has(key) || o.get(key).isJsonNull()) return dflt;
-        JsonPrimitive p = primitive(o, file, key, "true or false");
-        if (!p.isBoolean()) throw notA(file, key, "true or false");
-        return p.getAsBoolean();
+        JsonPrimitive p = value(o, file, key, "true or false", JsonPrimitive::isBoolean);
+        return p == null ? dflt : p.getAsBoolean();
     }
 
-    private static JsonPrimitive primitive(JsonObject o, Path file, String key, String expected) {
-        if (!(o.get(key) instanceof JsonPrimitive p)) throw notA(file, key, expected);
+    /** The value under {@code key} (null when absent or null), refusing one that is not {@code expected}. */
+    private static JsonPrimitive value(JsonObject o, Path file, String key, String expected, Predicate<JsonPrimitive> is) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) return null;
+        if (!(e instanceof JsonPrimitive p) || !is.test(p)) throw new UserError(file + ": \"" + key + "\" is not " + expected);
         return p;
-    }
-
-    private static UserError notA(Path file, String key, String expected) {
-        return new UserError(file + ": \"" + key + "\" is not " + expected);
     }
 
     // ------------------------------------------------------------------------------------------------ directories
