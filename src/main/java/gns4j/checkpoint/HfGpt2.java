@@ -3,6 +3,7 @@ package gns4j.checkpoint;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
 import gns4j.JsonFiles;
 import gns4j.UserError;
 import gns4j.model.ModelConfig;
@@ -12,6 +13,7 @@ import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -21,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Our parameters in Hugging Face GPT-2 form and back. Tensor names are already HF's ({@link ParameterLayout});
@@ -168,48 +171,72 @@ public final class HfGpt2 {
         } catch (IOException e) {
             throw new UserError("cannot read " + configFile + ": " + e.getMessage(), e);
         }
-        String type = o.has("model_type") ? o.get("model_type").getAsString() : "gpt2";
+        String type = string(o, configFile, "model_type", "gpt2");
         if (!type.equals("gpt2")) throw new UserError(configFile + ": model_type is " + type + ", only gpt2 is supported");
-        double eps = o.has("layer_norm_epsilon") ? o.get("layer_norm_epsilon").getAsDouble() : LAYER_NORM_EPS;
+        double eps = number(o, configFile, "layer_norm_epsilon", LAYER_NORM_EPS);
         if (Math.abs(eps - LAYER_NORM_EPS) > 1e-12)
             throw new UserError(configFile + ": layer_norm_epsilon " + eps + " is not supported (gns4j uses 1e-5)");
-        String act = o.has("activation_function") ? o.get("activation_function").getAsString() : "gelu_new";
+        String act = string(o, configFile, "activation_function", "gelu_new");
         if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh"))
             throw new UserError(configFile + ": activation_function " + act + " is not supported (gns4j uses gelu_new, the tanh GELU)");
         requireFlag(o, "scale_attn_weights", true, configFile);
         requireFlag(o, "scale_attn_by_inverse_layer_idx", false, configFile);
         requireFlag(o, "add_cross_attention", false, configFile);
         int nEmbd = integer(o, configFile, "n_embd");
-        if (o.has("n_inner") && !o.get("n_inner").isJsonNull() && o.get("n_inner").getAsInt() != 4 * nEmbd)
+        if (o.has("n_inner") && !o.get("n_inner").isJsonNull() && integer(o, configFile, "n_inner") != 4 * nEmbd)
             throw new UserError(configFile + ": n_inner " + o.get("n_inner") + " is not supported (gns4j uses 4 * n_embd)");
-        boolean tied = !o.has("tie_word_embeddings") || o.get("tie_word_embeddings").getAsBoolean();
-        boolean bias = true;
-        NormType norm = NormType.LAYERNORM;
-        if (o.get("gns4j") instanceof JsonObject ours) { // our own export of a model transformers cannot express
-            if (ours.has("bias")) bias = ours.get("bias").getAsBoolean();
-            if (ours.has("norm")) norm = NormType.parse(ours.get("norm").getAsString());
-        }
+        boolean tied = flag(o, configFile, "tie_word_embeddings", true);
+        JsonObject ours = o.get("gns4j") instanceof JsonObject g ? g : new JsonObject(); // settings transformers cannot express
+        boolean bias = flag(ours, configFile, "bias", true);
         int positions = o.has("n_positions") ? integer(o, configFile, "n_positions") : integer(o, configFile, "n_ctx");
         try {
-            return new ModelConfig(integer(o, configFile, "n_layer"), integer(o, configFile, "n_head"), nEmbd, positions,
-                    integer(o, configFile, "vocab_size"), bias, norm, tied);
+            NormType norm = NormType.parse(string(ours, configFile, "norm", "layernorm"));
+            ModelConfig m = new ModelConfig(integer(o, configFile, "n_layer"), integer(o, configFile, "n_head"), nEmbd,
+                    positions, integer(o, configFile, "vocab_size"), bias, norm, tied);
+            new ParameterLayout(m); // refuses a shape whose parameters do not fit one float array
+            return m;
         } catch (IllegalArgumentException e) {
             throw new UserError(configFile + ": " + e.getMessage());
         }
     }
 
     private static void requireFlag(JsonObject o, String key, boolean value, Path file) {
-        if (o.has(key) && !o.get(key).isJsonNull() && o.get(key).getAsBoolean() != value)
+        if (flag(o, file, key, value) != value)
             throw new UserError(file + ": " + key + "=" + !value + " is not supported");
     }
 
     private static int integer(JsonObject o, Path file, String key) {
+        JsonPrimitive p = value(o, file, key, "an integer", JsonPrimitive::isNumber);
+        if (p == null) throw new UserError(file + " lacks \"" + key + "\"");
         try {
-            if (!o.has(key) || o.get(key).isJsonNull()) throw new UserError(file + " lacks \"" + key + "\"");
-            return o.get(key).getAsInt();
-        } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException e) {
+            return new BigDecimal(p.getAsString()).intValueExact();
+        } catch (ArithmeticException e) {
             throw new UserError(file + ": \"" + key + "\" is not an integer");
         }
+    }
+
+    /** The value under {@code key}, {@code dflt} when absent or null. */
+    private static String string(JsonObject o, Path file, String key, String dflt) {
+        JsonPrimitive p = value(o, file, key, "a string", JsonPrimitive::isString);
+        return p == null ? dflt : p.getAsString();
+    }
+
+    private static double number(JsonObject o, Path file, String key, double dflt) {
+        JsonPrimitive p = value(o, file, key, "a number", JsonPrimitive::isNumber);
+        return p == null ? dflt : p.getAsDouble();
+    }
+
+    private static boolean flag(JsonObject o, Path file, String key, boolean dflt) {
+        JsonPrimitive p = value(o, file, key, "true or false", JsonPrimitive::isBoolean);
+        return p == null ? dflt : p.getAsBoolean();
+    }
+
+    /** The value under {@code key} (null when absent or null), refusing one that is not {@code expected}. */
+    private static JsonPrimitive value(JsonObject o, Path file, String key, String expected, Predicate<JsonPrimitive> is) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) return null;
+        if (!(e instanceof JsonPrimitive p) || !is.test(p)) throw new UserError(file + ": \"" + key + "\" is not " + expected);
+        return p;
     }
 
     // ------------------------------------------------------------------------------------------------ directories

@@ -1,6 +1,8 @@
 package gns4j.data;
 
 import com.google.gson.JsonParseException;
+import gns4j.IoErrors;
+import gns4j.JsonFiles;
 import gns4j.UserError;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -79,8 +81,10 @@ public final class TokenDataset implements AutoCloseable {
         DataMeta meta;
         try {
             meta = DataMeta.JSON.fromJson(Files.readString(file, StandardCharsets.UTF_8), DataMeta.class);
-        } catch (IOException | JsonParseException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
+        } catch (JsonParseException e) {
+            throw new UserError(file + " is not a valid meta.json" + JsonFiles.describe(e), e);
         }
         if (meta == null || meta.tokenizer() == null || meta.vocabSize() <= 0)
             throw new UserError(file + " lacks \"tokenizer\" or \"vocab_size\"");

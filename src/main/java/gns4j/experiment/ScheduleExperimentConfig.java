@@ -10,6 +10,7 @@ import gns4j.train.TrainConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -76,8 +77,8 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         JsonObject root = parsed.getAsJsonObject();
         for (String k : root.keySet())
             if (!TOP_KEYS.contains(k)) throw new UserError(source + ": unknown key '" + k + "' (expected one of " + TOP_KEYS + ")");
-        Path out = Path.of(string(root, "out_dir", source, null));
-        Path data = Path.of(string(root, "data_dir", source, null));
+        Path out = path(root, "out_dir", source);
+        Path data = path(root, "data_dir", source);
         List<String> inputs = new ArrayList<>();
         String tokenizer = "gpt2";
         double valFraction = 0.05;
@@ -86,9 +87,18 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
             for (String k : p.keySet())
                 if (!Set.of("inputs", "tokenizer", "val_fraction").contains(k))
                     throw new UserError(source + ": unknown key 'prepare." + k + "'");
-            if (p.has("inputs")) for (JsonElement e : array(p, "inputs", source)) inputs.add(e.getAsString());
+            if (p.has("inputs"))
+                for (JsonElement e : array(p, "inputs", source)) {
+                    if (!(e instanceof JsonPrimitive s) || !s.isString())
+                        throw new UserError(source + ": prepare.inputs must hold strings, got " + e);
+                    inputs.add(s.getAsString());
+                }
             tokenizer = string(p, "tokenizer", source, tokenizer);
-            if (p.has("val_fraction")) valFraction = p.get("val_fraction").getAsDouble();
+            if (p.has("val_fraction")) {
+                if (!(p.get("val_fraction") instanceof JsonPrimitive f) || !f.isNumber())
+                    throw new UserError(source + ": prepare.val_fraction must be a number, got " + p.get("val_fraction"));
+                valFraction = f.getAsDouble();
+            }
         }
         Map<String, String> base = flat(object(root, "base", source), source + " base");
         for (String k : base.keySet()) if (k.equals("seed")) throw new UserError(source + ": base sets seed; use \"seeds\"");
@@ -142,9 +152,9 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
             for (String k : e.keySet())
                 if (!Set.of("batches", "groups", "batch_size").contains(k))
                     throw new UserError(source + ": unknown key 'estimators." + k + "'");
-            if (e.has("batches")) batches = e.get("batches").getAsInt();
-            if (e.has("groups")) groups = e.get("groups").getAsInt();
-            if (e.has("batch_size")) batchSize = e.get("batch_size").getAsInt();
+            if (e.has("batches")) batches = integer(e.get("batches"), source + ": estimators.batches");
+            if (e.has("groups")) groups = integer(e.get("groups"), source + ": estimators.groups");
+            if (e.has("batch_size")) batchSize = integer(e.get("batch_size"), source + ": estimators.batch_size");
         }
         if (batches != 0 && (groups < 2 || batches % (2 * groups) != 0))
             throw new UserError(source + ": estimators.batches (" + batches + ") must be 0 or a multiple of 2 × groups ("
@@ -227,7 +237,7 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         try {
             return new java.math.BigDecimal(e.getAsString()).intValueExact();
         } catch (RuntimeException ex) {
-            throw new UserError(where + " must hold integers, got " + e);
+            throw new UserError(where + " must be an integer, got " + e);
         }
     }
 
@@ -249,6 +259,15 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         }
         if (!(e instanceof JsonPrimitive p) || !p.isString()) throw new UserError(source + ": " + key + " must be a string");
         return p.getAsString();
+    }
+
+    private static Path path(JsonObject o, String key, String source) {
+        String text = string(o, key, source, null);
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw new UserError(source + ": " + key + " is not a valid path: " + e.getReason());
+        }
     }
 
     private static JsonObject object(JsonObject o, String key, String source) {
