@@ -34,7 +34,7 @@ import java.util.function.Predicate;
  * other through {@link Trainer} into OUT/&lt;arm&gt;-seed&lt;s&gt;/, then compared ({@link ScheduleResults}).
  *
  * <p>Order: the throughput curve ({@link ThroughputCurve}), then per seed the sweep and the schedule arms, then the
- * LR arms, which need the whole sweep (every seed) to know the best batch. Runs longer than one sitting: a finished
+ * LR arms, which need the whole sweep (every seed) to know the best batch. Experiments longer than one call: a finished
  * run (summary.json) is reused, an unfinished one is resumed from its newest checkpoint (or started over when it has
  * none); {@code arms} and {@code seeds} select a subset, and a time limit stops the run in progress with a checkpoint
  * and starts no other. After the first seed of the estimators' arm the estimators are compared on its trained model
