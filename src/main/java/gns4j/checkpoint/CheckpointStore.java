@@ -1,6 +1,7 @@
 package gns4j.checkpoint;
 
 import com.google.gson.JsonParseException;
+import gns4j.Folders;
 import gns4j.UserError;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The checkpoints of one run: {@code RUN/checkpoints/step-000123/} folders holding
@@ -122,7 +122,7 @@ public final class CheckpointStore {
     public void removeTemporary() {
         if (!Files.isDirectory(dir)) return;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, TMP_PREFIX + "*")) {
-            for (Path p : ds) deleteTree(p);
+            for (Path p : ds) Folders.deleteTree(p);
         } catch (IOException e) {
             // harmless: a stale temporary folder is never mistaken for a checkpoint
         }
@@ -140,7 +140,7 @@ public final class CheckpointStore {
         Path target = dir.resolve(name);
         try {
             Files.createDirectories(dir);
-            if (Files.exists(tmp)) deleteTree(tmp);
+            if (Files.exists(tmp)) Folders.deleteTree(tmp);
             Files.createDirectory(tmp);
             Map<String, String> sums = new LinkedHashMap<>();
             sums.put(HfGpt2.MODEL_FILE, writeFile(tmp.resolve(HfGpt2.MODEL_FILE),
@@ -158,12 +158,12 @@ public final class CheckpointStore {
                 Path old = dir.resolve(TMP_PREFIX + "old-" + name + "-" + ProcessHandle.current().pid());
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
+                Folders.deleteTree(old);
             } else Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             syncDir(dir);
         } catch (IOException | UncheckedIOException e) {
             try {
-                deleteTree(tmp);
+                Folders.deleteTree(tmp);
             } catch (IOException ignored) {
                 // the next run holding the lock removes it
             }
@@ -200,7 +200,7 @@ public final class CheckpointStore {
         List<Path> all = list(runDir);
         for (int i = 0; i < all.size() - keep; i++) {
             try {
-                deleteTree(all.get(i));
+                Folders.deleteTree(all.get(i));
             } catch (IOException e) {
                 // an old checkpoint that cannot be deleted does no harm
             }
@@ -308,13 +308,6 @@ public final class CheckpointStore {
             ch.force(true);
         } catch (IOException e) {
             // not supported on this platform or file system
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 

@@ -1,6 +1,7 @@
 package gns4j.data;
 
 import gns4j.IoErrors;
+import gns4j.Folders;
 import gns4j.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -76,8 +77,7 @@ public final class DatasetPreparer {
         if (Files.exists(trainPath) && !overwrite)
             throw new UserError(trainPath + " already exists (use --force to overwrite)");
         var temps = new ArrayList<Path>();
-        Path existing = outDir.toAbsolutePath();
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        Folders.Created created = Folders.Created.before(outDir);
         boolean done = false;
         try {
             Files.createDirectories(outDir);
@@ -113,17 +113,7 @@ public final class DatasetPreparer {
         } catch (UncheckedIOException e) {
             throw new UserError("cannot write dataset to " + outDir + ": " + IoErrors.reason(e.getCause()), e);
         } finally {
-            if (!done) removeLeftovers(temps, outDir, existing);
-        }
-    }
-
-    /** Removes the temporary files and the folders a failed prepare created (those below {@code existing}). */
-    private static void removeLeftovers(List<Path> temps, Path outDir, Path existing) {
-        try {
-            for (Path p : temps) Files.deleteIfExists(p);
-            for (Path p = outDir.toAbsolutePath(); p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort (a folder that is not empty stays): the original failure is what the user needs to see
+            if (!done) created.undo(temps); // the temporary files and the folders this prepare made
         }
     }
 

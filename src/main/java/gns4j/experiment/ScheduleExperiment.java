@@ -2,6 +2,7 @@ package gns4j.experiment;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import gns4j.Folders;
 import gns4j.UserError;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.DemoCorpus;
@@ -208,10 +209,10 @@ public final class ScheduleExperiment {
     /** OUT/report-seed&lt;s&gt;.html: the arms of one seed in one report. */
     public static String reportFile(long seed) { return "report-seed" + seed + ".html"; }
 
+    /** {@link Folders#deleteTree}, its I/O failure unchecked (scratch folders of the experiment). */
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        try {
+            Folders.deleteTree(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

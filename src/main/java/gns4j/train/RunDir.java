@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import gns4j.IoErrors;
+import gns4j.Folders;
 import gns4j.UserError;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.RunInfo;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A run folder and the one place that names its files:
@@ -63,8 +65,7 @@ public record RunDir(Path path) {
      */
     public RunLock create(TrainConfig resolved, RunInfo info) {
         checkFree();
-        Path existing = path.toAbsolutePath();
-        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        Folders.Created created = Folders.Created.before(path);
         try {
             Files.createDirectories(path);
         } catch (IOException e) {
@@ -83,19 +84,9 @@ public record RunDir(Path path) {
             return lock;
         } catch (IOException | UserError e) {
             lock.close();
-            removeCreated(existing);
+            created.undo(List.of(config(), path.resolve(RunInfo.FILE), path.resolve(RunLock.FILE)));
             String reason = e instanceof IOException io ? IoErrors.reason(io) : e.getMessage();
             throw new UserError("cannot write out dir " + path + ": " + reason + "; choose another --out-dir", e);
-        }
-    }
-
-    /** Removes the run files and the folders this run created below {@code existing} (best effort). */
-    private void removeCreated(Path existing) {
-        try {
-            for (Path f : new Path[]{config(), path.resolve(RunInfo.FILE), path.resolve(RunLock.FILE)}) Files.deleteIfExists(f);
-            for (Path p = path.toAbsolutePath(); p != null && !p.equals(existing); p = p.getParent()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // a folder that is not empty or cannot be removed stays
         }
     }
 

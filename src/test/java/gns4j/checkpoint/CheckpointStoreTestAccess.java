@@ -10,7 +10,7 @@ public final class CheckpointStoreTestAccess {
 
     public static void deleteTree(Path p) {
         try {
-            CheckpointStore.deleteTree(p);
+            gns4j.Folders.deleteTree(p);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
