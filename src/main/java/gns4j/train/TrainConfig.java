@@ -273,7 +273,7 @@ public record TrainConfig(
     public int batchGranularity() { return microBatchSize > 0 ? microBatchSize : batchMultiple; }
 
     /** The largest batch any step of this run can have. */
-    public int largestBatch() { return Math.max(batchSize, batchSizeStart); }
+    public int largestBatch() { return batchSize; } // every schedule stays within it: batch_size_start <= batch_size is checked
 
     /** Whether the micro-batch follows the batch (micro_batch_size=auto). */
     public boolean autoMicroBatch() { return microBatchSize == 0; }
