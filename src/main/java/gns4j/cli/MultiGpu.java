@@ -81,8 +81,10 @@ final class MultiGpu {
                 }
             }
             int failed = o.failedRank();
-            // Rank 0 refusing the input itself has said it once; the other ranks saw the same input.
-            if (failed > 0 && ranks.exitCode(0) != 2) System.err.print(ranks.errors(failed));
+            // A refusal (exit 2) is of the input every rank saw: when rank 0 said it (it may have been stopped just
+            // after), another rank's copy is not repeated.
+            boolean rank0Refused = ranks.errors(0).lines().anyMatch(l -> l.startsWith("gns4j: "));
+            if (failed > 0 && !(o.exitCode() == 2 && rank0Refused)) System.err.print(ranks.errors(failed));
             if (failed >= 0 && o.exitCode() != 2) System.err.println("gns4j: " + o.message());
             return o.exitCode();
         }

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@link #errors}.
  */
 public final class LocalLauncher implements AutoCloseable {
-    /** Stderr kept per rank other than 0: enough for an error and its stack trace. */
+    /** Stderr kept per rank: enough for an error and its stack trace. */
     private static final int MAX_KEPT_BYTES = 1 << 20;
 
     private final List<Process> procs = new ArrayList<>();
@@ -71,18 +71,19 @@ public final class LocalLauncher implements AutoCloseable {
         }
     }
 
-    /** Copies rank {@code r}'s stderr: rank 0's to {@code console} as it comes, another's into {@link #kept}. */
+    /** Copies rank {@code r}'s stderr into {@link #kept}, and rank 0's also to {@code console} as it comes. */
     private void relay(InputStream err, int r, PrintStream console) {
-        ByteArrayOutputStream keep = r == 0 ? null : new ByteArrayOutputStream();
-        if (keep != null) kept.put(r, keep);
+        ByteArrayOutputStream keep = new ByteArrayOutputStream();
+        kept.put(r, keep);
         Thread t = Thread.ofPlatform().daemon().name("gns4j-rank-" + r + "-stderr").start(() -> {
             byte[] buf = new byte[8192];
             try (err) {
                 for (int n; (n = err.read(buf)) >= 0; ) {
-                    if (keep == null) {
+                    if (r == 0) {
                         console.write(buf, 0, n);
                         console.flush();
-                    } else synchronized (keep) {
+                    }
+                    synchronized (keep) {
                         if (keep.size() < MAX_KEPT_BYTES) keep.write(buf, 0, Math.min(n, MAX_KEPT_BYTES - keep.size()));
                     }
                 }
@@ -160,7 +161,7 @@ public final class LocalLauncher implements AutoCloseable {
         return p.isAlive() ? -1 : p.exitValue();
     }
 
-    /** What rank {@code r} (not 0) wrote to stderr, when its output goes to the console; complete after {@link #await}. */
+    /** What rank {@code r} wrote to stderr (its first MiB), when its output goes to the console; complete after {@link #await}. */
     public String errors(int r) {
         ByteArrayOutputStream keep = kept.get(r);
         if (keep == null) return "";
