@@ -88,28 +88,14 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
         List<RunRow> rows = new ArrayList<>();
         for (long seed : cfg.seeds()) {
             // The fastest fixed run of this seed to L*.
-            String fastest = null;
-            TimeToTarget.Reach fastestReach = null;
-            for (var e : curves.entrySet()) {
-                RunCurve c = e.getValue().get(seed);
-                if (!e.getKey().startsWith(ScheduleExperimentConfig.FIXED) || c == null || bestArm == null) continue;
-                TimeToTarget.Reach r = TimeToTarget.reach(c, target);
-                if (r != null && (fastestReach == null || r.seconds() < fastestReach.seconds())) {
-                    fastest = e.getKey();
-                    fastestReach = r;
-                }
-            }
+            FixedReach fastest = bestArm == null ? null : fastestFixed(curves, seed, target);
+            TimeToTarget.Reach fastestReach = fastest == null ? null : fastest.reach();
             // The seed's own target: its best fixed final loss, and the fastest fixed run to it.
             double seedTarget = curves.entrySet().stream().filter(e -> e.getKey().startsWith(ScheduleExperimentConfig.FIXED))
                     .map(e -> e.getValue().get(seed)).filter(java.util.Objects::nonNull).mapToDouble(ScheduleResults::finalVal)
                     .min().orElse(Double.NaN);
-            Double seedBase = null;
-            for (var e : curves.entrySet()) {
-                RunCurve c = e.getValue().get(seed);
-                if (!e.getKey().startsWith(ScheduleExperimentConfig.FIXED) || c == null) continue;
-                TimeToTarget.Reach r = TimeToTarget.reach(c, seedTarget);
-                if (r != null && (seedBase == null || r.seconds() < seedBase)) seedBase = r.seconds();
-            }
+            FixedReach seedFastest = fastestFixed(curves, seed, seedTarget);
+            Double seedBase = seedFastest == null ? null : seedFastest.reach().seconds();
             for (var e : curves.entrySet()) {
                 RunCurve c = e.getValue().get(seed);
                 if (c == null) continue;
@@ -119,7 +105,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
                 Double baseTokens = fastestReach == null ? null : fastestReach.tokens();
                 Double baseSeconds = fastestReach == null ? null : fastestReach.seconds();
                 rows.add(new RunRow(e.getKey(), seed, finalVal(c), last.step(), last.tokens(), last.trainSeconds(),
-                        last.elapsedSeconds(), last.batchSize(), c.batchChanges(), r, fastest,
+                        last.elapsedSeconds(), last.batchSize(), c.batchChanges(), r, fastest == null ? null : fastest.arm(),
                         TimeToTarget.savingPercent(r == null ? null : r.tokens(), baseTokens),
                         TimeToTarget.savingPercent(r == null ? null : r.seconds(), baseSeconds), seedTarget,
                         TimeToTarget.savingPercent(own == null ? null : own.seconds(), seedBase), c));
@@ -141,6 +127,21 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Ru
         List<LnRow> ln = rows.stream().map(r -> new LnRow(r.run(), LnVsTotal.of(r.curve()))).toList();
         return new ScheduleResults(ScheduleTables.header(cfg, cfg.trainConfigs(armMap, null, List.of())), throughput, rows, arms, bestArm,
                 target, verdict(cfg, arms, bestArm), ln, estimators);
+    }
+
+    /** A fixed arm and when its run reached a target. */
+    private record FixedReach(String arm, TimeToTarget.Reach reach) {}
+
+    /** The fixed run of {@code seed} that reached {@code target} soonest (training seconds), or null when none did. */
+    private static FixedReach fastestFixed(Map<String, Map<Long, RunCurve>> curves, long seed, double target) {
+        FixedReach best = null;
+        for (var e : curves.entrySet()) {
+            RunCurve c = e.getValue().get(seed);
+            if (!e.getKey().startsWith(ScheduleExperimentConfig.FIXED) || c == null) continue;
+            TimeToTarget.Reach r = TimeToTarget.reach(c, target);
+            if (r != null && (best == null || r.seconds() < best.reach().seconds())) best = new FixedReach(e.getKey(), r);
+        }
+        return best;
     }
 
     private static double finalVal(RunCurve c) {

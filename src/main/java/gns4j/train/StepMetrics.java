@@ -10,18 +10,16 @@ import java.util.Map;
  *
  * @param previousBatch the batch of the step before when this step changed it, else null (no batch_change entry)
  * @param gnsBefore     the GNS the schedule had seen when the batch changed
- * @param gnsDdp        data parallel only: the DDP-style estimate; {@link #ABSENT} in one process (no key)
+ * @param dataParallel  whether the run has several processes: only then is there a gns_ddp key
+ * @param gnsDdp        data parallel only: the DDP-style estimate
  * @param peExamples    every pe_log_interval-th step: one entry per example, else null (no key)
  * @param skipReason    why the step was skipped, or null for a good step
  */
 public record StepMetrics(int step, long tokens, double loss, double lr, int batchSize, int microBatches,
                           int microBatch, double tokPerS, double elapsedS, double gradNorm, Integer previousBatch,
-                          Double gnsBefore, Double gnsTotal, Double gnsLn, Double gnsDdp, Map<String, Double> gnsType,
+                          Double gnsBefore, Double gnsTotal, Double gnsLn, boolean dataParallel, Double gnsDdp, Map<String, Double> gnsType,
                           Map<String, Double> gnsLayer, double[] peNormTotal, double[] peNormLn,
                           List<Map<String, Object>> peExamples, String skipReason) {
-    /** gns_ddp's value for a run of one process: the key is left out. */
-    public static final Double ABSENT = Double.valueOf(Double.NaN);
-
     public Map<String, Object> toMap() {
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("step", step);
@@ -44,7 +42,7 @@ public record StepMetrics(int step, long tokens, double loss, double lr, int bat
         }
         rec.put("gns_total", gnsTotal);
         rec.put("gns_ln", gnsLn);
-        if (gnsDdp != ABSENT) rec.put("gns_ddp", gnsDdp);
+        if (dataParallel) rec.put("gns_ddp", gnsDdp);
         rec.put("gns_type", gnsType);
         rec.put("gns_layer", gnsLayer);
         rec.put("pe_norm_total", peNormTotal);

@@ -103,7 +103,7 @@ final class TrainingLoop {
                 boolean last = reachedEnd(p);
                 StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
                         p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
-                        gns.total(), gns.ln(), comm != null ? gns.ddp() : StepMetrics.ABSENT, gns.byType(), gns.byLayer(),
+                        gns.total(), gns.ln(), comm != null, gns.ddp(), gns.byType(), gns.byLayer(),
                         gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
                         ? gns.examples(runner.offsets(), B, stats) : null, bad);
                 p.previousBatch = B;

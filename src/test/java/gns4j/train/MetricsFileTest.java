@@ -24,7 +24,7 @@ class MetricsFileTest {
     void everyWrittenKeyReadsBack() throws Exception {
         Path file = dir.resolve(RunDir.METRICS);
         StepMetrics written = new StepMetrics(7, 700, 2.5, 1e-3, 16, 2, 8, 1234.5, 9.5, 0.75, 8, 11.0, 12.0, 6.0,
-                13.0, Map.of("norm", 3.0), Map.of("h.0", 4.0), new double[]{1, Double.NaN}, new double[]{0.5, 0.25},
+                true, 13.0, Map.of("norm", 3.0), Map.of("h.0", 4.0), new double[]{1, Double.NaN}, new double[]{0.5, 0.25},
                 List.of(Map.of("offset", 42L, "norm_total", 1.0, "norm_ln", 0.5)), "loss not finite");
         try (MetricsWriter w = new MetricsWriter(file)) {
             Map<String, Object> rec = written.toMap();
