@@ -43,7 +43,11 @@ class LocalLauncherTest {
     void theFirstRankToFailIsNamed(@TempDir Path dir) throws Exception {
         var cmd = List.of("/bin/sh", "-c", "case $RANK in 1) exit 3;; 0) sleep 0.3; exit 1;; esac; exec sleep 60");
         try (var l = new LocalLauncher(cmd, 3, Map.of("PATH", "/bin:/usr/bin"), "127.0.0.1", 29557, dir)) {
-            Thread.sleep(1500); // both have exited before the launcher looks
+            // both have exited before the launcher looks (rank 2 sleeps on)
+            for (long end = System.nanoTime() + 20_000_000_000L; l.exitCode(0) < 0 || l.exitCode(1) < 0; ) {
+                assertTrue(System.nanoTime() < end, "ranks 0 and 1 did not exit");
+                Thread.sleep(10);
+            }
             var o = l.await(Duration.ofSeconds(30), Duration.ofSeconds(30));
             assertEquals(1, o.failedRank(), o.message());
             assertEquals(3, o.exitCode());
