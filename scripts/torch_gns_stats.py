@@ -22,7 +22,9 @@ names, so that the two tables can be compared row by row:
     python3 scripts/torch_gns_stats.py --gns4j-run RUN --windows measure.json --out stats.jsonl
     ./gns4j measure --from-stats stats.jsonl --seed SEED    # SEED: measure.json's "seed", for the same intervals
 
-Needs torch (2.0 or later); the --gns4j-run mode also needs numpy and transformers.
+Needs torch (2.x, or 1.13 with functorch); the --gns4j-run mode also needs numpy, and loads the checkpoint into
+transformers' GPT2LMHeadModel where transformers is installed, else into gpt2_reference.py's model (the same
+parameter names and math, written from the GPT-2 paper's description).
 """
 import argparse
 import json
@@ -91,6 +93,17 @@ def gns4j_groups(model):
     return groups
 
 
+def function_transforms():
+    """(functional_call, grad_and_value, vmap): torch.func's (PyTorch 2), else functorch's and torch.nn.utils.stateless's
+    (PyTorch 1.13, e.g. Debian 12's python3-torch). Both take one dict of parameters and buffers."""
+    try:
+        from torch.func import functional_call, grad_and_value, vmap
+    except ImportError:
+        from functorch import grad_and_value, vmap
+        from torch.nn.utils.stateless import functional_call
+    return functional_call, grad_and_value, vmap
+
+
 def batch_stats(model, loss_fn, inputs, targets, groups, micro_batch=None):
     """{group: (S, G)} of one batch: S = mean_b |g_b|^2, G = |mean_b g_b|^2 (float64 sums), and the mean loss.
 
@@ -98,14 +111,14 @@ def batch_stats(model, loss_fn, inputs, targets, groups, micro_batch=None):
     through vmap at once (default: the whole batch).
     """
     import torch
-    from torch.func import functional_call, grad_and_value, vmap
+    functional_call, grad_and_value, vmap = function_transforms()
 
     trained = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
     frozen = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
 
     def example_loss(params, x, y):
-        return loss_fn(functional_call(model, (params, frozen, buffers), (x.unsqueeze(0),)), y.unsqueeze(0))
+        return loss_fn(functional_call(model, {**params, **frozen, **buffers}, (x.unsqueeze(0),)), y.unsqueeze(0))
 
     per_example = vmap(grad_and_value(example_loss), in_dims=(None, 0, 0))
     B = inputs.shape[0]
@@ -183,7 +196,6 @@ def gns4j_main(args):
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from transformers import GPT2LMHeadModel
 
     torch.backends.cuda.matmul.allow_tf32 = False  # float32 products, as gns4j computes them
     torch.backends.cudnn.allow_tf32 = False
@@ -192,7 +204,17 @@ def gns4j_main(args):
         if not json.load(f).get("gns4j", {}).get("hf_compatible", True):
             sys.exit(f"{folder}: this model (bias or norm settings) has no Hugging Face GPT-2 equivalent")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager").to(device=device, dtype=torch.float32)
+    try:
+        from transformers import GPT2LMHeadModel
+        model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager")
+        implementation = "transformers"
+    except ImportError:
+        import os
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import gpt2_reference
+        model = gpt2_reference.load(folder)
+        implementation = "gpt2_reference.py"
+    model = model.to(device=device, dtype=torch.float32)
     data_file, T, windows, seed = measure_windows(args.windows, args.data)
     tokens = np.memmap(data_file, dtype=np.uint16, mode="r")
 
@@ -207,7 +229,7 @@ def gns4j_main(args):
 
     with open(args.out, "w") as out:
         n = write_stats(model, loss_fn, batches(), out, gns4j_groups(model), args.micro_batch, T)
-    print(f"wrote {n} batches from {folder} on {device} to {args.out}; compare with "
+    print(f"wrote {n} batches from {folder} ({implementation}) on {device} to {args.out}; compare with "
           f"./gns4j measure --from-stats {args.out} --seed {seed}")
 
 
