@@ -6,6 +6,7 @@ import gns4j.UserError;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.backend.select.Backends;
 import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
@@ -176,6 +177,7 @@ public record TrainConfig(
         check(checkpointInterval >= 0, "checkpoint_interval", "must be >= 0 (0 = only at the end), got " + checkpointInterval);
         check(keepCheckpoints >= 1, "keep_checkpoints", "must be >= 1, got " + keepCheckpoints);
         check(maxBadSteps >= 1, "max_bad_steps", "must be >= 1, got " + maxBadSteps);
+        check(arch == Arch.GPT2 || device != Device.CUDA, "device", "cuda: " + Backends.CUDA_GPT2_ONLY);
         check(gnsAlpha > 0 && gnsAlpha < 1, "gns_alpha", "must be in (0, 1), got " + gnsAlpha);
         check(gradBucketMb * (1 << 20) >= 4 && gradBucketMb <= 1 << 20, "grad_bucket_mb",
                 "must hold at least one float and be at most 1 TB, got " + gradBucketMb);
@@ -301,11 +303,13 @@ public record TrainConfig(
     /** Worker threads to use: threads, or every available core when it is 0. */
     public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }
 
+    /** The values as text; an architecture-dependent key at its architecture's choice is auto, so it follows arch. */
     private Map<String, String> toMap() {
         Map<String, String> values = new LinkedHashMap<>();
         for (int i = 0; i < COMPONENTS.length; i++) {
-            Object v = get(COMPONENTS[i]);
-            values.put(KEYS.get(i), AUTO_KEYS.contains(KEYS.get(i)) && v.equals(0) ? "auto" : format(v));
+            String key = KEYS.get(i), v = format(get(COMPONENTS[i]));
+            boolean auto = AUTO_KEYS.contains(key) ? v.equals("0") : v.equals(ARCH_DEFAULTS.get(arch).get(key));
+            values.put(key, auto ? "auto" : v);
         }
         return values;
     }

@@ -202,7 +202,7 @@ public final class Trainer {
                 initParams = pre.params();
                 initFromSha256 = pre.sha256();
             }
-            String device = Backends.resolve(cfg.device().name().toLowerCase(), notices::add);
+            String device = Backends.resolve(cfg.device().name().toLowerCase(), model, notices::add);
             int maxMicro = inputs.maxMicroBatch(device, model, comm, gpu);
             resolved = cfg.with("vocab_size=" + model.vocabSize());
             if (cfg.autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
