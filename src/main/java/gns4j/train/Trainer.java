@@ -109,7 +109,7 @@ public final class Trainer {
         return t;
     }
 
-    /** Starts from the weights of a Hugging Face GPT-2 folder (or model.safetensors) instead of a random init. */
+    /** Starts from the weights of a Hugging Face GPT-2 or Llama folder (or model.safetensors) instead of a random init. */
     public Trainer initFrom(Path hfModel) {
         if (resuming) throw new IllegalStateException("a resumed run keeps the weights it started from");
         this.initFrom = HfGpt2.weightsFile(hfModel).toAbsolutePath();
