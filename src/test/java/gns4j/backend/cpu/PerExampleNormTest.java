@@ -101,6 +101,7 @@ class PerExampleNormTest {
     @MethodSource("methods")
     void wideModelNormsEqualSingleExampleBackward(LinearNormMethod method) {
         checkAgainstSingleExamples(new ModelConfig(1, 2, 40, 24, 37, true, NormType.LAYERNORM, true), 3, 21, method);
+        checkAgainstSingleExamples(ModelConfig.llama(1, 4, 2, 40, 24, 37, 72, 50, true), 3, 21, method);
     }
 
     static Stream<LinearNormMethod> methods() { return Stream.of(LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST); }
