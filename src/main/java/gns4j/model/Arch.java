@@ -6,13 +6,5 @@ package gns4j.model;
  * biases.
  */
 public enum Arch {
-    GPT2, LLAMA;
-
-    public static Arch parse(String s) {
-        return switch (s.toLowerCase()) {
-            case "gpt2" -> GPT2;
-            case "llama" -> LLAMA;
-            default -> throw new IllegalArgumentException("arch must be gpt2 or llama, got '" + s + "'");
-        };
-    }
+    GPT2, LLAMA
 }
