@@ -28,7 +28,7 @@ final class LlamaKernels {
         }
 
         /**
-         * dst[do..do+hs) (+)= the head x[xo..xo+hs) turned by position p's angles, or back by them (inverse: the
+         * dst[o..o+hs) (+)= the head x[xo..xo+hs) turned by position p's angles, or back by them (inverse: the
          * rotation's transpose, which is backward's). add accumulates instead of writing.
          */
         void rotate(float[] x, int xo, float[] dst, int o, int p, boolean inverse, boolean add) {
