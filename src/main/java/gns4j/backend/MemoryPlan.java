@@ -1,5 +1,6 @@
 package gns4j.backend;
 
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 
 /**
@@ -15,6 +16,9 @@ import gns4j.model.ModelConfig;
  *   <li>CUDA (bf16 activations, fp32 residual and statistics): per layer 32·T·C + 16·T + 4·H·T bytes, residual
  *       4·(L+1)·T·C, final norm 2·T·C + 8·T, logits 2·T·V, losses and ids 12·T, backward 20·T·C + 4·H·T, per-example
  *       partial sums 24·C and norms 8 per tensor.</li>
+ *   <li>CPU Llama (F = ffn_hidden, kv = n_kv_head·C/H): per layer 7·T·C + 3·T·F + 2·T + H·T floats, residual stream
+ *       (L+1)·T·C, final norm T·C + 2T, logits T·V, forward scratch (q, k, v, proj) T·(2C + 2kv), backward scratch
+ *       5·T·C + 3·T·F.</li>
  * </ul>
  */
 public final class MemoryPlan {
@@ -26,6 +30,12 @@ public final class MemoryPlan {
     /** Bytes of a micro-batch of one sequence on {@code device} ("cpu" or "cuda"). */
     public static long bytesPerSequence(String device, ModelConfig m) {
         long T = m.blockSize(), C = m.nEmbd(), L = m.nLayer(), V = m.vocabSize(), H = m.nHead();
+        if (m.arch() == Arch.LLAMA) {
+            if (!device.equals("cpu")) throw new IllegalArgumentException("arch=llama has no " + device + " backend");
+            long F = m.ffnHidden(), kv = m.kvDim();
+            return 4 * (L * (7 * T * C + 3 * T * F + 2 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V
+                    + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F);
+        }
         return switch (device) {
             case "cpu" -> 4 * (L * (15 * T * C + 4 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V + 14 * T * C);
             case "cuda" -> L * (32 * T * C + 16 * T + 4 * H * T) + 4 * (L + 1) * T * C + 2 * T * C + 8 * T + 2 * T * V
@@ -36,7 +46,7 @@ public final class MemoryPlan {
 
     /** Bytes that do not grow with the micro-batch: weights, gradient and moments (plus bf16 weights on CUDA). */
     public static long fixedBytes(String device, ModelConfig m, long parameters) {
-        long weightScratch = 4L * Math.max(4L * m.nEmbd() * m.nEmbd(), (long) m.vocabSize() * m.nEmbd());
+        long weightScratch = 4L * m.largestMatrix();
         return device.equals("cuda") ? 18 * parameters + weightScratch / 2 : 16 * parameters + weightScratch;
     }
 

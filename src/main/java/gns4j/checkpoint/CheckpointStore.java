@@ -34,8 +34,8 @@ import java.util.regex.Pattern;
 /**
  * The checkpoints of one run: {@code RUN/checkpoints/step-000123/} folders holding
  * <ul>
- *   <li>{@code model.safetensors} and {@code config.json}: the weights in Hugging Face GPT-2 form (the folder is a
- *       model transformers can load with {@code GPT2LMHeadModel.from_pretrained});</li>
+ *   <li>{@code model.safetensors} and {@code config.json}: the weights in Hugging Face GPT-2 (or Llama) form (the
+ *       folder is a model transformers can load with {@code GPT2LMHeadModel} or {@code LlamaForCausalLM});</li>
  *   <li>{@code optimizer.safetensors}: AdamW's m and v per tensor ({@code m.NAME}, {@code v.NAME}, our layout);</li>
  *   <li>{@code state.json}: {@link TrainingState};</li>
  *   <li>{@code checksums.sha256}: SHA-256 of the four files above, in {@code sha256sum} format, verified on load.</li>

@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import gns4j.JsonFiles;
 import gns4j.UserError;
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
 import gns4j.model.ParamKind;
@@ -26,7 +27,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * Our parameters in Hugging Face GPT-2 form and back. Tensor names are already HF's ({@link ParameterLayout});
+ * Our parameters in Hugging Face GPT-2 (or Llama, config.json in {@link HfLlama}) form and back. Tensor names are already HF's ({@link ParameterLayout});
  * the layouts differ only where HF uses its {@code Conv1D} (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj), which
  * stores weights [in, out] where ours (like nn.Linear) are [out, in]: those are transposed both ways. A tied head is
  * saved as {@code transformer.wte.weight} alone, as {@code GPT2LMHeadModel.save_pretrained} does; an untied one adds
@@ -34,7 +35,8 @@ import java.util.function.Predicate;
  *
  * <p>Reading accepts both key spellings seen in the wild ({@code transformer.h.0...} from GPT2LMHeadModel, bare
  * {@code h.0...} from GPT2Model, as on the hub), skips the attention-mask buffers older files carry
- * ({@code attn.bias}, {@code attn.masked_bias}), and reads the first block_size rows of a longer position table.
+ * ({@code attn.bias}, {@code attn.masked_bias}; Llama's {@code rotary_emb.inv_freq}), and reads the first block_size
+ * rows of a longer position table.
  */
 public final class HfGpt2 {
     public static final String MODEL_FILE = "model.safetensors";
@@ -44,8 +46,9 @@ public final class HfGpt2 {
 
     private HfGpt2() {}
 
-    /** Whether HF stores this kind transposed relative to us (Conv1D weights). */
-    static boolean transposed(ParamKind kind) {
+    /** Whether HF stores this kind transposed relative to us (GPT-2's Conv1D weights; Llama's are nn.Linear). */
+    static boolean transposed(ModelConfig m, ParamKind kind) {
+        if (m.arch() != Arch.GPT2) return false;
         return switch (kind) {
             case ATTN_QKV_WEIGHT, ATTN_PROJ_WEIGHT, MLP_IN_WEIGHT, MLP_OUT_WEIGHT -> true;
             default -> false;
@@ -56,7 +59,7 @@ public final class HfGpt2 {
     public static List<SafeTensors.Tensor> toHf(ParameterLayout layout, float[] params) {
         List<SafeTensors.Tensor> out = new ArrayList<>();
         for (ParamTensor t : layout.tensors) {
-            if (transposed(t.kind())) {
+            if (transposed(layout.config, t.kind())) {
                 int rows = t.shape()[0], cols = t.shape()[1]; // ours [out, in]
                 float[] tr = new float[t.size()];
                 for (int r = 0; r < rows; r++)
@@ -81,16 +84,16 @@ public final class HfGpt2 {
         for (String k : contents.otherDtypes().keySet()) if (!isMaskBuffer(k)) unused.add(k);
         for (ParamTensor t : layout.tensors) {
             String key = find(tensors, t.name());
-            if (key == null) throw new UserError(source + ": no tensor " + t.name() + " (is it a GPT-2 model of this shape?)");
+            if (key == null) throw new UserError(source + ": no tensor " + t.name() + " (is it a model of this shape?)");
             unused.remove(key);
             SafeTensors.Tensor src = tensors.get(key);
-            int[] want = transposed(t.kind()) ? new int[]{t.shape()[1], t.shape()[0]} : t.shape();
+            int[] want = transposed(layout.config, t.kind()) ? new int[]{t.shape()[1], t.shape()[0]} : t.shape();
             boolean longerPositions = t.kind() == ParamKind.POSITION_EMBEDDING && src.shape().length == 2
                     && src.shape()[1] == want[1] && src.shape()[0] >= want[0];
             if (!Arrays.equals(src.shape(), want) && !longerPositions)
                 throw new UserError(source + ": tensor " + key + " has shape " + Arrays.toString(src.shape())
                         + ", the model needs " + Arrays.toString(want));
-            if (transposed(t.kind())) {
+            if (transposed(layout.config, t.kind())) {
                 int rows = t.shape()[0], cols = t.shape()[1];
                 for (int r = 0; r < rows; r++)
                     for (int c = 0; c < cols; c++) params[t.offset() + r * cols + c] = src.data()[src.offset() + c * rows + r];
@@ -112,11 +115,13 @@ public final class HfGpt2 {
         }
         if (!unused.isEmpty())
             throw new UserError(source + ": unexpected tensor(s) " + String.join(", ", unused.stream().limit(5).toList())
-                    + (unused.size() > 5 ? ", ..." : "") + " (not a GPT-2 model of this shape?)");
+                    + (unused.size() > 5 ? ", ..." : "") + " (not a model of this shape?)");
     }
 
-    /** The causal-mask buffers older GPT-2 files carry: not parameters. */
-    private static boolean isMaskBuffer(String name) { return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias"); }
+    /** The causal-mask buffers older GPT-2 files carry, and older Llama files' RoPE frequencies: not parameters. */
+    private static boolean isMaskBuffer(String name) {
+        return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.endsWith(".rotary_emb.inv_freq");
+    }
 
     private static String find(Map<String, SafeTensors.Tensor> tensors, String name) {
         if (tensors.containsKey(name)) return name;
@@ -126,8 +131,12 @@ public final class HfGpt2 {
 
     // ------------------------------------------------------------------------------------------------ config.json
 
-    /** A GPT-2 config.json that transformers' GPT2Config reads, for our model (gns4j-only settings under "gns4j"). */
+    /**
+     * A config.json that transformers reads for our model: GPT2Config (gns4j-only settings under "gns4j"), or
+     * LlamaConfig for a Llama model.
+     */
     public static String configJson(ModelConfig m) {
+        if (m.arch() == Arch.LLAMA) return HfLlama.configJson(m);
         JsonObject o = new JsonObject();
         o.addProperty("model_type", "gpt2");
         var arch = new com.google.gson.JsonArray();
@@ -159,7 +168,7 @@ public final class HfGpt2 {
     /** Whether transformers' GPT-2 computes the same function: it always has biases and LayerNorm. */
     public static boolean hfCompatible(ModelConfig m) { return m.bias() && m.norm() == NormType.LAYERNORM; }
 
-    /** The model shape of a GPT-2 config.json, refusing settings our model does not implement. */
+    /** The model shape of a GPT-2 or Llama config.json, refusing settings our model does not implement. */
     public static ModelConfig readConfig(Path configFile) {
         JsonObject o;
         try {
@@ -172,7 +181,9 @@ public final class HfGpt2 {
             throw new UserError("cannot read " + configFile + ": " + e.getMessage(), e);
         }
         String type = string(o, configFile, "model_type", "gpt2");
-        if (!type.equals("gpt2")) throw new UserError(configFile + ": model_type is " + type + ", only gpt2 is supported");
+        if (type.equals("llama")) return HfLlama.readConfig(o, configFile);
+        if (!type.equals("gpt2"))
+            throw new UserError(configFile + ": model_type is " + type + ", only gpt2 and llama are supported");
         double eps = number(o, configFile, "layer_norm_epsilon", LAYER_NORM_EPS);
         if (Math.abs(eps - LAYER_NORM_EPS) > 1e-12)
             throw new UserError(configFile + ": layer_norm_epsilon " + eps + " is not supported (gns4j uses 1e-5)");
@@ -200,12 +211,12 @@ public final class HfGpt2 {
         }
     }
 
-    private static void requireFlag(JsonObject o, String key, boolean value, Path file) {
+    static void requireFlag(JsonObject o, String key, boolean value, Path file) {
         if (flag(o, file, key, value) != value)
             throw new UserError(file + ": " + key + "=" + !value + " is not supported");
     }
 
-    private static int integer(JsonObject o, Path file, String key) {
+    static int integer(JsonObject o, Path file, String key) {
         JsonPrimitive p = value(o, file, key, "an integer", JsonPrimitive::isNumber);
         if (p == null) throw new UserError(file + " lacks \"" + key + "\"");
         try {
@@ -216,17 +227,17 @@ public final class HfGpt2 {
     }
 
     /** The value under {@code key}, {@code dflt} when absent or null. */
-    private static String string(JsonObject o, Path file, String key, String dflt) {
+    static String string(JsonObject o, Path file, String key, String dflt) {
         JsonPrimitive p = value(o, file, key, "a string", JsonPrimitive::isString);
         return p == null ? dflt : p.getAsString();
     }
 
-    private static double number(JsonObject o, Path file, String key, double dflt) {
+    static double number(JsonObject o, Path file, String key, double dflt) {
         JsonPrimitive p = value(o, file, key, "a number", JsonPrimitive::isNumber);
         return p == null ? dflt : p.getAsDouble();
     }
 
-    private static boolean flag(JsonObject o, Path file, String key, boolean dflt) {
+    static boolean flag(JsonObject o, Path file, String key, boolean dflt) {
         JsonPrimitive p = value(o, file, key, "true or false", JsonPrimitive::isBoolean);
         return p == null ? dflt : p.getAsBoolean();
     }

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 
 /**
  * A model to load for inference: a run folder (its newest checkpoint), one checkpoint folder, or a Hugging Face
- * GPT-2 folder (model.safetensors + config.json). Our checkpoints are such folders too; their checksums are
+ * GPT-2 or Llama folder (model.safetensors + config.json). Our checkpoints are such folders too; their checksums are
  * verified first, and their run's tokenizer is known.
  *
  * @param weights    the model.safetensors
@@ -23,8 +23,8 @@ public record ModelSource(Path weights, ModelConfig config, String tokenizer, Pa
     public static ModelSource open(Path path) {
         if (!Files.exists(path)) throw new UserError("not found: " + path);
         if (Files.isRegularFile(path) && !path.getFileName().toString().endsWith(".safetensors"))
-            throw new UserError(path + " is not a model: give a run folder, a checkpoint folder, a Hugging Face GPT-2"
-                    + " folder or a .safetensors file");
+            throw new UserError(path + " is not a model: give a run folder, a checkpoint folder, a Hugging Face GPT-2 or"
+                    + " Llama folder or a .safetensors file");
         Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
         Path runDir = null, checkpoint = null;
         if (Files.isRegularFile(dir.resolve(RunInfo.FILE)) || Files.isDirectory(dir.resolve(CheckpointStore.DIR))) {

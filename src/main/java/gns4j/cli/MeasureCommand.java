@@ -68,7 +68,7 @@ public final class MeasureCommand implements Callable<Integer> {
     static final class ModelSource {
         @Option(names = "--init-from", paramLabel = "PATH",
                 description = "Trained weights: a run folder (its newest checkpoint, with the run's config), a checkpoint "
-                        + "folder, or a Hugging Face GPT-2 folder (model.safetensors + config.json).")
+                        + "folder, or a Hugging Face GPT-2 or Llama folder (model.safetensors + config.json).")
         Path initFrom;
 
         @Option(names = "--config", paramLabel = "FILE",

@@ -23,15 +23,15 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
-/** {@code gns4j sample}: text from a trained run, a checkpoint or Hugging Face GPT-2 weights, on the CPU. */
+/** {@code gns4j sample}: text from a trained run, a checkpoint or Hugging Face GPT-2 or Llama weights, on the CPU. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = "Generate text from a run folder (its newest checkpoint), a checkpoint folder, or a Hugging Face "
-                + "GPT-2 folder (model.safetensors + config.json), with a KV cache on the CPU.")
+                + "GPT-2 or Llama folder (model.safetensors + config.json), with a KV cache on the CPU.")
 public final class SampleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "RUN_DIR, a checkpoint folder, or HF_GPT2_DIR.")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "RUN_DIR, a checkpoint folder, or a Hugging Face folder.")
     Path model;
 
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT", description = "Text to continue (default: "

@@ -6,6 +6,7 @@ import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.parallel.NcclBootstrap;
 import gns4j.backend.cuda.NcclCommunicator;
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 import gns4j.train.ConfigKeys;
 import gns4j.train.SignalStop;
@@ -50,8 +51,8 @@ public final class TrainCommand implements Callable<Integer> {
             + "with its stored config and data dir, appending to its metrics.jsonl.")
     Path resume;
 
-    @Option(names = "--init-from", paramLabel = "PATH", description = "Start from Hugging Face GPT-2 weights: a folder "
-            + "with model.safetensors and config.json (the model shape comes from it; block_size may be smaller).")
+    @Option(names = "--init-from", paramLabel = "PATH", description = "Start from Hugging Face GPT-2 or Llama weights: a "
+            + "folder with model.safetensors and config.json (the model shape comes from it; block_size may be smaller).")
     Path initFrom;
 
     @Option(names = "--config", paramLabel = "FILE", description = "JSON file of config keys (flat object).")
@@ -207,6 +208,12 @@ public final class TrainCommand implements Callable<Integer> {
      */
     public static TrainConfig pretrainedShape(TrainConfig cfg, ModelConfig hf, Set<String> explicit, Path source) {
         List<String> shape = new ArrayList<>();
+        agree(explicit, "arch", cfg.arch().name().toLowerCase(), hf.arch().name().toLowerCase(), source, shape);
+        if (hf.arch() == Arch.LLAMA) {
+            agree(explicit, "n_kv_head", cfg.nKvHead() > 0 ? cfg.nKvHead() : cfg.nHead(), hf.nKvHead(), source, shape);
+            agree(explicit, "rope_theta", cfg.ropeTheta(), hf.ropeTheta(), source, shape);
+            agree(explicit, "ffn_hidden", cfg.ffnHidden(), hf.ffnHidden(), source, shape);
+        }
         agree(explicit, "n_layer", cfg.nLayer(), hf.nLayer(), source, shape);
         agree(explicit, "n_head", cfg.nHead(), hf.nHead(), source, shape);
         agree(explicit, "n_embd", cfg.nEmbd(), hf.nEmbd(), source, shape);

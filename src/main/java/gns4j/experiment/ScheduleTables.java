@@ -31,7 +31,7 @@ final class ScheduleTables {
         var meta = TokenDataset.readMeta(cfg.dataDir());
         ModelConfig model = first.modelConfig(meta == null ? 0 : meta.vocabSize());
         ParameterLayout layout = new ParameterLayout(model);
-        long embedding = layout.wte.size() + layout.wpe.size();
+        long embedding = layout.wte.size() + (layout.wpe == null ? 0 : layout.wpe.size()); // Llama: no position table
         long nonEmbedding = layout.totalSize - embedding;
         StringBuilder sb = new StringBuilder();
         sb.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');

@@ -88,8 +88,10 @@ public record MeasureReport(ModelMeasurement measurement, Map<String, GnsResult>
         o.addProperty("data_file", dataFile);
         var c = m.layout().config;
         JsonObject model = new JsonObject();
+        model.addProperty("arch", c.arch().name().toLowerCase());
         model.addProperty("n_layer", c.nLayer());
         model.addProperty("n_head", c.nHead());
+        model.addProperty("n_kv_head", c.nKvHead());
         model.addProperty("n_embd", c.nEmbd());
         model.addProperty("block_size", c.blockSize());
         model.addProperty("vocab_size", c.vocabSize());

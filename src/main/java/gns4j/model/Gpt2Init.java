@@ -3,7 +3,10 @@ package gns4j.model;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** GPT-2 initialisation, identical on every backend: N(0, 0.02), residual projections /√(2L), gains 1, biases 0. */
+/**
+ * GPT-2 initialisation, identical on every backend: N(0, 0.02), residual projections /√(2L), gains 1, biases 0.
+ * Llama models use it too (its o_proj and down_proj are the residual projections), as nanoGPT-style Llama ports do.
+ */
 public final class Gpt2Init {
     private Gpt2Init() {}
 

@@ -1,11 +1,14 @@
 package gns4j.model;
 
 /**
- * GPT-2 style decoder shape. {@code bias} adds biases to every Linear and a β to every LayerNorm;
- * {@code tiedHead} shares the token embedding with the LM head.
+ * Decoder shape. {@code bias} adds biases to every Linear and a β to every LayerNorm; {@code tiedHead} shares the
+ * token embedding with the LM head. Llama only: {@code nKvHead} key/value heads, each shared by nHead/nKvHead query
+ * heads (grouped-query attention), {@code ropeTheta} the RoPE base, {@code ffnHidden} the SwiGLU hidden width.
+ * A GPT-2 shape has nKvHead = nHead, ropeTheta 0 (no RoPE) and ffnHidden = 4·nEmbd.
  */
 public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize,
-                          boolean bias, NormType norm, boolean tiedHead) {
+                          boolean bias, NormType norm, boolean tiedHead,
+                          Arch arch, int nKvHead, double ropeTheta, int ffnHidden) {
 
     public ModelConfig {
         require(nLayer >= 1, "n_layer must be >= 1, got " + nLayer);
@@ -16,9 +19,44 @@ public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int v
         require(vocabSize >= 2 && vocabSize <= 65536,
                 "vocab_size must be in [2, 65536] (tokens are stored as uint16), got " + vocabSize);
         if (norm == null) throw new IllegalArgumentException("norm must be layernorm or rmsnorm");
+        if (arch == null) throw new IllegalArgumentException("arch must be gpt2 or llama");
+        require(ffnHidden >= 1, "ffn_hidden must be >= 1, got " + ffnHidden);
+        if (arch == Arch.GPT2) {
+            require(nKvHead == nHead, "n_kv_head must equal n_head (" + nHead + ") for arch=gpt2, got " + nKvHead);
+            require(ffnHidden == 4 * nEmbd, "ffn_hidden must be 4 * n_embd (" + 4 * nEmbd + ") for arch=gpt2, got " + ffnHidden);
+        } else {
+            require(nKvHead >= 1 && nHead % nKvHead == 0,
+                    "n_kv_head must divide n_head (" + nHead + ") for arch=llama, got " + nKvHead);
+            require(nEmbd / nHead % 2 == 0, "the head size n_embd / n_head must be even for RoPE, got " + nEmbd / nHead);
+            require(ropeTheta > 1 && Double.isFinite(ropeTheta), "rope_theta must be a finite number > 1, got " + ropeTheta);
+            require(!bias, "bias must be false for arch=llama (Llama has no biases)");
+            require(norm == NormType.RMSNORM, "norm must be rmsnorm for arch=llama");
+        }
     }
 
+    /** A GPT-2 shape. */
+    public ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm,
+                       boolean tiedHead) {
+        this(nLayer, nHead, nEmbd, blockSize, vocabSize, bias, norm, tiedHead, Arch.GPT2, nHead, 0, 4 * nEmbd);
+    }
+
+    /** A Llama shape: no biases, RMSNorm. */
+    public static ModelConfig llama(int nLayer, int nHead, int nKvHead, int nEmbd, int blockSize, int vocabSize,
+                                    int ffnHidden, double ropeTheta, boolean tiedHead) {
+        return new ModelConfig(nLayer, nHead, nEmbd, blockSize, vocabSize, false, NormType.RMSNORM, tiedHead, Arch.LLAMA,
+                nKvHead, ropeTheta, ffnHidden);
+    }
+
+    /** Llama's SwiGLU width for n_embd C: 8C/3 (the parameters of a 4C GELU MLP in three matrices), rounded up to 64. */
+    public static int defaultFfnHidden(int nEmbd) { return (8 * nEmbd / 3 + 63) / 64 * 64; }
+
     public int headSize() { return nEmbd / nHead; }
+
+    /** Width of the keys (and of the values): nKvHead heads of headSize. */
+    public int kvDim() { return nKvHead * headSize(); }
+
+    /** Floats of the largest Linear weight (the MLP's F·C, or the head's V·C): what a transposed-weight scratch holds. */
+    public long largestMatrix() { return (long) Math.max(ffnHidden, vocabSize) * nEmbd; }
 
     /** Whether norm layers carry a β (RMSNorm never has one; LayerNorm has one when biases are on). */
     public boolean normHasBias() { return norm == NormType.LAYERNORM && bias; }

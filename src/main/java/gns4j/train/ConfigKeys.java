@@ -16,14 +16,18 @@ public final class ConfigKeys {
     private ConfigKeys() {}
 
     private static final Map<String, String> MEANINGS = Map.ofEntries(
+            entry("arch", "`gpt2` or `llama` (RoPE, grouped-query attention, SwiGLU, RMSNorm; CPU only)"),
             entry("n_layer", "transformer blocks"),
             entry("n_head", "attention heads per block (n_embd must be a multiple)"),
             entry("n_embd", "embedding width"),
             entry("block_size", "context length in tokens (one training sequence)"),
             entry("vocab_size", "0 = from the dataset's meta.json, else 50304"),
-            entry("bias", "biases in Linear and LayerNorm layers"),
-            entry("norm", "`layernorm` or `rmsnorm`"),
-            entry("tied_head", "LM head shares the token embedding's weights"),
+            entry("bias", "biases in Linear and LayerNorm layers; `auto`: true for gpt2, false for llama (which has none)"),
+            entry("norm", "`layernorm` or `rmsnorm`; `auto`: layernorm for gpt2, rmsnorm for llama (which needs it)"),
+            entry("tied_head", "LM head shares the token embedding's weights; `auto`: true for gpt2, false for llama"),
+            entry("n_kv_head", "llama: key/value heads, each shared by n_head / n_kv_head query heads (0 = n_head)"),
+            entry("rope_theta", "llama: RoPE base"),
+            entry("ffn_hidden", "llama: SwiGLU hidden width (0 = 8/3 × n_embd rounded up to a multiple of 64)"),
             entry("micro_batch_size", "sequences per forward/backward pass; `auto`: the whole batch, up to max_micro_batch"),
             entry("max_micro_batch", "largest pass with micro_batch_size=auto; `auto`: what memory holds (estimated)"),
             entry("batch_multiple", "with micro_batch_size=auto: ramp and adaptive batches are multiples of it"),

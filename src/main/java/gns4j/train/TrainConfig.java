@@ -6,6 +6,8 @@ import gns4j.UserError;
 import gns4j.backend.AdamWSettings;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.backend.select.Backends;
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 import gns4j.model.NormType;
 import gns4j.schedule.BatchSchedule;
@@ -30,7 +32,11 @@ import static java.util.Map.entry;
  * {@link #toJson()}. Values are validated on construction, so a TrainConfig that exists is usable; every problem is
  * a one-line {@link UserError} that names the key.
  *
+ * <p>{@code bias}, {@code norm} and {@code tied_head} default to {@code auto}, the architecture's own choice
+ * ({@link #ARCH_DEFAULTS}); the record holds the resolved value.
+ *
  * <p>Zero means "derive it" for: {@code vocab_size} (from the dataset, see {@link #modelConfig}),
+ * {@code n_kv_head} (n_head), {@code ffn_hidden} (4·n_embd for GPT-2, {@link ModelConfig#defaultFfnHidden} for Llama),
  * {@code decay_tokens} (the end of the run, see {@link #lrSchedule}), {@code max_tokens} (no token limit),
  * {@code threads} (all cores), {@code eval_interval} (no evaluation), {@code pe_log_interval} (no per-example
  * records), {@code grad_clip} (no clipping),
@@ -43,7 +49,8 @@ import static java.util.Map.entry;
  */
 public record TrainConfig(
         // model
-        int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm, boolean tiedHead,
+        Arch arch, int nLayer, int nHead, int nEmbd, int blockSize, int vocabSize, boolean bias, NormType norm,
+        boolean tiedHead, int nKvHead, double ropeTheta, int ffnHidden,
         // batch
         int microBatchSize, int maxMicroBatch, int batchMultiple, int batchSize, BatchScheduleType batchSchedule,
         int batchSizeStart, long rampTokens,
@@ -75,8 +82,9 @@ public record TrainConfig(
     public enum Device { CPU, CUDA, AUTO }
 
     static final Map<String, String> DEFAULTS = Map.ofEntries(
-            entry("n_layer", "4"), entry("n_head", "4"), entry("n_embd", "128"), entry("block_size", "128"),
-            entry("vocab_size", "0"), entry("bias", "true"), entry("norm", "layernorm"), entry("tied_head", "true"),
+            entry("arch", "gpt2"), entry("n_layer", "4"), entry("n_head", "4"), entry("n_embd", "128"),
+            entry("block_size", "128"), entry("vocab_size", "0"), entry("bias", "auto"), entry("norm", "auto"),
+            entry("tied_head", "auto"), entry("n_kv_head", "0"), entry("rope_theta", "10000"), entry("ffn_hidden", "0"),
             entry("micro_batch_size", "auto"), entry("max_micro_batch", "auto"), entry("batch_multiple", "8"),
             entry("batch_size", "8"), entry("batch_schedule", "fixed"),
             entry("batch_size_start", "0"), entry("ramp_tokens", "0"),
@@ -92,6 +100,11 @@ public record TrainConfig(
             entry("gns_alpha", "0.99"), entry("per_example_norms", "all"), entry("linear_norm_method", "auto"),
             entry("device", "cpu"), entry("grad_overlap", "true"), entry("grad_bucket_mb", "25"));
 
+    /** What {@code auto} means for bias, norm and tied_head, per architecture: GPT-2's, and Llama's (untied head). */
+    static final Map<Arch, Map<String, String>> ARCH_DEFAULTS = Map.of(
+            Arch.GPT2, Map.of("bias", "true", "norm", "layernorm", "tied_head", "true"),
+            Arch.LLAMA, Map.of("bias", "false", "norm", "rmsnorm", "tied_head", "false"));
+
     /** Integer keys whose 0 ("derive it") is written and read as {@code auto}. */
     static final java.util.Set<String> AUTO_KEYS = java.util.Set.of("micro_batch_size", "max_micro_batch");
 
@@ -100,7 +113,10 @@ public record TrainConfig(
 
     public TrainConfig {
         // Model shape: ModelConfig owns these rules; a 0 vocab is filled in later, so check the shape with the default.
-        modelConfig(nLayer, nHead, nEmbd, blockSize, vocabSize == 0 ? DEFAULT_VOCAB : vocabSize, bias, norm, tiedHead);
+        check(nKvHead >= 0, "n_kv_head", "must be >= 0 (0 = n_head), got " + nKvHead);
+        check(ffnHidden >= 0, "ffn_hidden", "must be >= 0 (0 = the architecture's default), got " + ffnHidden);
+        modelConfig(arch, nLayer, nHead, nEmbd, blockSize, vocabSize == 0 ? DEFAULT_VOCAB : vocabSize, bias, norm, tiedHead,
+                nKvHead, ropeTheta, ffnHidden);
         check(microBatchSize >= 0, "micro_batch_size", "must be auto or >= 1, got " + microBatchSize);
         check(maxMicroBatch >= 0, "max_micro_batch", "must be auto or >= 1, got " + maxMicroBatch);
         check(batchMultiple >= 1, "batch_multiple", "must be >= 1, got " + batchMultiple);
@@ -161,6 +177,7 @@ public record TrainConfig(
         check(checkpointInterval >= 0, "checkpoint_interval", "must be >= 0 (0 = only at the end), got " + checkpointInterval);
         check(keepCheckpoints >= 1, "keep_checkpoints", "must be >= 1, got " + keepCheckpoints);
         check(maxBadSteps >= 1, "max_bad_steps", "must be >= 1, got " + maxBadSteps);
+        check(arch == Arch.GPT2 || device != Device.CUDA, "device", "cuda: " + Backends.CUDA_GPT2_ONLY);
         check(gnsAlpha > 0 && gnsAlpha < 1, "gns_alpha", "must be in (0, 1), got " + gnsAlpha);
         check(gradBucketMb * (1 << 20) >= 4 && gradBucketMb <= 1 << 20, "grad_bucket_mb",
                 "must hold at least one float and be at most 1 TB, got " + gradBucketMb);
@@ -230,7 +247,7 @@ public record TrainConfig(
             throw new UserError("config key vocab_size (" + vocabSize + ") is smaller than the dataset's vocabulary ("
                     + vocabFromData + ")");
         int vocab = vocabSize > 0 ? vocabSize : vocabFromData > 0 ? vocabFromData : DEFAULT_VOCAB;
-        return modelConfig(nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead);
+        return modelConfig(arch, nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead, nKvHead, ropeTheta, ffnHidden);
     }
 
     /** The LR schedule; with decay_tokens 0 it decays until {@link #plannedTokens()}. */
@@ -286,11 +303,13 @@ public record TrainConfig(
     /** Worker threads to use: threads, or every available core when it is 0. */
     public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }
 
+    /** The values as text; an architecture-dependent key at its architecture's choice is auto, so it follows arch. */
     private Map<String, String> toMap() {
         Map<String, String> values = new LinkedHashMap<>();
         for (int i = 0; i < COMPONENTS.length; i++) {
-            Object v = get(COMPONENTS[i]);
-            values.put(KEYS.get(i), AUTO_KEYS.contains(KEYS.get(i)) && v.equals(0) ? "auto" : format(v));
+            String key = KEYS.get(i), v = format(get(COMPONENTS[i]));
+            boolean auto = AUTO_KEYS.contains(key) ? v.equals("0") : v.equals(ARCH_DEFAULTS.get(arch).get(key));
+            values.put(key, auto ? "auto" : v);
         }
         return values;
     }
@@ -304,6 +323,9 @@ public record TrainConfig(
     }
 
     private static TrainConfig fromMap(Map<String, String> values) {
+        Arch arch = (Arch) ConfigText.parse("arch", Arch.class, values.get("arch"));
+        ARCH_DEFAULTS.get(arch).forEach((key, value) -> values.computeIfPresent(key,
+                (k, v) -> v.trim().equalsIgnoreCase("auto") ? value : v));
         Object[] args = new Object[COMPONENTS.length];
         for (int i = 0; i < COMPONENTS.length; i++)
             args[i] = ConfigText.parse(KEYS.get(i), COMPONENTS[i].getType(), values.get(KEYS.get(i)));
@@ -321,10 +343,14 @@ public record TrainConfig(
 
     static String format(Object v) { return v instanceof Enum<?> e ? e.name().toLowerCase() : String.valueOf(v); }
 
-    private static ModelConfig modelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int vocab, boolean bias,
-                                           NormType norm, boolean tiedHead) {
+    private static ModelConfig modelConfig(Arch arch, int nLayer, int nHead, int nEmbd, int blockSize, int vocab,
+                                           boolean bias, NormType norm, boolean tiedHead, int nKvHead, double ropeTheta,
+                                           int ffnHidden) {
+        boolean llama = arch == Arch.LLAMA;
+        int ffn = ffnHidden > 0 ? ffnHidden : llama ? ModelConfig.defaultFfnHidden(nEmbd) : 4 * nEmbd;
         try {
-            return new ModelConfig(nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead);
+            return new ModelConfig(nLayer, nHead, nEmbd, blockSize, vocab, bias, norm, tiedHead, arch,
+                    nKvHead > 0 ? nKvHead : nHead, llama ? ropeTheta : 0, ffn);
         } catch (IllegalArgumentException e) {
             throw new UserError("invalid model config: " + e.getMessage());
         }

@@ -109,7 +109,7 @@ public final class Trainer {
         return t;
     }
 
-    /** Starts from the weights of a Hugging Face GPT-2 folder (or model.safetensors) instead of a random init. */
+    /** Starts from the weights of a Hugging Face GPT-2 or Llama folder (or model.safetensors) instead of a random init. */
     public Trainer initFrom(Path hfModel) {
         if (resuming) throw new IllegalStateException("a resumed run keeps the weights it started from");
         this.initFrom = HfGpt2.weightsFile(hfModel).toAbsolutePath();
@@ -202,7 +202,7 @@ public final class Trainer {
                 initParams = pre.params();
                 initFromSha256 = pre.sha256();
             }
-            String device = Backends.resolve(cfg.device().name().toLowerCase(), notices::add);
+            String device = Backends.resolve(cfg.device().name().toLowerCase(), model, notices::add);
             int maxMicro = inputs.maxMicroBatch(device, model, comm, gpu);
             resolved = cfg.with("vocab_size=" + model.vocabSize());
             if (cfg.autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike

@@ -40,7 +40,7 @@ class SampleTest {
     @Test
     void kvCacheGenerationEqualsRecomputingTheWholeContext() {
         for (ModelConfig c : new ModelConfig[]{new ModelConfig(2, 2, 16, 16, 40, true, NormType.LAYERNORM, true),
-                new ModelConfig(1, 4, 32, 12, 50, false, NormType.RMSNORM, false)}) {
+                new ModelConfig(1, 4, 32, 12, 50, false, NormType.RMSNORM, false), LLAMA}) {
             float[] params = randomParams(c, 3);
             int[] prompt = {1, 5, 9, 2, 7};
             try (CpuSampler s = new CpuSampler(c, params, 1)) {
@@ -58,9 +58,16 @@ class SampleTest {
         }
     }
 
+    /** Grouped-query attention (2 query heads per kv head) and a RoPE base that turns visibly within 16 positions. */
+    static final ModelConfig LLAMA = ModelConfig.llama(2, 4, 2, 16, 16, 40, 24, 30, false);
+
     @Test
     void cachedLogitsMatchTheFullForwardAndTrainingLoss() {
-        ModelConfig c = new ModelConfig(2, 2, 16, 16, 40, true, NormType.LAYERNORM, true);
+        cachedLogitsMatchTheFullForwardAndTrainingLoss(new ModelConfig(2, 2, 16, 16, 40, true, NormType.LAYERNORM, true));
+        cachedLogitsMatchTheFullForwardAndTrainingLoss(LLAMA);
+    }
+
+    private static void cachedLogitsMatchTheFullForwardAndTrainingLoss(ModelConfig c) {
         float[] params = randomParams(c, 9);
         int T = 12;
         int[] tokens = new int[T + 1];

@@ -91,6 +91,24 @@ class ResumeTest {
         assertSameSteps(metrics(ref), metrics(run), N);
     }
 
+    /** A Llama run (grouped-query attention, untied head) writes every GNS group and resumes bit for bit too. */
+    @Test
+    void llamaRunHasEveryGnsGroupAndResumesBitForBit() {
+        TrainConfig cfg = tiny("max_steps=" + N, "arch=llama", "n_head=4", "n_kv_head=2", "ffn_hidden=32");
+        Path ref = tmp.resolve("llama-ref"), run = tmp.resolve("llama-kill");
+        new Trainer(cfg, data, ref, QUIET).run();
+        List<JsonObject> expected = metrics(ref);
+        JsonObject last = expected.getLast();
+        for (String key : List.of("gns_total", "gns_ln")) assertTrue(last.get(key).getAsDouble() > 0, key + " in " + last);
+        assertEquals(java.util.Set.of("embedding", "attn_qkv", "attn_proj", "mlp_in", "mlp_out", "norm", "lm_head"),
+                last.getAsJsonObject("gns_type").keySet());
+        assertEquals(java.util.Set.of("embed", "h.0", "head"), last.getAsJsonObject("gns_layer").keySet());
+        assertTrue(last.get("loss").getAsDouble() < expected.getFirst().get("loss").getAsDouble() - 0.5, "it learns");
+        assertThrows(Killed.class, () -> new Trainer(cfg, data, run, QUIET).hooks(killAfter(13)).run());
+        Trainer.resume(run, null, QUIET).run();
+        assertSameSteps(expected, metrics(run), N);
+    }
+
     @Test
     void stopRequestWritesACheckpointAtTheCurrentStepAndResumes() {
         Path run = tmp.resolve("stopped");

@@ -85,6 +85,30 @@ class TrainConfigTest {
     }
 
     @Test
+    void llamaTakesItsOwnDefaultsAndRefusesWhatItLacks() {
+        TrainConfig llama = TrainConfig.defaults().with("arch=llama");
+        assertFalse(llama.bias());
+        assertEquals(NormType.RMSNORM, llama.norm());
+        assertFalse(llama.tiedHead());
+        ModelConfig m = llama.modelConfig(65);
+        assertEquals(ModelConfig.llama(4, 4, 4, 128, 128, 65, 384, 10000, false), m);
+        assertEquals(2, llama.with("n_kv_head=2").modelConfig(65).nKvHead());
+        assertEquals(TrainConfig.defaults(), llama.with("arch=gpt2"), "bias, norm and tied_head follow arch back");
+        assertFalse(llama.with("arch=gpt2", "tied_head=false").tiedHead());
+        assertEquals(llama, TrainConfig.fromJson(llama.toJson()));
+        assertError("n_kv_head", () -> llama.with("n_kv_head=3"));
+        assertError("n_kv_head", () -> llama.with("n_kv_head=-1"));
+        assertError("bias", () -> llama.with("bias=true"));
+        assertError("norm", () -> llama.with("norm=layernorm"));
+        assertError("rope_theta", () -> llama.with("rope_theta=1"));
+        assertError("ffn_hidden", () -> llama.with("ffn_hidden=-2"));
+        assertError("device", () -> llama.with("device=cuda"));
+        assertError("n_kv_head", () -> TrainConfig.defaults().with("n_kv_head=2"));
+        assertError("ffn_hidden", () -> TrainConfig.defaults().with("ffn_hidden=100"));
+        assertError("arch", () -> TrainConfig.defaults().with("arch=mamba"));
+    }
+
+    @Test
     void unknownKeyIsNamedWithSuggestion() {
         UserError e = assertError("lerning_rate", () -> TrainConfig.defaults().with("lerning_rate=1e-3"));
         assertTrue(e.getMessage().contains("learning_rate"), e.getMessage());

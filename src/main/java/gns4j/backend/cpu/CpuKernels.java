@@ -16,12 +16,14 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- embeddings
 
-    /** out (R,C) = wte[id_r] + wpe[firstPosition + r mod T]. */
+    /** out (R,C) = wte[id_r] + wpe[firstPosition + r mod T]; wte[id_r] alone when wpe is null (Llama: RoPE). */
     static void embeddingForward(Parallel par, Mat out, int[] ids, Mat wte, Mat wpe, int T, int firstPosition) {
         int C = out.cols();
         par.forEach(out.rows(), r -> {
-            int e = wte.row(ids[r]), p = wpe.row(firstPosition + r % T), o = out.row(r);
-            for (int c = 0; c < C; c++) out.data()[o + c] = wte.data()[e + c] + wpe.data()[p + c];
+            int e = wte.row(ids[r]), o = out.row(r);
+            if (wpe == null) System.arraycopy(wte.data(), e, out.data(), o, C);
+            else for (int c = 0, p = wpe.row(firstPosition + r % T); c < C; c++)
+                out.data()[o + c] = wte.data()[e + c] + wpe.data()[p + c];
         });
     }
 

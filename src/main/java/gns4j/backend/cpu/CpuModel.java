@@ -2,6 +2,7 @@ package gns4j.backend.cpu;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.model.Arch;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
@@ -12,9 +13,9 @@ import java.util.Arrays;
 import java.util.function.Function;
 
 /**
- * The GPT model on the CPU in fp32: flat parameter and gradient buffers (named offsets from {@link ParameterLayout}),
- * activations kept per layer for backward, and an explicit backward that also writes per-example squared
- * gradient norms of every tracked tensor. Activations are sized for {@code maxBatch} × block_size.
+ * The GPT-2 or Llama model on the CPU in fp32: flat parameter and gradient buffers (named offsets from
+ * {@link ParameterLayout}), activations kept per layer for backward, and an explicit backward that also writes
+ * per-example squared gradient norms of every tracked tensor. Activations are sized for {@code maxBatch} × block_size.
  */
 public final class CpuModel implements AutoCloseable {
     public final ModelConfig config;
@@ -24,14 +25,12 @@ public final class CpuModel implements AutoCloseable {
 
     private final Parallel par;
     private final int maxBatch;
-    private final GptBlock block;
-    // Shapes: R = maxBatch·block_size rows; layers[l].in() = resid[l] is the input of block l, resid[L] the final
-    // residual stream; every block's projections go through the one proj scratch (R,C), also backward's datty.
-    private final GptBlock.Buffers[] layers;
+    // Shapes: R = maxBatch·block_size rows; block l reads resid[l] and writes resid[l+1], resid[L] is the final
+    // residual stream; dnormOut (R,C) is the gradient of a norm's output in backward, the head's first.
+    private final Blocks blocks;
     private final float[][] resid;
-    private final float[] lnf, logits, losses, dresid;
+    private final float[] lnf, logits, losses, dresid, dnormOut;
     private final CpuKernels.NormStats lnfStats;
-    private final GptBlock.Scratch scratch;
     /** Scratch for the transposed weight of a forward matmul (largest N·K). */
     private final float[] weightT;
     private int[] ids, targets;
@@ -46,26 +45,76 @@ public final class CpuModel implements AutoCloseable {
         this.grads = new float[layout.totalSize];
         int C = config.nEmbd(), L = config.nLayer();
         int R = Math.multiplyExact(maxBatch, config.blockSize());
-        boolean ln = config.norm() == NormType.LAYERNORM;
         resid = new float[L + 1][R * C];
-        float[] proj = new float[R * C];
-        layers = new GptBlock.Buffers[L];
-        for (int l = 0; l < L; l++)
-            layers[l] = new GptBlock.Buffers(resid[l], new float[R * C], CpuKernels.NormStats.of(ln, R), new float[3 * R * C],
-                    new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj, new float[R * C],
-                    new float[R * C], CpuKernels.NormStats.of(ln, R), new float[4 * R * C], new float[4 * R * C], resid[l + 1]);
         lnf = new float[R * C];
-        lnfStats = CpuKernels.NormStats.of(ln, R);
+        lnfStats = CpuKernels.NormStats.of(config.norm() == NormType.LAYERNORM, R);
         logits = new float[Math.multiplyExact(R, config.vocabSize())];
         losses = new float[R];
         dresid = new float[R * C];
-        scratch = new GptBlock.Scratch(new float[R * C], new float[3 * R * C], proj, new float[4 * R * C], new float[4 * R * C]);
-        weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
+        dnormOut = new float[R * C];
+        weightT = new float[Math.toIntExact(config.largestMatrix())];
         // Training transposes each weight into weightT when it is used; attention is over the batch's own rows.
         GptBlock.Linear linear = (out, in, w, b) ->
                 LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b));
-        block = new GptBlock(par, params, config, linear,
-                (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead()));
+        GptBlock.Attention attention = (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead());
+        blocks = config.arch() == Arch.LLAMA ? llamaBlocks(R, linear, attention) : gptBlocks(R, linear, attention);
+    }
+
+    /** One architecture's blocks over their saved activations: block l reads resid[l] and writes resid[l+1]. */
+    private interface Blocks {
+        void forward(int l, int R, int T);
+
+        /** dresid holds d(resid[l+1]) on entry and d(resid[l]) on return. */
+        void backward(int l, Function<ParamTensor, Param> param, LinearNormMethod method, int B, int T, float scale);
+    }
+
+    /** GPT-2 blocks; every block's projections go through the one proj scratch (R,C), also backward's datty. */
+    private Blocks gptBlocks(int R, GptBlock.Linear linear, GptBlock.Attention attention) {
+        int C = config.nEmbd();
+        boolean ln = config.norm() == NormType.LAYERNORM;
+        float[] proj = new float[R * C];
+        GptBlock.Buffers[] layers = new GptBlock.Buffers[config.nLayer()];
+        for (int l = 0; l < layers.length; l++)
+            layers[l] = new GptBlock.Buffers(resid[l], new float[R * C], CpuKernels.NormStats.of(ln, R), new float[3 * R * C],
+                    new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj, new float[R * C],
+                    new float[R * C], CpuKernels.NormStats.of(ln, R), new float[4 * R * C], new float[4 * R * C], resid[l + 1]);
+        GptBlock.Scratch scratch = new GptBlock.Scratch(dnormOut, new float[3 * R * C], proj, new float[4 * R * C],
+                new float[4 * R * C]);
+        GptBlock block = new GptBlock(par, params, config, linear, attention);
+        ParameterLayout.Block[] w = layout.blocks;
+        return new Blocks() {
+            public void forward(int l, int R, int T) { block.forward(l, w[l], layers[l], R); }
+
+            public void backward(int l, Function<ParamTensor, Param> param, LinearNormMethod method, int B, int T, float s) {
+                block.backward(w[l], layers[l], scratch, dresid, param, method, B, T, s);
+            }
+        };
+    }
+
+    /**
+     * Llama blocks; q, k, v (kvC = n_kv_head·hs wide) and proj are forward's scratch of every block, q, k, v also
+     * backward's dq, dk, dv, and proj its datty.
+     */
+    private Blocks llamaBlocks(int R, GptBlock.Linear linear, GptBlock.Attention attention) {
+        int C = config.nEmbd(), kvC = config.kvDim(), F = config.ffnHidden();
+        float[] q = new float[R * C], k = new float[R * kvC], v = new float[R * kvC], proj = new float[R * C];
+        LlamaBlock.Buffers[] layers = new LlamaBlock.Buffers[config.nLayer()];
+        for (int l = 0; l < layers.length; l++)
+            layers[l] = new LlamaBlock.Buffers(resid[l], new float[R * C], CpuKernels.NormStats.of(false, R), q, k, v,
+                    new float[3 * R * C], new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj,
+                    new float[R * C], new float[R * C], CpuKernels.NormStats.of(false, R), new float[R * F],
+                    new float[R * F], new float[R * F], resid[l + 1]);
+        LlamaBlock.Scratch scratch = new LlamaBlock.Scratch(dnormOut, new float[3 * R * C], q, k, v, proj,
+                new float[R * F], new float[R * F], new float[R * F]);
+        LlamaBlock block = new LlamaBlock(par, params, config, linear, attention);
+        ParameterLayout.LlamaBlock[] w = layout.llamaBlocks;
+        return new Blocks() {
+            public void forward(int l, int R, int T) { block.forward(l, w[l], layers[l], R, T, 0); }
+
+            public void backward(int l, Function<ParamTensor, Param> param, LinearNormMethod method, int B, int T, float s) {
+                block.backward(w[l], layers[l], scratch, dresid, param, method, B, T, s);
+            }
+        };
     }
 
     public int threads() { return par.threads; }
@@ -95,7 +144,7 @@ public final class CpuModel implements AutoCloseable {
         int C = config.nEmbd(), R = B * T, L = config.nLayer();
         ParameterLayout p = layout;
         CpuKernels.embeddingForward(par, Mat.of(resid[0], R, C), inputs, Mat.of(params, p.wte), Mat.of(params, p.wpe), T, 0);
-        for (int l = 0; l < L; l++) block.forward(l, p.blocks[l], layers[l], R);
+        for (int l = 0; l < L; l++) blocks.forward(l, R, T);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
         CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
         LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.transposed(par, head(), weightT), null); // (R,C) -> (R,V)
@@ -126,19 +175,19 @@ public final class CpuModel implements AutoCloseable {
         Function<ParamTensor, Param> param = t -> t == null ? null : new Param(Mat.of(params, t), grads,
                 tracking.tracks(t) ? new Param.Norms(sq, t.index(), B) : null);
         Mat dlogits = Mat.of(logits, R, V), lnfOut = Mat.of(lnf, R, C), dres = Mat.of(dresid, R, C);
-        Mat dnormOut = Mat.of(scratch.dnormOut(), R, C);
+        Mat dnorm = Mat.of(dnormOut, R, C);
 
         CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
-        LinearKernels.backwardInput(par, dnormOut, dlogits, head());
+        LinearKernels.backwardInput(par, dnorm, dlogits, head());
         if (p.lmHead != null)
             LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
-        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
+        CpuKernels.normBackward(par, dres, dnorm, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
                 param.apply(p.lnfBias), B, s);
-        for (int l = L - 1; l >= 0; l--) block.backward(p.blocks[l], layers[l], scratch, dresid, param, method, B, T, s);
+        for (int l = L - 1; l >= 0; l--) blocks.backward(l, param, method, B, T, s);
 
-        CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
+        if (p.wpe != null) CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
         if (p.lmHead == null)
             LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V));
         else

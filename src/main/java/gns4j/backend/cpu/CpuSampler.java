@@ -1,5 +1,6 @@
 package gns4j.backend.cpu;
 
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamKind;
 import gns4j.model.ParamTensor;
@@ -7,17 +8,20 @@ import gns4j.model.NormType;
 import gns4j.model.ParameterLayout;
 
 import java.util.Arrays;
+import java.util.function.BiConsumer;
 import java.util.random.RandomGenerator;
 
 /**
- * Forward-only GPT on the CPU for generation, with a KV cache: the keys and values of every position already seen
- * are kept per layer, so each new token costs one row through the model instead of the whole context. Walks the
- * same {@link GptBlock} as {@link CpuModel}'s forward (and the same attention arithmetic, in the same order), so a
- * cached step gives the logits of a full recomputation. Reads the weights from a flat buffer in {@link ParameterLayout} order.
+ * Forward-only GPT-2 or Llama on the CPU for generation, with a KV cache: the keys and values of every position
+ * already seen are kept per layer, so each new token costs one row through the model instead of the whole context.
+ * Walks the same {@link GptBlock} or {@link LlamaBlock} as {@link CpuModel}'s forward (and the same attention
+ * arithmetic, in the same order), so a cached step gives the logits of a full recomputation. Reads the weights from a
+ * flat buffer in {@link ParameterLayout} order. A Llama cache holds the keys turned by RoPE and repeated for every
+ * query head, the rows the attention kernels read.
  *
- * <p>Positions are absolute (GPT-2 position embeddings), so the cache holds at most block_size positions; once the
- * context is longer, {@link #generate} keeps its last block_size tokens and recomputes them for every new token, as
- * nanoGPT's sampler does. Not thread-safe.
+ * <p>Positions are absolute (GPT-2 position embeddings, or RoPE tables of block_size positions), so the cache holds at
+ * most block_size positions; once the context is longer, {@link #generate} keeps its last block_size tokens and
+ * recomputes them for every new token, as nanoGPT's sampler does. Not thread-safe.
  */
 public final class CpuSampler implements AutoCloseable {
     private final ModelConfig config;
@@ -27,11 +31,11 @@ public final class CpuSampler implements AutoCloseable {
     private final float[] paramsT;
     private final Parallel par;
     private final int maxRows;
-    private final GptBlock block;
+    /** Runs block l over the n rows of x at positions pos..pos+n-1. */
+    private final BiConsumer<Integer, Integer> blocks;
     // Per layer caches: keys and values of positions [0, pos), (block_size, C) each.
     private final float[][] keys, values;
     // One set of buffers of block_size rows for every layer: x (T,C) is the residual stream, added into in place.
-    private final GptBlock.Buffers buffers;
     private final float[] x, lastNorm, logits;
     private final CpuKernels.NormStats stats;
     private int pos;
@@ -45,7 +49,7 @@ public final class CpuSampler implements AutoCloseable {
         this.params = params;
         this.par = new Parallel(threads);
         this.paramsT = params.clone();
-        float[] scratch = new float[Math.max(4 * config.nEmbd() * config.nEmbd(), config.vocabSize() * config.nEmbd())];
+        float[] scratch = new float[Math.toIntExact(config.largestMatrix())];
         for (ParamTensor t : layout.tensors)
             if (t.shape().length == 2 && t.kind() != ParamKind.POSITION_EMBEDDING
                     && (t.kind() != ParamKind.TOKEN_EMBEDDING || config.tiedHead())) {
@@ -59,12 +63,22 @@ public final class CpuSampler implements AutoCloseable {
         x = new float[T * C];
         float[] norm = new float[T * C], proj = new float[T * C];
         stats = CpuKernels.NormStats.of(config.norm() == NormType.LAYERNORM, T);
-        buffers = new GptBlock.Buffers(x, norm, stats, new float[3 * T * C], new float[T * C], null, proj, x, norm, stats,
-                new float[4 * T * C], new float[4 * T * C], x);
         lastNorm = new float[T * C];
         logits = new float[Math.multiplyExact(T, config.vocabSize())];
         GptBlock.Linear linear = (out, in, w, b) -> LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b));
-        block = new GptBlock(par, params, config, linear, this::cachedAttention);
+        if (config.arch() == Arch.LLAMA) {
+            int kvC = config.kvDim(), F = config.ffnHidden();
+            LlamaBlock.Buffers buffers = new LlamaBlock.Buffers(x, norm, stats, new float[T * C], new float[T * kvC],
+                    new float[T * kvC], new float[3 * T * C], new float[T * C], null, proj, x, norm, stats,
+                    new float[T * F], new float[T * F], new float[T * F], x);
+            LlamaBlock block = new LlamaBlock(par, params, config, linear, this::cachedAttention);
+            blocks = (l, n) -> block.forward(l, layout.llamaBlocks[l], buffers, n, n, pos);
+        } else {
+            GptBlock.Buffers buffers = new GptBlock.Buffers(x, norm, stats, new float[3 * T * C], new float[T * C], null,
+                    proj, x, norm, stats, new float[4 * T * C], new float[4 * T * C], x);
+            GptBlock block = new GptBlock(par, params, config, linear, this::cachedAttention);
+            blocks = (l, n) -> block.forward(l, layout.blocks[l], buffers, n);
+        }
     }
 
     public ModelConfig config() { return config; }
@@ -101,7 +115,7 @@ public final class CpuSampler implements AutoCloseable {
         for (int id : ids) if (id < 0 || id >= V) throw new IllegalArgumentException("token id " + id + " outside [0, " + V + ")");
         ParameterLayout p = layout;
         CpuKernels.embeddingForward(par, Mat.of(x, n, C), ids, Mat.of(params, p.wte), Mat.of(params, p.wpe), n, pos);
-        for (int l = 0; l < config.nLayer(); l++) block.forward(l, p.blocks[l], buffers, n);
+        for (int l = 0; l < config.nLayer(); l++) blocks.accept(l, n);
         // Only the rows whose logits are wanted go through the final norm and the head: all n, or the last one.
         int rows = allLogits ? n : 1;
         Mat last = new Mat(x, (n - rows) * C, rows, C), lastNormed = Mat.of(lastNorm, rows, C);

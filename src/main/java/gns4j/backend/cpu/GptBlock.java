@@ -79,23 +79,25 @@ final class GptBlock {
         Mat datty = Mat.of(d.datty(), R, C), dfc = Mat.of(d.dfc(), R, 4 * C), dfcAct = Mat.of(d.dfcAct(), R, 4 * C);
         // MLP: out = mid + proj(gelu(fc(ln2(mid))))
         Mat fcAct = Mat.of(a.fcAct(), R, 4 * C), ln2 = Mat.of(a.ln2(), R, C);
-        linearBackward(dfcAct, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B, scale);
+        linearBackward(par, dfcAct, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B,
+                scale);
         CpuKernels.geluBackward(par, dfc, Mat.of(a.fc(), R, 4 * C), dfcAct);
-        linearBackward(dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale);
+        linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.ln2Weight()),
                 param.apply(w.ln2Bias()), B, scale);
         // attention: mid = in + proj(attn(qkv(ln1(in))))
         Mat atty = Mat.of(a.atty(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C), ln1 = Mat.of(a.ln1(), R, C);
-        linearBackward(datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B, scale);
+        linearBackward(par, datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B,
+                scale);
         AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH);
-        linearBackward(dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale);
+        linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.ln1Weight()),
                 param.apply(w.ln1Bias()), B, scale);
     }
 
     /** dinp (R,K) = dout (R,N) · W, and W's (and the bias's) gradient and per-example norms. */
-    private void linearBackward(Mat dinp, Mat dout, Mat inp, Param weight, Param bias, LinearNormMethod method, int B,
-                                float scale) {
+    static void linearBackward(Parallel par, Mat dinp, Mat dout, Mat inp, Param weight, Param bias,
+                               LinearNormMethod method, int B, float scale) {
         LinearKernels.backwardInput(par, dinp, dout, weight.value());
         LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
                 method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null);

@@ -6,6 +6,7 @@ import gns4j.backend.MemoryPlan;
 import gns4j.backend.cpu.CpuBackend;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.cuda.CudaUnavailableException;
+import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 
 import java.util.function.Consumer;
@@ -24,8 +25,9 @@ public final class Backends {
 
     /** As {@link #open(String, ModelConfig, int, int, Consumer)}, CUDA on GPU {@code gpu}. */
     public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads, int gpu, Consumer<String> notice) {
-        return switch (resolve(device, notice)) {
+        return switch (resolve(device, config, notice)) {
             case "cuda" -> {
+                if (config.arch() != Arch.GPT2) throw new UserError(CUDA_GPT2_ONLY);
                 try {
                     yield CudaBackend.open(config, maxMicroBatch, gpu);
                 } catch (CudaUnavailableException e) {
@@ -36,11 +38,22 @@ public final class Backends {
         };
     }
 
-    /** "cpu" or "cuda" for a device setting; auto without a usable GPU gives the CPU and a notice. */
-    public static String resolve(String device, Consumer<String> notice) {
+    /** Why a Llama model does not train on CUDA. */
+    public static final String CUDA_GPT2_ONLY =
+            "the CUDA backend trains GPT-2 blocks only for now; arch=llama trains on the CPU (--device cpu)";
+
+    /**
+     * "cpu" or "cuda" for a device setting and model; auto gives the CPU and a notice without a usable GPU, or for a
+     * model whose blocks only the CPU backend has.
+     */
+    public static String resolve(String device, ModelConfig model, Consumer<String> notice) {
         return switch (device) {
             case "cpu", "cuda" -> device;
             case "auto" -> {
+                if (model.arch() != Arch.GPT2) {
+                    notice.accept("device auto: " + CUDA_GPT2_ONLY.replace(" (--device cpu)", "") + "; using the CPU");
+                    yield "cpu";
+                }
                 if (CudaBackend.available()) yield "cuda";
                 notice.accept("device auto: " + CudaBackend.unavailableReason() + "; using the CPU");
                 yield "cpu";

@@ -82,11 +82,26 @@ class PerExampleNormTest {
         }
     }
 
+    /** Llama: grouped-query, multi-query and multi-head attention, tied and untied heads, both Linear methods. */
+    @ParameterizedTest(name = "llama {0} n_kv_head={1} tied={2}")
+    @MethodSource("llamaVariants")
+    void llamaNormsEqualSingleExampleBackward(LinearNormMethod method, int nKvHead, boolean tied) {
+        checkAgainstSingleExamples(TinyModels.llama(nKvHead, 20, tied), B, T, method);
+    }
+
+    static Stream<Object[]> llamaVariants() {
+        List<Object[]> out = new ArrayList<>();
+        for (LinearNormMethod method : new LinearNormMethod[]{LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST})
+            for (int nKvHead : new int[]{1, 2, 4}) out.add(new Object[]{method, nKvHead, nKvHead != 2});
+        return out.stream();
+    }
+
     /** Widths past the vector length and T past one register tile, so the vectorised paths carry the result. */
     @ParameterizedTest(name = "wide {0}")
     @MethodSource("methods")
     void wideModelNormsEqualSingleExampleBackward(LinearNormMethod method) {
         checkAgainstSingleExamples(new ModelConfig(1, 2, 40, 24, 37, true, NormType.LAYERNORM, true), 3, 21, method);
+        checkAgainstSingleExamples(ModelConfig.llama(1, 4, 2, 40, 24, 37, 72, 50, true), 3, 21, method);
     }
 
     static Stream<LinearNormMethod> methods() { return Stream.of(LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST); }

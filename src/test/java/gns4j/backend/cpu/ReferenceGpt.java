@@ -68,7 +68,7 @@ final class ReferenceGpt {
         return out;
     }
 
-    private static double[][] linear(double[] w, double[][] x, ParamTensor weight, ParamTensor bias) {
+    static double[][] linear(double[] w, double[][] x, ParamTensor weight, ParamTensor bias) {
         int N = weight.shape()[0], K = weight.shape()[1];
         double[][] out = new double[x.length][N];
         for (int t = 0; t < x.length; t++)
@@ -103,7 +103,7 @@ final class ReferenceGpt {
         return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
     }
 
-    private static double[][] add(double[][] a, double[][] b) {
+    static double[][] add(double[][] a, double[][] b) {
         double[][] out = new double[a.length][];
         for (int t = 0; t < a.length; t++) {
             out[t] = a[t].clone();

@@ -14,6 +14,11 @@ final class TinyModels {
         return new ModelConfig(2, 2, 8, 6, 11, bias, norm, tied);
     }
 
+    /** A tiny Llama: 2 layers, 4 query heads of size 4, SwiGLU width 24. */
+    static ModelConfig llama(int nKvHead, double ropeTheta, boolean tied) {
+        return ModelConfig.llama(2, 4, nKvHead, 16, 6, 11, 24, ropeTheta, tied);
+    }
+
     /** Parameters far from the GPT-2 init (gains ≠ 1, biases ≠ 0, std 0.3) so every path carries signal. */
     static void randomise(CpuModel m, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
