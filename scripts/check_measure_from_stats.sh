@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # `measure --from-stats` on PyTorch's statistics against `measure` on gns4j's own model, same weights, same windows.
 #
-#   scripts/check_measure_from_stats.sh [NEW_WORK_DIR]   (needs python3 with torch and numpy; transformers optional)
+#   scripts/check_measure_from_stats.sh [NEW_WORK_DIR [KEY=VALUE...]]   (python3 with torch and numpy; transformers
+#                                                                        optional)
 #
-# Trains a small GPT-2 for a few steps on the demo text (byte tokens), measures it with `measure --json`,
-# has scripts/torch_gns_stats.py compute the per-batch statistics of the same checkpoint on the same windows (by
-# torch.func/functorch per-example gradients), reads them back with `measure --from-stats`, and compares every
-# group's GNS, interval bounds, |G|^2 and tr(Sigma). Exit status 0 when all agree to 1e-4 (relative).
+# Trains a small GPT-2 (or what the KEY=VALUE config keys make it, e.g. arch=llama n_kv_head=1) for a few steps on
+# the demo text (byte tokens), measures it with `measure --json`, has scripts/torch_gns_stats.py compute the per-batch
+# statistics of the same checkpoint on the same windows (by torch.func/functorch per-example gradients), reads them
+# back with `measure --from-stats`, and compares every group's GNS, interval bounds, |G|^2 and tr(Sigma). Exit status
+# 0 when all agree to 1e-4 (relative).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$(mktemp -d)}"
+shift || true
+keys=()
+for kv in "$@"; do keys+=(--set "$kv"); done
 python="${PYTHON:-python3}"
 if [ -n "$(ls -A "$work" 2>/dev/null)" ]; then echo "check_measure_from_stats: $work is not empty" >&2; exit 2; fi
 mkdir -p "$work"
@@ -17,7 +22,8 @@ cd "$work"
 gns4j="$root/gns4j"
 "$gns4j" prepare --input "$root/src/main/resources/gns4j/demo/corpus.txt.xz" --out-dir data --tokenizer byte >/dev/null
 "$gns4j" train --device cpu --data-dir data --out-dir run --set max_steps=20 --set n_layer=2 --set n_head=2 \
-    --set n_embd=32 --set block_size=32 --set batch_size=8 --set checkpoint_interval=20 --set eval_interval=0 >/dev/null
+    --set n_embd=32 --set block_size=32 --set batch_size=8 --set checkpoint_interval=20 --set eval_interval=0 \
+    "${keys[@]}" >/dev/null
 "$gns4j" measure --device cpu --data-dir data --init-from run --batches 8 --batch-size 8 --top 0 --json > measure.json
 seed=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seed"])' measure.json)
 "$python" "$root/scripts/torch_gns_stats.py" --gns4j-run run --windows measure.json --out stats.jsonl --device cpu

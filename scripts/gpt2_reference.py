@@ -1,41 +1,17 @@
-"""A GPT-2 in plain PyTorch with Hugging Face GPT-2's parameter names, loaded from a folder of model.safetensors and
-config.json (what gns4j's checkpoints hold), for checks where transformers is not installed.
+"""A GPT-2 in plain PyTorch with Hugging Face GPT2LMHeadModel's parameter names, for checks where transformers is not
+installed (reference_models.load builds it from a checkpoint folder).
 
 The math is GPT-2's: learned token and position embeddings; per block a pre-LayerNorm causal self-attention and a
 pre-LayerNorm MLP (tanh-approximated GELU, 4x wide), each added to the residual stream; a final LayerNorm; logits
 against the token embedding (tied) or a separate lm_head. Projection weights are stored [in, out], as Hugging Face's
-Conv1D stores them. The safetensors file is read with numpy alone (8-byte header length, JSON header, raw data).
+Conv1D stores them.
 """
-import json
 import math
-import os
-import struct
 from types import SimpleNamespace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
-
-
-def read_safetensors(path):
-    """name -> float32 tensor of every entry in a .safetensors file."""
-    with open(path, "rb") as f:
-        (header_len,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(header_len))
-        data = f.read()
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if entry["dtype"] not in _DTYPES:
-            raise ValueError(f"{path}: {name} has dtype {entry['dtype']}, not one this reader knows")
-        start, end = entry["data_offsets"]
-        values = np.frombuffer(data[start:end], dtype=_DTYPES[entry["dtype"]]).reshape(entry["shape"])
-        tensors[name] = torch.from_numpy(values.astype(np.float32))
-    return tensors
 
 
 class Projection(nn.Module):
@@ -118,17 +94,3 @@ class Gpt2Reference(nn.Module):
         x = t.ln_f(x)
         head = t.wte.weight if self.tied else self.lm_head.weight
         return SimpleNamespace(logits=x @ head.T)
-
-
-def load(folder):
-    """The model of a Hugging Face GPT-2 folder; refuses folders whose tensors do not match the config one for one."""
-    with open(os.path.join(folder, "config.json")) as f:
-        cfg = json.load(f)
-    model = Gpt2Reference(cfg)
-    tensors = read_safetensors(os.path.join(folder, "model.safetensors"))
-    if model.tied:
-        tensors.pop("lm_head.weight", None)  # a tied head is the token embedding
-    missing, unexpected = model.load_state_dict(tensors, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{folder}: missing {missing}, unexpected {unexpected}")
-    return model

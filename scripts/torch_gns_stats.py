@@ -15,7 +15,7 @@ Any model and data loader, from Python:
 
     ./gns4j measure --from-stats stats.jsonl
 
-A gns4j model (run folders hold Hugging Face GPT-2 checkpoints), on the windows `measure` drew, with gns4j's group
+A gns4j model (run folders hold Hugging Face GPT-2 or Llama checkpoints), on the windows `measure` drew, with gns4j's group
 names, so that the two tables can be compared row by row:
 
     ./gns4j measure --data-dir DATA --init-from RUN --json > measure.json
@@ -23,8 +23,8 @@ names, so that the two tables can be compared row by row:
     ./gns4j measure --from-stats stats.jsonl --seed SEED    # SEED: measure.json's "seed", for the same intervals
 
 Needs torch (2.x, or 1.13 with functorch); the --gns4j-run mode also needs numpy, and loads the checkpoint into
-transformers' GPT2LMHeadModel where transformers is installed, else into gpt2_reference.py's model (the same
-parameter names and math, written from the GPT-2 paper's description).
+transformers (GPT2LMHeadModel or LlamaForCausalLM) where it is installed, else into the plain-PyTorch models of
+reference_models.py (the same parameter names and math).
 """
 import argparse
 import json
@@ -67,24 +67,27 @@ def default_groups(model):
     return groups
 
 
-# gns4j's parameter types (gns4j.model.ParamKind.Group, in its order) by Hugging Face GPT-2 parameter name.
-GNS4J_TYPES = [("embedding", r"^transformer\.(wte|wpe)\."), ("attn_qkv", r"\.attn\.c_attn\."),
-               ("attn_proj", r"\.attn\.c_proj\."), ("mlp_in", r"\.mlp\.c_fc\."), ("mlp_out", r"\.mlp\.c_proj\."),
-               ("norm", r"\.ln_(1|2|f)\."), ("lm_head", r"^lm_head\.")]
+# gns4j's parameter types (gns4j.model.ParamKind.Group, in its order) by Hugging Face GPT-2 or Llama parameter name.
+GNS4J_TYPES = [("embedding", r"^(transformer\.(wte|wpe)|model\.embed_tokens)\."),
+               ("attn_qkv", r"\.(attn\.c_attn|self_attn\.(q|k|v)_proj)\."),
+               ("attn_proj", r"\.(attn\.c_proj|self_attn\.o_proj)\."), ("mlp_in", r"\.mlp\.(c_fc|gate_proj|up_proj)\."),
+               ("mlp_out", r"\.mlp\.(c_proj|down_proj)\."),
+               ("norm", r"(\.ln_(1|2|f)|_layernorm|^model\.norm)\."), ("lm_head", r"^lm_head\.")]
 
 
 def gns4j_groups(model):
-    """The groups of `gns4j measure` (gns4j.gns.GnsTracker), for a GPT2LMHeadModel: same ids, same order."""
+    """The groups of `gns4j measure` (gns4j.gns.GnsTracker), for a GPT-2 or Llama model with Hugging Face's parameter
+    names: same ids, same order."""
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     types = OrderedDict((key, []) for key, _ in GNS4J_TYPES)
     layers = OrderedDict()
     for n in names:
         key = next((k for k, pattern in GNS4J_TYPES if re.search(pattern, n)), None)
         if key is None:
-            raise ValueError(f"{n}: not a gns4j GPT-2 parameter")
+            raise ValueError(f"{n}: not a gns4j GPT-2 or Llama parameter")
         types[key].append(n)
-        block = re.match(r"^transformer\.h\.(\d+)\.", n)
-        layer = f"h.{block.group(1)}" if block else "embed" if key == "embedding" else "head"
+        block = re.match(r"^(transformer\.h|model\.layers)\.(\d+)\.", n)
+        layer = f"h.{block.group(2)}" if block else "embed" if key == "embedding" else "head"
         layers.setdefault(layer, []).append(n)
     groups = OrderedDict([("total", names), ("ln", types["norm"])])
     groups.update((f"type/{k}", v) for k, v in types.items() if v)
@@ -202,18 +205,18 @@ def gns4j_main(args):
     folder = newest_model_folder(args.gns4j_run)
     with open(f"{folder}/config.json") as f:
         if not json.load(f).get("gns4j", {}).get("hf_compatible", True):
-            sys.exit(f"{folder}: this model (bias or norm settings) has no Hugging Face GPT-2 equivalent")
+            sys.exit(f"{folder}: this model (bias or norm settings) has no Hugging Face equivalent")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        from transformers import GPT2LMHeadModel
-        model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager")
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager")
         implementation = "transformers"
     except ImportError:
         import os
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        import gpt2_reference
-        model = gpt2_reference.load(folder)
-        implementation = "gpt2_reference.py"
+        import reference_models
+        model = reference_models.load(folder)
+        implementation = "reference_models.py"
     model = model.to(device=device, dtype=torch.float32)
     data_file, T, windows, seed = measure_windows(args.windows, args.data)
     tokens = np.memmap(data_file, dtype=np.uint16, mode="r")
@@ -236,7 +239,7 @@ def gns4j_main(args):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gns4j-run", required=True, metavar="PATH",
-                    help="gns4j run folder (its newest checkpoint), checkpoint folder, or Hugging Face GPT-2 folder")
+                    help="gns4j run folder (its newest checkpoint), checkpoint folder, or Hugging Face GPT-2 or Llama folder")
     ap.add_argument("--windows", required=True, metavar="MEASURE_JSON",
                     help="output of `gns4j measure --json`: the token file, block size and every window's offset")
     ap.add_argument("--data", metavar="FILE", help="the token file (default: measure.json's data_file)")
