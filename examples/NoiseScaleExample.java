@@ -6,7 +6,8 @@ import java.util.Random;
 
 /**
  * The gradient noise scale from per-example gradient norms, as any training loop can compute them. The gradients
- * here are synthetic, g_b = μ + σ·ε_b in D dimensions, so the true GNS is known: tr(Σ)/|G|² = D·σ² / (D·μ²) = 25.
+ * here are synthetic, g_b = μ + σ·ε_b in D dimensions, so the true GNS is known:
+ * tr(Σ)/|G|² = D·σ² / (D·μ²) = 1 / 0.2² = 25.
  *
  * <p>Run with the core jar: {@code java -cp gns4j-core/target/gns4j-core-0.1.0.jar examples/NoiseScaleExample.java}
  */

@@ -158,7 +158,10 @@ public final class GnsTracker {
         return gns(LN);
     }
 
-    /** {@return the smoothed GNS per type group, keyed by {@link TrackedTensor#type()}; groups without a value are absent} */
+    /**
+     * {@return the smoothed GNS per type group, keyed by {@link TrackedTensor#type()}; groups without a value are
+     * absent}
+     */
     public Map<String, Double> gnsByType() {
         return gnsByPrefix(TYPE);
     }
@@ -188,7 +191,10 @@ public final class GnsTracker {
         return gs == null ? null : new Estimate(gs, traceSigma[g].value());
     }
 
-    /** {@return {@link #ema(String)} of {@code "total"}: smoothed |G|² and tr(Σ) of all parameters, null before any update} */
+    /**
+     * {@return {@link #ema(String)} of {@code "total"}: the smoothed |G|² and tr(Σ) of all parameters} Null before the
+     * first update.
+     */
     public Estimate emaTotal() {
         return ema(TOTAL);
     }
