@@ -14,10 +14,10 @@ import java.util.List;
  * outside the blocks (final norm, LM head).
  */
 public final class GnsGrouping {
-    private GnsGrouping() {}
-
     /** The per-type groups in {@link ParamKind.Group} order, which metrics and checkpoints keep. */
     public static final List<String> TYPES = Arrays.stream(ParamKind.Group.values()).map(ParamKind.Group::key).toList();
+
+    private GnsGrouping() {}
 
     /** The tensors as the GNS code takes them, each at its own {@link ParamTensor#index()}. */
     public static List<TrackedTensor> tracked(List<ParamTensor> tensors) {

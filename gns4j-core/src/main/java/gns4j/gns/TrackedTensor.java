@@ -11,11 +11,16 @@ import java.util.Objects;
  * @param type  the kind of parameter, e.g. {@code "attn_qkv"} or {@code "norm"}: the group {@code "type/<type>"}
  * @param layer the layer, e.g. {@code "h.0"} or {@code "embed"}: the group {@code "layer/<layer>"}
  * @param norm  whether it is a normalisation layer's gain or bias (LayerNorm, RMSNorm): the group {@code "ln"}, whose
- *              GNS alone predicts the total one (Gray et al. 2024)
+ *              GNS tracks the total one at a fraction of the cost (Gray et al. 2024)
  */
 public record TrackedTensor(int index, String name, String type, String layer, boolean norm) {
 
-    /** Checks the arguments. @throws IllegalArgumentException on a negative index; NullPointerException on a null name */
+    /**
+     * Checks the arguments.
+     *
+     * @throws IllegalArgumentException on a negative index
+     * @throws NullPointerException     on a null name, type or layer
+     */
     public TrackedTensor {
         if (index < 0) throw new IllegalArgumentException("tensor index must be >= 0, got " + index);
         Objects.requireNonNull(name, "name");
