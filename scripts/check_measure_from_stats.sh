@@ -20,7 +20,7 @@ if [ -n "$(ls -A "$work" 2>/dev/null)" ]; then echo "check_measure_from_stats: $
 mkdir -p "$work"
 cd "$work"
 gns4j="$root/gns4j"
-"$gns4j" prepare --input "$root/src/main/resources/gns4j/demo/corpus.txt.xz" --out-dir data --tokenizer byte >/dev/null
+"$gns4j" prepare --input "$root/gns4j-app/src/main/resources/gns4j/demo/corpus.txt.xz" --out-dir data --tokenizer byte >/dev/null
 "$gns4j" train --device cpu --data-dir data --out-dir run --set max_steps=20 --set n_layer=2 --set n_head=2 \
     --set n_embd=32 --set block_size=32 --set batch_size=8 --set checkpoint_interval=20 --set eval_interval=0 \
     "${keys[@]}" >/dev/null

@@ -1,0 +1,70 @@
+package gns4j.backend.cuda;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Every .cu resource compiles with nvcc for sm_90 (skipped without nvcc), and the module lists all of them. */
+class KernelSourcesTest {
+    static final Path RESOURCES = Path.of("gns4j-app/src/main/resources/gns4j/cuda");
+
+    static Stream<String> sources() { return Gpu.SOURCES.stream(); }
+
+    static Path nvcc() {
+        Path std = Path.of("/usr/local/cuda/bin/nvcc");
+        if (Files.isExecutable(std)) return std;
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":"))
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "nvcc"))) return Path.of(dir, "nvcc");
+        return null;
+    }
+
+    @Test
+    void moduleCoversEveryCuFile() throws IOException {
+        List<String> onDisk = new ArrayList<>();
+        try (var files = Files.list(RESOURCES)) {
+            files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cu")).sorted().forEach(onDisk::add);
+        }
+        assertEquals(onDisk, Gpu.SOURCES.stream().sorted().toList());
+        String src = Gpu.source();
+        assertTrue(src.startsWith(Gpu.resource("common.cuh")));
+        for (String f : Gpu.SOURCES) assertTrue(src.contains(Gpu.resource(f)), f);
+    }
+
+    @ParameterizedTest
+    @MethodSource("sources")
+    void compilesWithNvccForSm90(String file, @TempDir Path tmp) throws Exception {
+        Path nvcc = nvcc();
+        assumeTrue(nvcc != null, "nvcc not found");
+        String[] heads = file.equals("attention.cu") ? new String[]{"4", "16", "32", "48", "64", "128"} : new String[]{"64"};
+        for (String hs : heads) {
+            Path out = tmp.resolve(file + "-" + hs + ".cubin");
+            Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "-cubin", "-std=c++17", "-DHS=" + hs,
+                    "-include", RESOURCES.resolve("common.cuh").toAbsolutePath().toString(),
+                    "-o", out.toString(), RESOURCES.resolve(file).toString()).redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS), "nvcc timed out on " + file);
+            assertEquals(0, p.exitValue(), file + " (HS=" + hs + "):\n" + log);
+            assertTrue(Files.size(out) > 0);
+        }
+    }
+
+    @Test
+    void optionsCarryArchAndSortedDefines() {
+        assertEquals(List.of("--gpu-architecture=sm_90", "--std=c++17", "-DA=1", "-DHS=64"),
+                Gpu.options("sm_90", Map.of("HS", "64", "A", "1")));
+    }
+}
