@@ -50,17 +50,17 @@ public final class DemoCommand implements Callable<Integer> {
         if (new RunDir(run).hasRun())
             throw new gns4j.UserError("out dir " + run + " already holds a run (metrics.jsonl); choose another --out-dir");
         // The demo prepares its data before the trainer checks the device: refuse a missing GPU first.
-        String noGpu = cfg.device() == TrainConfig.Device.CUDA ? gns4j.backend.cuda.CudaBackend.unavailableReason() : null;
+        String noGpu = cfg.run().device() == TrainConfig.Device.CUDA ? gns4j.backend.cuda.CudaBackend.unavailableReason() : null;
         if (noGpu != null) throw new gns4j.UserError(noGpu + " (use --set device=cpu)");
         System.err.println("gns4j demo: byte-level GPT on bundled text (Genesis to Leviticus, KJV), " + maxSteps
-                + " steps of " + cfg.batchSize() + " sequences x " + cfg.blockSize() + " tokens");
+                + " steps of " + cfg.batch().batchSize() + " sequences x " + cfg.model().blockSize() + " tokens");
         DemoCorpus.prepare(data, Tokenizers.byName("byte"));
         Trainer.Result r = new Trainer(cfg, data, run, StatusLine.stderr()).run();
         ReportWriter.writeForRun(run);
         System.out.printf("%nloss %.3f -> val loss %s after %,d tokens in %.0f s%n", r.loss(),
                 r.valLoss() == null ? "-" : String.format("%.3f", r.valLoss()), r.tokens(), r.seconds());
         System.out.printf("gradient noise scale B_simple (training estimate, in sequences; the batch was %d): total %s,"
-                + " LayerNorm-only %s%n", cfg.batchSize(), fmt(r.gnsTotal()), fmt(r.gnsLn()));
+                + " LayerNorm-only %s%n", cfg.batch().batchSize(), fmt(r.gnsTotal()), fmt(r.gnsLn()));
         System.out.println("This is a moving average over the last steps while the weights changed; " + measureCommand(run)
                 + " takes the ratio of means over many batches of the final weights, so the two differ most early in"
                 + " training, while the GNS still changes fast, and agree once it changes slowly.");

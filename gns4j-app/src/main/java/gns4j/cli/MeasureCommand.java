@@ -148,7 +148,7 @@ public final class MeasureCommand implements Callable<Integer> {
                     + "elsewhere; it cannot be combined with " + String.join(", ", given));
         if (!Files.isRegularFile(model.fromStats)) throw new UserError("--from-stats " + model.fromStats + ": not found");
         var report = new StatsReport(GnsStatsFile.read(model.fromStats), confidence, method,
-                seed != null ? seed : TrainConfig.defaults().seed(), tensors);
+                seed != null ? seed : TrainConfig.defaults().run().seed(), tensors);
         System.out.print(json ? report.json() + "\n" : report.table());
         return 0;
     }
@@ -170,21 +170,21 @@ public final class MeasureCommand implements Callable<Integer> {
                 : (checkpoint.trainConfig() != null ? TrainConfig.fromJson(checkpoint.trainConfig().toString())
                 : TrainCommand.pretrainedShape(TrainConfig.defaults(), checkpoint.config(), java.util.Set.of(), checkpoint.weights()))
                 .with(overrides.toArray(String[]::new));
-        long s = seed != null ? seed : cfg.seed();
-        int B = batchSize != null ? batchSize : cfg.batchSize();
+        long s = seed != null ? seed : cfg.run().seed();
+        int B = batchSize != null ? batchSize : cfg.batch().batchSize();
         if (B < 2) throw new UserError("--batch-size must be >= 2 (GNS compares examples within a batch), got " + B);
-        int micro = cfg.autoMicroBatch() ? B : Math.min(cfg.microBatchSize(), B); // auto: the batch is one pass
+        int micro = cfg.batch().autoMicroBatch() ? B : Math.min(cfg.batch().microBatchSize(), B); // auto: the batch is one pass
         if (B % micro != 0)
             throw new UserError("--batch-size " + B + " must be a multiple of micro_batch_size " + micro
                     + " (set it with --set micro_batch_size=M)");
 
         DataMeta meta = TokenDataset.readMeta(dataDir);
-        ModelConfig mc = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
+        ModelConfig mc = cfg.model().modelConfig(meta == null ? 0 : meta.vocabSize());
         // Plain nanoGPT .bin files (no meta.json) hold GPT-2 tokens.
         Tokenizer tok = Tokenizers.byName(meta == null ? "gpt2" : meta.tokenizer());
         Path file = dataDir.resolve(fileName);
         try (TokenDataset data = TokenDataset.open(file, mc.vocabSize(), mc.blockSize());
-             Backend backend = Backends.open(cfg.device().name().toLowerCase(), mc, micro, cfg.threadCount(),
+             Backend backend = Backends.open(cfg.run().device().name().toLowerCase(), mc, micro, cfg.run().threadCount(),
                      n -> System.err.println("gns4j: " + n))) {
             String source;
             if (checkpoint != null) {
@@ -196,7 +196,7 @@ public final class MeasureCommand implements Callable<Integer> {
             }
             boolean console = gns4j.train.StatusLine.interactive();
             ModelMeasurement m = ModelMeasurer.measure(backend, data, batches, B, micro, mc.blockSize(),
-                    cfg.linearNormMethod(), new SplittableRandom(s), done -> {
+                    cfg.gns().linearNormMethod(), new SplittableRandom(s), done -> {
                         if (console) System.err.printf("\rmeasure: batch %d/%d", done, batches);
                     });
             if (console) System.err.println();

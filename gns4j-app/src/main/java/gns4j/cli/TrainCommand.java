@@ -99,7 +99,7 @@ public final class TrainCommand implements Callable<Integer> {
         NcclBootstrap.Env child = launch ? null : MultiGpu.child(System.getenv());
         if (launch || child != null) {
             String option = launch ? "--gpus " + gpus : "rank " + child.rank() + " (LOCAL_RANK " + child.localRank() + ")";
-            if (trainer.config().device() == TrainConfig.Device.CPU)
+            if (trainer.config().run().device() == TrainConfig.Device.CPU)
                 throw new UserError(option + " trains on GPUs, but the device is cpu (use --device cuda)");
             // The ranks would each refuse bad input; the launcher refuses it once, before starting them.
             if (launch) trainer.checkInputs(gpus);
@@ -208,22 +208,22 @@ public final class TrainCommand implements Callable<Integer> {
      */
     public static TrainConfig pretrainedShape(TrainConfig cfg, ModelConfig hf, Set<String> explicit, Path source) {
         List<String> shape = new ArrayList<>();
-        agree(explicit, "arch", cfg.arch().name().toLowerCase(), hf.arch().name().toLowerCase(), source, shape);
+        agree(explicit, "arch", cfg.model().arch().name().toLowerCase(), hf.arch().name().toLowerCase(), source, shape);
         if (hf.arch() == Arch.LLAMA) {
-            agree(explicit, "n_kv_head", cfg.nKvHead() > 0 ? cfg.nKvHead() : cfg.nHead(), hf.nKvHead(), source, shape);
-            agree(explicit, "rope_theta", cfg.ropeTheta(), hf.ropeTheta(), source, shape);
-            agree(explicit, "ffn_hidden", cfg.ffnHidden(), hf.ffnHidden(), source, shape);
+            agree(explicit, "n_kv_head", cfg.model().nKvHead() > 0 ? cfg.model().nKvHead() : cfg.model().nHead(), hf.nKvHead(), source, shape);
+            agree(explicit, "rope_theta", cfg.model().ropeTheta(), hf.ropeTheta(), source, shape);
+            agree(explicit, "ffn_hidden", cfg.model().ffnHidden(), hf.ffnHidden(), source, shape);
         }
-        agree(explicit, "n_layer", cfg.nLayer(), hf.nLayer(), source, shape);
-        agree(explicit, "n_head", cfg.nHead(), hf.nHead(), source, shape);
-        agree(explicit, "n_embd", cfg.nEmbd(), hf.nEmbd(), source, shape);
-        agree(explicit, "vocab_size", cfg.vocabSize(), hf.vocabSize(), source, shape);
-        agree(explicit, "bias", cfg.bias(), hf.bias(), source, shape);
-        agree(explicit, "norm", cfg.norm().name().toLowerCase(), hf.norm().name().toLowerCase(), source, shape);
-        agree(explicit, "tied_head", cfg.tiedHead(), hf.tiedHead(), source, shape);
+        agree(explicit, "n_layer", cfg.model().nLayer(), hf.nLayer(), source, shape);
+        agree(explicit, "n_head", cfg.model().nHead(), hf.nHead(), source, shape);
+        agree(explicit, "n_embd", cfg.model().nEmbd(), hf.nEmbd(), source, shape);
+        agree(explicit, "vocab_size", cfg.model().vocabSize(), hf.vocabSize(), source, shape);
+        agree(explicit, "bias", cfg.model().bias(), hf.bias(), source, shape);
+        agree(explicit, "norm", cfg.model().norm().name().toLowerCase(), hf.norm().name().toLowerCase(), source, shape);
+        agree(explicit, "tied_head", cfg.model().tiedHead(), hf.tiedHead(), source, shape);
         if (explicit.contains("block_size")) {
-            if (cfg.blockSize() > hf.blockSize())
-                throw new UserError("block_size " + cfg.blockSize() + " exceeds the " + hf.blockSize()
+            if (cfg.model().blockSize() > hf.blockSize())
+                throw new UserError("block_size " + cfg.model().blockSize() + " exceeds the " + hf.blockSize()
                         + " positions of the model in " + source);
         } else shape.add("block_size=" + hf.blockSize());
         return cfg.with(shape.toArray(String[]::new));

@@ -219,16 +219,16 @@ public final class ScheduleExperiment {
     }
 
     private EstimatorComparison.Result measureEstimators(gns4j.backend.Backend backend, TrainConfig c) {
-        int B = cfg.estimatorBatchSize() > 0 ? cfg.estimatorBatchSize() : c.batchSize();
+        int B = cfg.estimatorBatchSize() > 0 ? cfg.estimatorBatchSize() : c.batch().batchSize();
         // At least two equal micro-batches: the micro-batch estimator compares them.
         int micro = Math.max(1, Math.min(B / 2, backend.maxMicroBatch()));
         while (B % micro != 0) micro--;
         log.printf("    estimators: %d batches of %d sequences (micro-batches of %d) on the trained model%n",
                 cfg.estimatorBatches(), B, micro);
         try (TokenDataset train = TokenDataset.open(cfg.dataDir().resolve(DatasetPreparer.TRAIN_FILE),
-                backend.layout().config.vocabSize(), c.blockSize())) {
+                backend.layout().config.vocabSize(), c.model().blockSize())) {
             return EstimatorComparison.measure(backend, train, cfg.estimatorBatches(), B, micro,
-                    c.blockSize(), cfg.estimatorGroups(), c.linearNormMethod(), new SplittableRandom(c.seed() ^ 0x5EEDL));
+                    c.model().blockSize(), cfg.estimatorGroups(), c.gns().linearNormMethod(), new SplittableRandom(c.run().seed() ^ 0x5EEDL));
         } catch (IllegalArgumentException e) {
             throw new UserError("estimators: " + e.getMessage());
         }

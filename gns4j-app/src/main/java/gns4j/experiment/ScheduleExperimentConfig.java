@@ -180,8 +180,8 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     /** The LR arms of the best fixed batch {@code best}: fixed-&lt;B&gt;-lr&lt;f&gt;, peak and floor LR times f. */
     public Map<String, Map<String, String>> lrArms(int best) {
         Map<String, Map<String, String>> all = new LinkedHashMap<>();
-        double lr = Double.parseDouble(base.getOrDefault("learning_rate", TrainConfig.defaults().learningRate() + ""));
-        double minLr = Double.parseDouble(base.getOrDefault("min_lr", TrainConfig.defaults().minLr() + ""));
+        double lr = Double.parseDouble(base.getOrDefault("learning_rate", TrainConfig.defaults().optimizer().learningRate() + ""));
+        double minLr = Double.parseDouble(base.getOrDefault("min_lr", TrainConfig.defaults().optimizer().minLr() + ""));
         for (double f : lrFactors)
             all.put(fixedArm(best) + "-lr" + fmt(f), Map.of("batch_schedule", "fixed", "batch_size", Integer.toString(best),
                     "learning_rate", Double.toString(lr * f), "min_lr", Double.toString(minLr * f)));
@@ -214,12 +214,12 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
                 throw new UserError("arm " + arm.getKey() + ": " + e.getMessage());
             }
             // max_steps must not end a run before the token budget does, or the arms would not see equal tokens.
-            long reachable = cfg.batchSchedule() == TrainConfig.BatchScheduleType.ADAPTIVE
-                    ? (long) cfg.maxSteps() * cfg.batchSizeMinResolved() * cfg.blockSize()
+            long reachable = cfg.batch().batchSchedule() == TrainConfig.BatchScheduleType.ADAPTIVE
+                    ? (long) cfg.run().maxSteps() * cfg.batch().minResolved() * cfg.model().blockSize()
                     : maxStepsTokens(cfg);
-            if (reachable < cfg.maxTokens())
-                throw new UserError("arm " + arm.getKey() + ": max_steps (" + cfg.maxSteps() + ") can end the run before max_tokens ("
-                        + cfg.maxTokens() + "); raise max_steps so that the token budget ends every run");
+            if (reachable < cfg.run().maxTokens())
+                throw new UserError("arm " + arm.getKey() + ": max_steps (" + cfg.run().maxSteps() + ") can end the run before max_tokens ("
+                        + cfg.run().maxTokens() + "); raise max_steps so that the token budget ends every run");
             out.put(arm.getKey(), cfg);
         }
         return out;

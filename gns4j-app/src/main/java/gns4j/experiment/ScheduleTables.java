@@ -29,38 +29,38 @@ final class ScheduleTables {
     static String header(ScheduleExperimentConfig cfg, Map<String, TrainConfig> configs) {
         TrainConfig first = configs.values().iterator().next();
         var meta = TokenDataset.readMeta(cfg.dataDir());
-        ModelConfig model = first.modelConfig(meta == null ? 0 : meta.vocabSize());
+        ModelConfig model = first.model().modelConfig(meta == null ? 0 : meta.vocabSize());
         ParameterLayout layout = new ParameterLayout(model);
         long embedding = layout.wte.size() + (layout.wpe == null ? 0 : layout.wpe.size()); // Llama: no position table
         long nonEmbedding = layout.totalSize - embedding;
         StringBuilder sb = new StringBuilder();
         sb.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-        sb.append("- analysed on: ").append(machine()).append("; runs on device ").append(first.device().name().toLowerCase(Locale.ROOT)).append('\n');
+        sb.append("- analysed on: ").append(machine()).append("; runs on device ").append(first.run().device().name().toLowerCase(Locale.ROOT)).append('\n');
         sb.append(String.format(Locale.ROOT, "- data: %s (%s tokenizer, vocabulary %d)%n", cfg.dataDir(),
                 meta == null ? "?" : meta.tokenizer(), model.vocabSize()));
         sb.append(String.format(Locale.ROOT, "- model: %d layers, %d heads, n_embd %d, block %d: %,d parameters, %,d without the embeddings%n",
                 model.nLayer(), model.nHead(), model.nEmbd(), model.blockSize(), layout.totalSize, nonEmbedding));
         sb.append(String.format(Locale.ROOT, "- budget: %,d tokens per run (%.1f per non-embedding parameter, %.1f per parameter); LR %s, peak %.3g, floor %.3g, warmup %,d tokens, horizon %,d tokens%n",
-                first.maxTokens(), (double) first.maxTokens() / nonEmbedding, (double) first.maxTokens() / layout.totalSize,
-                first.lrDecay().name().toLowerCase(Locale.ROOT), first.learningRate(), first.minLr(), first.warmupTokens(),
+                first.run().maxTokens(), (double) first.run().maxTokens() / nonEmbedding, (double) first.run().maxTokens() / layout.totalSize,
+                first.optimizer().lrDecay().name().toLowerCase(Locale.ROOT), first.optimizer().learningRate(), first.optimizer().minLr(), first.optimizer().warmupTokens(),
                 first.lrSchedule().decayTokens()));
         sb.append("- seeds: ").append(cfg.seeds()).append('\n');
         sb.append(String.format(Locale.ROOT, "- validation: the same %d windows of %d tokens spread over all of val.bin for every run, every %s%n",
-                first.evalSequences(), first.blockSize(), first.evalIntervalTokens() > 0
-                        ? String.format(Locale.ROOT, "%,d tokens", first.evalIntervalTokens()) : first.evalInterval() + " steps"));
+                first.run().evalSequences(), first.model().blockSize(), first.run().evalIntervalTokens() > 0
+                        ? String.format(Locale.ROOT, "%,d tokens", first.run().evalIntervalTokens()) : first.run().evalInterval() + " steps"));
         sb.append("- arms:\n");
         for (var e : configs.entrySet()) {
             TrainConfig c = e.getValue();
-            String desc = switch (c.batchSchedule()) {
-                case FIXED -> "fixed batch " + c.batchSize();
-                case LINEAR_RAMP -> String.format(Locale.ROOT, "linear ramp %d -> %d sequences over %,d tokens", c.batchSizeStart(), c.batchSize(), c.rampTokens());
+            String desc = switch (c.batch().batchSchedule()) {
+                case FIXED -> "fixed batch " + c.batch().batchSize();
+                case LINEAR_RAMP -> String.format(Locale.ROOT, "linear ramp %d -> %d sequences over %,d tokens", c.batch().batchSizeStart(), c.batch().batchSize(), c.batch().rampTokens());
                 case ADAPTIVE -> String.format(Locale.ROOT, "adaptive: %s x %s GNS, in [%d, %d], start %d, every >= %d steps%s",
-                        fmtG(c.adaptiveK()), c.adaptiveSource().name().toLowerCase(Locale.ROOT), c.batchSizeMinResolved(), c.batchSize(),
-                        c.batchSizeStart(), c.adaptiveInterval(), c.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
+                        fmtG(c.batch().adaptiveK()), c.batch().adaptiveSource().name().toLowerCase(Locale.ROOT), c.batch().minResolved(), c.batch().batchSize(),
+                        c.batch().batchSizeStart(), c.batch().adaptiveInterval(), c.batch().adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
             };
             sb.append(String.format(Locale.ROOT, "  - `%s`: %s, peak LR %.3g; micro-batch %s; per-example norms %s%n",
-                    e.getKey(), desc, c.learningRate(), c.autoMicroBatch() ? "= batch" : Integer.toString(c.microBatchSize()),
-                    c.perExampleNorms().name().toLowerCase(Locale.ROOT)));
+                    e.getKey(), desc, c.optimizer().learningRate(), c.batch().autoMicroBatch() ? "= batch" : Integer.toString(c.batch().microBatchSize()),
+                    c.gns().perExampleNorms().name().toLowerCase(Locale.ROOT)));
         }
         return sb.toString();
     }

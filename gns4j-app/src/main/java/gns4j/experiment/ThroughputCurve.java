@@ -64,9 +64,9 @@ public record ThroughputCurve(List<Point> points) {
      * schedule that changes it, so an upper bound when bigger batches are faster), plus a tenth for evaluations.
      */
     double secondsFor(TrainConfig c) {
-        int batch = c.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? c.batchSize() : c.batchSizeStart();
+        int batch = c.batch().batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? c.batch().batchSize() : c.batch().batchSizeStart();
         Point nearest = points.stream().min(java.util.Comparator.comparingInt(p -> Math.abs(p.batch() - batch))).orElseThrow();
-        long tokens = c.maxTokens() > 0 ? c.maxTokens() : c.plannedTokens();
+        long tokens = c.run().maxTokens() > 0 ? c.run().maxTokens() : c.plannedTokens();
         return 1.1 * tokens / nearest.tokPerS();
     }
 

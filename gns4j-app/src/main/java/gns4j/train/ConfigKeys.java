@@ -93,9 +93,20 @@ public final class ConfigKeys {
         return "| `" + key + "` | " + TrainConfig.defaultValue(key) + " | " + meaning(key) + " |";
     }
 
-    /** The markdown table of every key, as docs/config.md holds it. */
+    /** What each section of {@link TrainConfig} holds, as a heading of docs/config.md. */
+    private static final Map<String, String> SECTION_TITLES = Map.of(
+            "model", "Model (`ModelSettings`)", "batch", "Batch and its schedule (`BatchSettings`)",
+            "optimizer", "Optimizer (`OptimizerSettings`)", "run", "Run: limits, evaluation, logging, checkpoints (`RunSettings`)",
+            "gns", "Gradient noise scale (`GnsSettings`)", "dataParallel", "Data parallel, `train --gpus N` (`DataParallelSettings`)");
+
+    /** The markdown tables of every key, one per section of {@link TrainConfig} under its heading, as docs/config.md holds them. */
     public static String markdownTable() {
-        return "| key | default | meaning |\n|---|---|---|\n"
-                + TrainConfig.keys().stream().map(ConfigKeys::markdownRow).collect(Collectors.joining("\n")) + "\n";
+        StringBuilder md = new StringBuilder();
+        for (String section : TrainConfig.sections()) {
+            md.append("## ").append(SECTION_TITLES.get(section)).append("\n\n| key | default | meaning |\n|---|---|---|\n");
+            for (String key : TrainConfig.keys(section)) md.append(markdownRow(key)).append('\n');
+            md.append('\n');
+        }
+        return md.toString().stripTrailing() + "\n";
     }
 }

@@ -32,7 +32,7 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
 
     /** The model shape, refused with one line when its parameters do not fit one flat buffer. */
     ModelConfig model(DataMeta meta) {
-        ModelConfig m = cfg.modelConfig(meta == null ? 0 : meta.vocabSize());
+        ModelConfig m = cfg.model().modelConfig(meta == null ? 0 : meta.vocabSize());
         try {
             new ParameterLayout(m);
         } catch (IllegalArgumentException e) {
@@ -48,7 +48,7 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
     /** val.bin when the config evaluates and the file exists, else null. */
     Path valFile() {
         Path f = dataDir.resolve(DatasetPreparer.VAL_FILE);
-        return (cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && Files.exists(f) ? f : null;
+        return (cfg.run().evalInterval() > 0 || cfg.run().evalIntervalTokens() > 0) && Files.exists(f) ? f : null;
     }
 
     /** The newest checkpoint of the run folder, verified and written with this config; null when there is none. */
@@ -99,18 +99,18 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
      */
     int maxMicroBatch(String device, ModelConfig model, Communicator comm, int gpu) {
         long parameters = new ParameterLayout(model).totalSize;
-        if (!cfg.autoMicroBatch() || cfg.maxMicroBatch() > 0) {
+        if (!cfg.batch().autoMicroBatch() || cfg.batch().maxMicroBatch() > 0) {
             // A given micro-batch is checked against memory before anything is allocated.
-            int asked = cfg.autoMicroBatch() ? Math.min(cfg.largestBatch(), cfg.maxMicroBatch()) : cfg.microBatchSize();
+            int asked = cfg.batch().autoMicroBatch() ? Math.min(cfg.batch().largest(), cfg.batch().maxMicroBatch()) : cfg.batch().microBatchSize();
             int fit = Backends.largestMicroBatch(device, model, parameters, asked, gpu);
             if (fit < asked)
                 throw new UserError(String.format("a micro-batch of %d sequences needs about %,d MiB of activations, but only"
                                 + " about %d sequences fit the free memory; lower %s (or set micro_batch_size=auto)", asked,
                         asked * MemoryPlan.bytesPerSequence(device, model) >> 20, fit,
-                        cfg.autoMicroBatch() ? "max_micro_batch" : "micro_batch_size"));
+                        cfg.batch().autoMicroBatch() ? "max_micro_batch" : "micro_batch_size"));
             return asked;
         }
-        int cap = cfg.largestBatch();
+        int cap = cfg.batch().largest();
         int fit = Backends.largestMicroBatch(device, model, parameters, cap, gpu);
         if (comm == null) return fit;
         double[] each = new double[comm.worldSize()];
@@ -121,12 +121,12 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
 
     /** Refuses a step batch of B that gives some of {@code world} data-parallel ranks no pass. */
     static void checkShards(TrainConfig cfg, int B, int step, int world) {
-        int passes = cfg.autoMicroBatch() ? B : B / cfg.microBatchSize();
+        int passes = cfg.batch().autoMicroBatch() ? B : B / cfg.batch().microBatchSize();
         if (passes < world)
             throw new UserError((step > 0 ? "step " + step + ": " : "") + "batch " + B + " is " + passes
-                    + (cfg.autoMicroBatch() ? " sequence(s)" : " micro-batch(es) of " + cfg.microBatchSize())
+                    + (cfg.batch().autoMicroBatch() ? " sequence(s)" : " micro-batch(es) of " + cfg.batch().microBatchSize())
                     + ", fewer than the " + world + " data-parallel ranks (each needs at least one;"
-                    + " raise batch_size" + (cfg.batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
-                    + (cfg.autoMicroBatch() ? ")" : " or lower micro_batch_size)"));
+                    + " raise batch_size" + (cfg.batch().batchSchedule() == TrainConfig.BatchScheduleType.FIXED ? "" : " and the schedule's smallest batch")
+                    + (cfg.batch().autoMicroBatch() ? ")" : " or lower micro_batch_size)"));
     }
 }

@@ -46,7 +46,7 @@ final class StepRunner {
         this.backend = backend;
         this.comm = comm;
         this.stats = stats;
-        this.T = cfg.blockSize();
+        this.T = cfg.model().blockSize();
         int micro = backend.maxMicroBatch();
         sq = new double[backend.layout().numTensors() * micro];
         inputs = new int[micro * T];
@@ -61,9 +61,9 @@ final class StepRunner {
     /** Forward and backward of a batch of {@code B} drawn from {@code train} with the step's {@code seed}. */
     Result run(TokenDataset train, int B, long seed, boolean stopRequested) {
         int rank = comm == null ? 0 : comm.rank(), world = comm == null ? 1 : comm.worldSize();
-        int[] passes = MicroBatches.split(B, cfg.microBatchSize(), backend.maxMicroBatch(), world);
+        int[] passes = MicroBatches.split(B, cfg.batch().microBatchSize(), backend.maxMicroBatch(), world);
         int a = passes.length, first = (int) ((long) a * rank / world), end = (int) ((long) a * (rank + 1) / world);
-        NormTracking tracking = cfg.perExampleNorms();
+        NormTracking tracking = cfg.gns().perExampleNorms();
         SplittableRandom rng = new SplittableRandom(seed);
         backend.zeroGrad();
         int at = 0;
@@ -79,8 +79,8 @@ final class StepRunner {
             drawn += n;
             if (m < first || m >= end) continue;
             // This rank's last pass finishes its gradient: its backward may start the all-reduce.
-            if (comm != null && cfg.gradOverlap() && m == end - 1) backend.overlapGradReduce(comm, cfg.gradBucketBytes());
-            lossSum += n * backend.forwardBackward(inputs, targets, n, T, 1f / B, tracking, cfg.linearNormMethod(), sq);
+            if (comm != null && cfg.dataParallel().gradOverlap() && m == end - 1) backend.overlapGradReduce(comm, cfg.dataParallel().gradBucketBytes());
+            lossSum += n * backend.forwardBackward(inputs, targets, n, T, 1f / B, tracking, cfg.gns().linearNormMethod(), sq);
             if (tracking != NormTracking.OFF) stats.add(sq, n);
             local += n;
         }

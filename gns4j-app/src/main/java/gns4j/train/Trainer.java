@@ -193,20 +193,20 @@ public final class Trainer {
             // Everything that can refuse the run (including the backend) comes before the run folder is made, and
             // notices wait until then, so refused input gives one line on stderr and leaves no files.
             List<String> notices = new ArrayList<>();
-            if ((cfg.evalInterval() > 0 || cfg.evalIntervalTokens() > 0) && val == null)
+            if ((cfg.run().evalInterval() > 0 || cfg.run().evalIntervalTokens() > 0) && val == null)
                 notices.add("no " + dataDir.resolve(DatasetPreparer.VAL_FILE) + ": validation is off");
-            if (comm != null) RunInputs.checkShards(cfg, cfg.batchSizeSchedule().smallest(), 0, comm.worldSize());
+            if (comm != null) RunInputs.checkShards(cfg, cfg.batch().schedule().smallest(), 0, comm.worldSize());
             float[] initParams = null;
             if (from == null && initFrom != null) {
                 RunInputs.Pretrained pre = RunInputs.pretrained(initFrom, initFromSha256, model);
                 initParams = pre.params();
                 initFromSha256 = pre.sha256();
             }
-            String device = Backends.resolve(cfg.device().name().toLowerCase(), model, notices::add);
+            String device = Backends.resolve(cfg.run().device().name().toLowerCase(), model, notices::add);
             int maxMicro = inputs.maxMicroBatch(device, model, comm, gpu);
             resolved = cfg.with("vocab_size=" + model.vocabSize());
-            if (cfg.autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
-            try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.threadCount(), gpu,
+            if (cfg.batch().autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
+            try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.run().threadCount(), gpu,
                     notices::add))) {
                 RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
                         dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
@@ -219,15 +219,15 @@ public final class Trainer {
                     }
                     try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics(), hooks.metricsOpener()) : null) {
                         status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
-                                + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.autoMicroBatch()
+                                + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.batch().autoMicroBatch()
                                 ? "= batch up to " + maxMicro : Integer.toString(maxMicro))
-                                + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.gradOverlap()
-                                ? " (gradient all-reduce overlapped with backward, " + cfg.gradBucketMb() + " MiB buckets)" : "") : "")
+                                + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.dataParallel().gradOverlap()
+                                ? " (gradient all-reduce overlapped with backward, " + cfg.dataParallel().gradBucketMb() + " MiB buckets)" : "") : "")
                                 + (from != null ? "; resuming from " + from.dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
-                        Validation validation = val == null ? null : new Validation(val, model.blockSize(), cfg.evalSequences());
+                        Validation validation = val == null ? null : new Validation(val, model.blockSize(), cfg.run().evalSequences());
                         TrainingLoop loop = new TrainingLoop(cfg, backend, comm, status, hooks, metrics, () -> stopRequested,
-                                new Checkpoints(new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink()),
+                                new Checkpoints(new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()),
                                         backend, writer(), JsonParser.parseString(resolved.toJson()).getAsJsonObject(), null));
                         checkpoints = loop.checkpoints();
                         Result result = loop.run(train, validation, from, initParams);
@@ -254,13 +254,13 @@ public final class Trainer {
     public void checkInputs(int worldSize) {
         try (TokenDataset _ = inputs.openTrain(inputs.model(inputs.dataMeta()))) {
             if (!resuming) folder.checkFree();
-            if (worldSize > 1) RunInputs.checkShards(cfg, cfg.batchSizeSchedule().smallest(), 0, worldSize);
+            if (worldSize > 1) RunInputs.checkShards(cfg, cfg.batch().schedule().smallest(), 0, worldSize);
         }
     }
 
     /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */
     private void prepareResume(CheckpointStore.Checkpoint from) {
-        new CheckpointStore(runDir, cfg.keepCheckpoints(), hooks.checkpointSink()).removeTemporary();
+        new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()).removeTemporary();
         int step = from == null ? 0 : from.state().step();
         folder.truncateMetrics(step);
         if (from == null) status.notice("no checkpoint in " + runDir + " yet: starting the run over");

@@ -62,12 +62,12 @@ final class TrainingLoop {
      * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
      */
     Trainer.Result run(TokenDataset train, Validation val, CheckpointStore.Checkpoint from, float[] initParams) {
-        BatchSchedule batches = cfg.batchSizeSchedule();
+        BatchSchedule batches = cfg.batch().schedule();
         LrSchedule lrs = cfg.lrSchedule();
-        StepGns gns = new StepGns(backend.layout(), cfg.perExampleNorms(), cfg.gnsAlpha());
-        StepStats stats = new StepStats(backend.layout(), cfg.perExampleNorms(), cfg.largestBatch());
-        StepRunner runner = new StepRunner(cfg, backend, comm, stats, cfg.largestBatch());
-        backend.initWeights(cfg.seed());
+        StepGns gns = new StepGns(backend.layout(), cfg.gns().perExampleNorms(), cfg.gns().gnsAlpha());
+        StepStats stats = new StepStats(backend.layout(), cfg.gns().perExampleNorms(), cfg.batch().largest());
+        StepRunner runner = new StepRunner(cfg, backend, comm, stats, cfg.batch().largest());
+        backend.initWeights(cfg.run().seed());
         if (initParams != null) backend.writeParams(initParams);
         Progress p = new Progress();
         if (from != null) checkpoints.restore(from, gns, batches, p);
@@ -78,33 +78,33 @@ final class TrainingLoop {
                 long stepStart = System.nanoTime();
                 int B = batches.batchSize(p.tokens, p.step);
                 if (comm != null) RunInputs.checkShards(cfg, B, p.step + 1, comm.worldSize());
-                StepRunner.Result r = runner.run(train, B, stepSeed(cfg.seed(), p.step), stopAsked());
+                StepRunner.Result r = runner.run(train, B, stepSeed(cfg.run().seed(), p.step), stopAsked());
                 if (comm != null) stopAgreed = r.stop();
                 p.loss = r.loss();
                 double gradNorm = Math.sqrt(java.util.Arrays.stream(r.gradSq()).sum());
                 double[] exampleSq = gns.exampleSq(stats);
                 String bad = badReason(p.loss, gradNorm, exampleSq);
                 long tokensBefore = p.tokens;
-                p.tokens += (long) B * cfg.blockSize();
+                p.tokens += (long) B * cfg.model().blockSize();
                 double lr = lrs.lr(p.tokens);
                 p.step++;
                 Double gnsBefore = p.gnsFed;
                 if (bad == null) {
                     p.badInARow = 0;
-                    p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.adaptiveSource());
+                    p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.batch().adaptiveSource());
                     batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
-                    if (cfg.gradClip() > 0 && gradNorm > cfg.gradClip()) backend.scaleGrads((float) (cfg.gradClip() / gradNorm));
-                    backend.adamwStep(cfg.adamW(), lr, ++p.updates);
+                    if (cfg.optimizer().gradClip() > 0 && gradNorm > cfg.optimizer().gradClip()) backend.scaleGrads((float) (cfg.optimizer().gradClip() / gradNorm));
+                    backend.adamwStep(cfg.optimizer().adamW(), lr, ++p.updates);
                 } else {
                     p.badInARow++;
                     p.skipped++;
                 }
-                double tokPerS = (double) B * cfg.blockSize() / ((System.nanoTime() - stepStart) / 1e9);
+                double tokPerS = (double) B * cfg.model().blockSize() / ((System.nanoTime() - stepStart) / 1e9);
                 boolean last = reachedEnd(p);
                 StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
                         p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
                         gns.total(), gns.ln(), comm != null, gns.ddp(), gns.byType(), gns.byLayer(),
-                        gns.normsTotal(stats), gns.normsLn(stats), cfg.peLogInterval() > 0 && p.step % cfg.peLogInterval() == 0
+                        gns.normsTotal(stats), gns.normsLn(stats), cfg.run().peLogInterval() > 0 && p.step % cfg.run().peLogInterval() == 0
                         ? gns.examples(runner.offsets(), B, stats) : null, bad);
                 p.previousBatch = B;
                 Map<String, Object> rec = m.toMap();
@@ -114,27 +114,27 @@ final class TrainingLoop {
                 }
                 if (metrics != null && !metrics.write(rec)) stopOnFullDisk = true; // stops as SIGTERM does
                 if (events != null) writeEvent(events, m, p.valLoss, rec.containsKey("val_loss"));
-                if (p.step % cfg.logInterval() == 0 || last || rec.containsKey("val_loss"))
-                    status.step(new StatusLine.Position(p.step, cfg.maxSteps(), p.tokens, cfg.maxTokens(), p.elapsed()),
+                if (p.step % cfg.run().logInterval() == 0 || last || rec.containsKey("val_loss"))
+                    status.step(new StatusLine.Position(p.step, cfg.run().maxSteps(), p.tokens, cfg.run().maxTokens(), p.elapsed()),
                             p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
                 if (bad != null) skipped(bad, p);
                 // A checkpoint that falls on a skipped step waits for the next good one.
-                if ((cfg.checkpointInterval() > 0 && p.step % cfg.checkpointInterval() == 0) || checkpointPending) {
+                if ((cfg.run().checkpointInterval() > 0 && p.step % cfg.run().checkpointInterval() == 0) || checkpointPending) {
                     checkpointPending = bad != null;
                     if (bad == null) {
-                        checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+                        checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.run().seed());
                         checkpointed = p.step;
                     }
                 }
                 hooks.afterStep().accept(p.step);
             }
         } catch (IOException e) {
-            throw new UserError("cannot write the TensorBoard event file in " + cfg.tensorboardDir() + ": " + e.getMessage());
+            throw new UserError("cannot write the TensorBoard event file in " + cfg.run().tensorboardDir() + ": " + e.getMessage());
         }
         status.done();
         // Checkpoint only a step whose metrics line is out; else the last checkpoint stays and a resume redoes the rest.
         if (p.step != checkpointed && (metrics == null || metrics.flush()))
-            checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.seed());
+            checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.run().seed());
         UserError metricsLost = metrics == null ? null : metrics.stopError(p.step, checkpoints.last(), checkpoints.runDir());
         if (metricsLost != null) throw metricsLost;
         if (stopNow() && !reachedEnd(p)) {
@@ -147,8 +147,8 @@ final class TrainingLoop {
 
     /** With tensorboard_dir set, a new event file there (on the process that writes the run), else null. */
     private EventFile openEvents() throws IOException {
-        if (metrics == null || cfg.tensorboardDir().isBlank()) return null;
-        return EventFile.create(Path.of(cfg.tensorboardDir()), System.currentTimeMillis());
+        if (metrics == null || cfg.run().tensorboardDir().isBlank()) return null;
+        return EventFile.create(Path.of(cfg.run().tensorboardDir()), System.currentTimeMillis());
     }
 
     /** The step's scalars, as `export tensorboard` writes them from metrics.jsonl. */
@@ -162,20 +162,20 @@ final class TrainingLoop {
      * same token points for every batch schedule), else every eval_interval steps.
      */
     private boolean evaluationDue(long tokensBefore, Progress p) {
-        if (cfg.evalIntervalTokens() > 0) return p.tokens / cfg.evalIntervalTokens() > tokensBefore / cfg.evalIntervalTokens();
-        return cfg.evalInterval() > 0 && p.step % cfg.evalInterval() == 0;
+        if (cfg.run().evalIntervalTokens() > 0) return p.tokens / cfg.run().evalIntervalTokens() > tokensBefore / cfg.run().evalIntervalTokens();
+        return cfg.run().evalInterval() > 0 && p.step % cfg.run().evalInterval() == 0;
     }
 
     /** Whether the run has made all its steps or seen all its tokens. */
     private boolean reachedEnd(Progress p) {
-        return p.step >= cfg.maxSteps() || (cfg.maxTokens() > 0 && p.tokens >= cfg.maxTokens());
+        return p.step >= cfg.run().maxSteps() || (cfg.run().maxTokens() > 0 && p.tokens >= cfg.run().maxTokens());
     }
 
     /** Reports a skipped step; max_bad_steps of them in a row end the run. */
     private void skipped(String bad, Progress p) {
         status.notice("step " + p.step + " skipped: " + bad + " (" + p.badInARow + " in a row; the run stops at max_bad_steps="
-                + cfg.maxBadSteps() + ")");
-        if (p.badInARow >= cfg.maxBadSteps())
+                + cfg.run().maxBadSteps() + ")");
+        if (p.badInARow >= cfg.run().maxBadSteps())
             throw new UserError(p.badInARow + " steps in a row (" + (p.step - p.badInARow + 1) + " to " + p.step
                     + ") had a non-finite loss or gradient (last: " + bad + "): training diverged (lower learning_rate?)"
                     + (checkpoints.last() != null ? "; last checkpoint: " + checkpoints.last() : ""));

@@ -41,13 +41,13 @@ class InitFromTest {
     @Test
     void trainingStartsFromThePretrainedWeights() throws Exception {
         TrainConfig cfg = config("max_steps=3", "block_size=16");
-        assertEquals(260, cfg.vocabSize());
-        assertEquals(16, cfg.blockSize());
+        assertEquals(260, cfg.model().vocabSize());
+        assertEquals(16, cfg.model().blockSize());
         float[][] first = new float[1][];
         Trainer.Hooks capture = new Trainer.Hooks(b -> new Capture(b, first), s -> {}, CheckpointStore.DISK);
         Path run = tmp.resolve("run");
         new Trainer(cfg, data, run, TestRuns.QUIET).initFrom(hf).hooks(capture).run();
-        ModelConfig model = cfg.modelConfig(0);
+        ModelConfig model = cfg.model().modelConfig(0);
         assertArrayEquals(HfGpt2.open(hf).params(model), first[0], "the first step sees the HF weights");
         JsonObject info = JsonParser.parseString(Files.readString(run.resolve("run.json"))).getAsJsonObject();
         assertEquals(hf.resolve("model.safetensors").toAbsolutePath().toString(), info.get("init_from").getAsString());

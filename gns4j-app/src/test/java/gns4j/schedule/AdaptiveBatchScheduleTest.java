@@ -133,7 +133,7 @@ class AdaptiveBatchScheduleTest {
     void configBuildsTheScheduleAndUsesMaxTokensAsTheHorizon() {
         TrainConfig c = adaptive("batch_size_min=8", "batch_size_start=12", "adaptive_k=2", "adaptive_interval=3",
                 "adaptive_source=total", "adaptive_allow_decrease=true", "max_steps=10");
-        var s = assertInstanceOf(BatchSchedule.Adaptive.class, c.batchSizeSchedule());
+        var s = assertInstanceOf(BatchSchedule.Adaptive.class, c.batch().schedule());
         assertEquals(12, s.current());
         s.observe(10.0);
         assertEquals(12, s.batchSize(0, 2));
@@ -141,7 +141,7 @@ class AdaptiveBatchScheduleTest {
         // 10 steps of at most 64 x 32 tokens could not reach 100000 tokens, but the horizon is the budget.
         assertEquals(100_000, c.plannedTokens());
         assertEquals(100_000, c.lrSchedule().decayTokens());
-        assertEquals(4, adaptive().batchSizeMinResolved(), "batch_size_min 0 means one micro batch");
+        assertEquals(4, adaptive().batch().minResolved(), "batch_size_min 0 means one micro batch");
         TrainConfig back = TrainConfig.fromJson(c.toJson());
         assertEquals(c, back, "new keys round-trip through config.json");
     }
@@ -161,7 +161,7 @@ class AdaptiveBatchScheduleTest {
         // Not adaptive: the new keys still validate but nothing else is demanded.
         assertDoesNotThrow(() -> TrainConfig.defaults().with("per_example_norms=off", "adaptive_source=total"));
         // batch_size_min 0 follows micro_batch_size, also through with() chains.
-        assertEquals(16, TrainConfig.defaults().with("micro_batch_size=16", "batch_size=32").batchSizeMinResolved());
+        assertEquals(16, TrainConfig.defaults().with("micro_batch_size=16", "batch_size=32").batch().minResolved());
     }
 
     private static void assertMessage(String key, org.junit.jupiter.api.function.Executable e) {

@@ -38,7 +38,7 @@ class PeExamplesTest {
         new Trainer(cfg, data, run, QUIET).run();
         List<JsonObject> m = metrics(run);
         assertEquals(7, m.size());
-        int T = cfg.blockSize(), B = cfg.batchSize(), micro = cfg.microBatchSize();
+        int T = cfg.model().blockSize(), B = cfg.batch().batchSize(), micro = cfg.batch().microBatchSize();
         try (TokenDataset train = TokenDataset.open(data.resolve(DatasetPreparer.TRAIN_FILE), 65536, T)) {
             for (JsonObject r : m) {
                 int step = r.get("step").getAsInt();
@@ -47,7 +47,7 @@ class PeExamplesTest {
                 JsonArray ex = r.getAsJsonArray("pe_examples");
                 assertEquals(B, ex.size(), "one entry per example of the step");
                 // the offsets the step drew: its RNG seeded by (seed, step-1), micro-batch after micro-batch
-                SplittableRandom rng = new SplittableRandom(TrainingLoop.stepSeed(cfg.seed(), step - 1));
+                SplittableRandom rng = new SplittableRandom(TrainingLoop.stepSeed(cfg.run().seed(), step - 1));
                 long[] expected = new long[B], offs = new long[micro];
                 int[] in = new int[micro * T], tg = new int[micro * T];
                 for (int k = 0; k < B / micro; k++) {
@@ -85,7 +85,7 @@ class PeExamplesTest {
         new Trainer(tiny("max_steps=4", "pe_log_interval=0"), data, off, QUIET).run();
         assertTrue(metrics(off).stream().noneMatch(o -> o.has("pe_examples")));
         // default: every 10th step
-        assertEquals(10, TrainConfig.defaults().peLogInterval());
+        assertEquals(10, TrainConfig.defaults().run().peLogInterval());
         UserError e = assertThrows(UserError.class, () -> tiny("pe_log_interval=-1"));
         assertTrue(e.getMessage().contains("pe_log_interval"), e.getMessage());
     }

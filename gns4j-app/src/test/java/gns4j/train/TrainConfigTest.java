@@ -22,17 +22,17 @@ class TrainConfigTest {
     @Test
     void defaults() {
         TrainConfig c = TrainConfig.defaults();
-        assertEquals(4, c.nLayer());
-        assertEquals(128, c.nEmbd());
-        assertEquals(NormType.LAYERNORM, c.norm());
-        assertEquals(8, c.batchSize());
-        assertEquals(8, c.batchSizeStart());   // resolved from micro_batch_size
-        assertEquals(6e-4, c.learningRate());
-        assertEquals(LrSchedule.Decay.COSINE, c.lrDecay());
-        assertEquals(1000, c.maxSteps());
-        assertEquals(0.99, c.gnsAlpha());
-        assertEquals(TrainConfig.Device.CPU, c.device());
-        assertEquals(new BatchSchedule.Fixed(8), c.batchSizeSchedule());
+        assertEquals(4, c.model().nLayer());
+        assertEquals(128, c.model().nEmbd());
+        assertEquals(NormType.LAYERNORM, c.model().norm());
+        assertEquals(8, c.batch().batchSize());
+        assertEquals(8, c.batch().batchSizeStart());   // resolved from micro_batch_size
+        assertEquals(6e-4, c.optimizer().learningRate());
+        assertEquals(LrSchedule.Decay.COSINE, c.optimizer().lrDecay());
+        assertEquals(1000, c.run().maxSteps());
+        assertEquals(0.99, c.gns().gnsAlpha());
+        assertEquals(TrainConfig.Device.CPU, c.run().device());
+        assertEquals(new BatchSchedule.Fixed(8), c.batch().schedule());
         assertEquals(1000L * 8 * 128, c.plannedTokens());
         assertEquals(1000L * 8 * 128, c.lrSchedule().decayTokens());
     }
@@ -44,13 +44,13 @@ class TrainConfigTest {
                 {"n_layer": 2, "norm": "rmsnorm", "learning_rate": 1e-3, "micro_batch_size": 4, "batch_size": 16,
                  "batch_schedule": "linear_ramp", "ramp_tokens": "1e6", "bias": false}""");
         TrainConfig c = TrainConfig.load(json, List.of("learning_rate=3e-4", "n_layer = 3"));
-        assertEquals(3, c.nLayer());
-        assertEquals(NormType.RMSNORM, c.norm());
-        assertEquals(3e-4, c.learningRate());
-        assertFalse(c.bias());
-        assertEquals(4, c.batchSizeStart());
-        assertEquals(new BatchSchedule.LinearRamp(4, 16, 1_000_000, 4), c.batchSizeSchedule());
-        assertEquals(2, TrainConfig.defaults().with("n_layer=2").nLayer());
+        assertEquals(3, c.model().nLayer());
+        assertEquals(NormType.RMSNORM, c.model().norm());
+        assertEquals(3e-4, c.optimizer().learningRate());
+        assertFalse(c.model().bias());
+        assertEquals(4, c.batch().batchSizeStart());
+        assertEquals(new BatchSchedule.LinearRamp(4, 16, 1_000_000, 4), c.batch().schedule());
+        assertEquals(2, TrainConfig.defaults().with("n_layer=2").model().nLayer());
     }
 
     @Test
@@ -66,11 +66,11 @@ class TrainConfigTest {
     @Test
     void modelConfigTakesVocabFromData() {
         TrainConfig c = TrainConfig.defaults();
-        assertEquals(65, c.modelConfig(65).vocabSize());
-        assertEquals(TrainConfig.DEFAULT_VOCAB, c.modelConfig(0).vocabSize());
-        ModelConfig fixed = c.with("vocab_size=512").modelConfig(65);
+        assertEquals(65, c.model().modelConfig(65).vocabSize());
+        assertEquals(ModelSettings.DEFAULT_VOCAB, c.model().modelConfig(0).vocabSize());
+        ModelConfig fixed = c.with("vocab_size=512").model().modelConfig(65);
         assertEquals(512, fixed.vocabSize());
-        assertError("vocab_size", () -> c.with("vocab_size=50").modelConfig(65));
+        assertError("vocab_size", () -> c.with("vocab_size=50").model().modelConfig(65));
     }
 
     @Test
@@ -87,14 +87,14 @@ class TrainConfigTest {
     @Test
     void llamaTakesItsOwnDefaultsAndRefusesWhatItLacks() {
         TrainConfig llama = TrainConfig.defaults().with("arch=llama");
-        assertFalse(llama.bias());
-        assertEquals(NormType.RMSNORM, llama.norm());
-        assertFalse(llama.tiedHead());
-        ModelConfig m = llama.modelConfig(65);
+        assertFalse(llama.model().bias());
+        assertEquals(NormType.RMSNORM, llama.model().norm());
+        assertFalse(llama.model().tiedHead());
+        ModelConfig m = llama.model().modelConfig(65);
         assertEquals(ModelConfig.llama(4, 4, 4, 128, 128, 65, 384, 10000, false), m);
-        assertEquals(2, llama.with("n_kv_head=2").modelConfig(65).nKvHead());
+        assertEquals(2, llama.with("n_kv_head=2").model().modelConfig(65).nKvHead());
         assertEquals(TrainConfig.defaults(), llama.with("arch=gpt2"), "bias, norm and tied_head follow arch back");
-        assertFalse(llama.with("arch=gpt2", "tied_head=false").tiedHead());
+        assertFalse(llama.with("arch=gpt2", "tied_head=false").model().tiedHead());
         assertEquals(llama, TrainConfig.fromJson(llama.toJson()));
         assertError("n_kv_head", () -> llama.with("n_kv_head=3"));
         assertError("n_kv_head", () -> llama.with("n_kv_head=-1"));

@@ -224,7 +224,7 @@ class TrainerTest {
 
     @Test
     void runFolderHoldsTheResolvedConfigAndASummary() throws IOException {
-        assertEquals(0, mainConfig.vocabSize(), "the config leaves the vocabulary to the dataset");
+        assertEquals(0, mainConfig.model().vocabSize(), "the config leaves the vocabulary to the dataset");
         TrainConfig stored = TrainConfig.fromJson(Files.readString(mainRun.resolve("config.json")));
         assertEquals(mainConfig.with("vocab_size=257"), stored);
 
