@@ -20,22 +20,18 @@ class CpuModelGradientTest {
     @ParameterizedTest(name = "bias={0} norm={1} tied={2}")
     @CsvSource({"true, LAYERNORM, true", "false, RMSNORM, false", "true, LAYERNORM, false", "false, LAYERNORM, true"})
     void everyGradientMatchesFiniteDifferences(boolean bias, NormType norm, boolean tied) {
-        checkGradients(TinyModels.config(bias, norm, tied), layout -> new ReferenceGpt(layout)::loss);
+        checkGradients(TinyModels.config(bias, norm, tied), layout -> new ReferenceGpt(layout));
     }
 
     /** Llama: grouped-query (2 query heads per kv head), multi-query, plain multi-head; RoPE bases far apart. */
     @ParameterizedTest(name = "llama n_kv_head={0} rope_theta={1} tied={2}")
     @CsvSource({"2, 10000, false", "1, 20, true", "4, 20, false"})
     void everyLlamaGradientMatchesFiniteDifferences(int nKvHead, double theta, boolean tied) {
-        checkGradients(TinyModels.llama(nKvHead, theta, tied), layout -> new ReferenceLlama(layout)::loss);
+        checkGradients(TinyModels.llama(nKvHead, theta, tied), layout -> new ReferenceLlama(layout));
     }
 
     /** Mean loss of a batch under weights w, in double precision. */
-    interface ReferenceLoss {
-        double loss(double[] w, int[] ids, int[] targets, int B, int T);
-    }
-
-    private static void checkGradients(ModelConfig cfg, Function<ParameterLayout, ReferenceLoss> reference) {
+    private static void checkGradients(ModelConfig cfg, Function<ParameterLayout, ReferenceModel> reference) {
         int B = 2, T = 5;
         int[] ids = TinyModels.tokens(B, T, cfg.vocabSize(), 7);
         int[] targets = TinyModels.tokens(B, T, cfg.vocabSize(), 8);
@@ -47,7 +43,7 @@ class CpuModelGradientTest {
 
             double[] w = new double[m.params.length];
             for (int i = 0; i < w.length; i++) w[i] = m.params[i];
-            ReferenceLoss ref = reference.apply(m.layout);
+            ReferenceModel ref = reference.apply(m.layout);
             assertEquals(ref.loss(w, ids, targets, B, T), loss, 1e-5, "fp32 forward vs double reference");
 
             double h = 1e-5;

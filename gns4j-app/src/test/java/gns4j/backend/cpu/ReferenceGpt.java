@@ -9,7 +9,7 @@ import gns4j.model.ParameterLayout;
  * An independent, deliberately naive double-precision forward pass of the same model (plain loops, one example at
  * a time, full attention matrix): the reference for finite differences and for the fp32 forward.
  */
-final class ReferenceGpt {
+final class ReferenceGpt implements ReferenceModel {
     private final ModelConfig c;
     private final ParameterLayout p;
 
@@ -18,14 +18,8 @@ final class ReferenceGpt {
         this.c = layout.config;
     }
 
-    /** Mean over the batch of each example's mean token loss. */
-    double loss(double[] w, int[] ids, int[] targets, int B, int T) {
-        double total = 0;
-        for (int b = 0; b < B; b++) total += exampleLoss(w, ids, targets, b, T);
-        return total / B;
-    }
-
-    double exampleLoss(double[] w, int[] ids, int[] targets, int b, int T) {
+    @Override
+    public double exampleLoss(double[] w, int[] ids, int[] targets, int b, int T) {
         int C = c.nEmbd(), V = c.vocabSize();
         double[][] x = new double[T][C];
         for (int t = 0; t < T; t++)
