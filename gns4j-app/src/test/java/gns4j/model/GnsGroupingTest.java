@@ -17,10 +17,13 @@ class GnsGroupingTest {
     private static final ParameterLayout LAYOUT =
             new ParameterLayout(new ModelConfig(2, 2, 8, 4, 16, true, NormType.LAYERNORM, true));
 
+    /** The GPT-2 groups' arithmetic is GnsTrackerTest's (in the core); here, which Llama tensor goes where. */
     @Test
-    void groupsOfARealLayout() {
-        GnsTracker tr = GnsGrouping.tracker(LAYOUT.tensors, 0); // α = 0: the smoothed values are the step's estimates
-        int n = LAYOUT.numTensors(), b = 4;
+    void groupsOfALlamaLayout() {
+        ParameterLayout llama = new ParameterLayout(new ModelConfig(2, 4, 16, 8, 32, false, NormType.RMSNORM, false,
+                Arch.LLAMA, 2, 10000, 48));
+        GnsTracker tr = GnsGrouping.tracker(llama.tensors, 0); // α = 0: the smoothed values are the step's estimates
+        int n = llama.numTensors(), b = 4;
         Random rng = new Random(7);
         double[] sq = new double[n], gb = new double[n];
         for (int t = 0; t < n; t++) {
@@ -30,19 +33,17 @@ class GnsGroupingTest {
         tr.update(sq, b, gb);
 
         // Membership, identified independently of ParamKind: by tensor name.
-        assertEquals(estimateOf(sq, gb, b, name -> true), tr.ema("total"));
-        assertEquals(estimateOf(sq, gb, b, name -> name.contains(".ln_")), tr.ema("ln"));
-        assertEquals(estimateOf(sq, gb, b, name -> name.contains(".ln_")), tr.ema("type/norm"));
-        assertEquals(estimateOf(sq, gb, b, name -> name.contains(".wte.") || name.contains(".wpe.")), tr.ema("layer/embed"));
-        assertEquals(estimateOf(sq, gb, b, name -> name.startsWith("transformer.h.1.")), tr.ema("layer/h.1"));
-        assertEquals(estimateOf(sq, gb, b, name -> name.contains(".ln_f.")), tr.ema("layer/head")); // tied: no lm_head
-        assertEquals(estimateOf(sq, gb, b, name -> name.contains(".c_attn.")), tr.ema("type/attn_qkv"));
-        assertEquals(10, LAYOUT.tensors.stream().filter(t -> t.name().contains(".ln_")).count());
-
-        // Types in ParamKind.Group order (as metrics and checkpoints have them), layers in tensor order.
-        assertEquals(List.of("embedding", "attn_qkv", "attn_proj", "mlp_in", "mlp_out", "norm"),
-                List.copyOf(tr.gnsByType().keySet()));
+        Predicate<String> rmsNorm = name -> name.endsWith("layernorm.weight") || name.equals("model.norm.weight");
+        assertEquals(estimateOf(llama, sq, gb, b, rmsNorm), tr.ema("ln"));
+        assertEquals(estimateOf(llama, sq, gb, b, rmsNorm), tr.ema("type/norm"));
+        assertEquals(estimateOf(llama, sq, gb, b, name -> name.matches(".*\\.(q|k|v)_proj\\..*")), tr.ema("type/attn_qkv"));
+        assertEquals(estimateOf(llama, sq, gb, b, name -> name.matches(".*\\.(gate|up)_proj\\..*")), tr.ema("type/mlp_in"));
+        assertEquals(estimateOf(llama, sq, gb, b, name -> name.startsWith("model.layers.1.")), tr.ema("layer/h.1"));
+        assertEquals(estimateOf(llama, sq, gb, b, name -> name.equals("model.embed_tokens.weight")), tr.ema("layer/embed"));
+        assertEquals(estimateOf(llama, sq, gb, b, name -> name.equals("model.norm.weight") || name.equals("lm_head.weight")),
+                tr.ema("layer/head"));
         assertEquals(List.of("embed", "h.0", "h.1", "head"), List.copyOf(tr.gnsByLayer().keySet()));
+        assertEquals(5, llama.tensors.stream().filter(t -> rmsNorm.test(t.name())).count());
     }
 
     @Test
@@ -61,9 +62,9 @@ class GnsGroupingTest {
         for (int i = 0; i < norms.size(); i++) assertEquals(norms.get(i).index(), tracked.get(i).index());
     }
 
-    private static Estimate estimateOf(double[] sq, double[] gb, int b, Predicate<String> in) {
+    private static Estimate estimateOf(ParameterLayout layout, double[] sq, double[] gb, int b, Predicate<String> in) {
         double s = 0, g = 0;
-        for (ParamTensor t : LAYOUT.tensors) {
+        for (ParamTensor t : layout.tensors) {
             if (!in.test(t.name())) continue;
             s += sq[t.index()];
             g += gb[t.index()];
