@@ -1,6 +1,5 @@
 package gns4j.backend.cpu;
 
-import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
@@ -9,17 +8,11 @@ import gns4j.model.ParameterLayout;
  * LlamaForCausalLM: RMSNorm, RoPE as q·cos + rotate_half(q)·sin, each query head reading kv head h / (NH/KVH)
  * directly (no expansion), SwiGLU. The reference for finite differences and for the fp32 forward.
  */
-final class ReferenceLlama implements ReferenceModel {
-    private final ModelConfig c;
-    private final ParameterLayout p;
-
-    ReferenceLlama(ParameterLayout layout) {
-        this.p = layout;
-        this.c = layout.config;
-    }
+final class ReferenceLlama extends ReferenceModel {
+    ReferenceLlama(ParameterLayout layout) { super(layout); }
 
     @Override
-    public double exampleLoss(double[] w, int[] ids, int[] targets, int b, int T) {
+    double exampleLoss(double[] w, int[] ids, int[] targets, int b, int T) {
         int C = c.nEmbd(), V = c.vocabSize();
         double[][] x = new double[T][C];
         for (int t = 0; t < T; t++)
