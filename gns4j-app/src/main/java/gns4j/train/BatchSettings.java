@@ -68,6 +68,9 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
      */
     public int granularity() { return microBatchSize > 0 ? microBatchSize : batchMultiple; }
 
+    /** The batch of the run's first step. */
+    public int first() { return batchSchedule == TrainConfig.BatchScheduleType.FIXED ? batchSize : batchSizeStart; }
+
     /** The largest batch any step of this run can have. */
     public int largest() { return batchSize; } // every schedule stays within it: batch_size_start <= batch_size is checked
 

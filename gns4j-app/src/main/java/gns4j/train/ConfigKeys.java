@@ -45,6 +45,7 @@ public final class ConfigKeys {
             entry("lr_decay", "`cosine`, `linear` or `constant`"),
             entry("warmup_tokens", "tokens of linear LR warmup"),
             entry("decay_tokens", "tokens until min_lr (0 = the end of the run)"),
+            entry("lr_batch_exponent", "LR × (batch / first batch)^e for a changing batch (0 = off, 0.5 = square-root rule)"),
             entry("weight_decay", "AdamW decay on matrices and embeddings"),
             entry("beta1", "AdamW first-moment factor"),
             entry("beta2", "AdamW second-moment factor"),

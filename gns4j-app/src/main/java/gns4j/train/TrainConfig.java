@@ -55,7 +55,7 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
             entry("batch_size_min", "0"), entry("adaptive_k", "1.0"), entry("adaptive_source", "ln"),
             entry("adaptive_interval", "50"), entry("adaptive_allow_decrease", "false"),
             entry("learning_rate", "6e-4"), entry("min_lr", "6e-5"), entry("lr_decay", "cosine"),
-            entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("weight_decay", "0.1"),
+            entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("lr_batch_exponent", "0"), entry("weight_decay", "0.1"),
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),
             entry("max_steps", "1000"), entry("max_tokens", "0"), entry("eval_interval", "100"),
             entry("eval_interval_tokens", "0"), entry("eval_sequences", "80"), entry("log_interval", "1"), entry("pe_log_interval", "10"),
@@ -178,6 +178,12 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
         OptimizerSettings o = optimizer;
         return new LrSchedule(o.learningRate(), o.minLr(), o.lrDecay(), o.warmupTokens(),
                 o.decayTokens() > 0 ? o.decayTokens() : plannedTokens());
+    }
+
+    /** The LR of a step of batch {@code batchSize} after {@code tokensSeen} tokens: the schedule's, coupled to the batch. */
+    public double lr(LrSchedule schedule, long tokensSeen, int batchSize) {
+        double e = optimizer.lrBatchExponent();
+        return schedule.lr(tokensSeen) * (e == 0 ? 1 : Math.pow((double) batchSize / batch.first(), e));
     }
 
     /**

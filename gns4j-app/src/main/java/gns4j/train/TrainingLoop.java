@@ -57,6 +57,11 @@ final class TrainingLoop {
 
     private boolean stopNow() { return comm == null ? stopAsked() : stopAgreed; }
 
+    /** The LR of the next step if it keeps the last step's batch (stored in checkpoints, for the record). */
+    private double nextLr(LrSchedule lrs, Progress p) {
+        return cfg.lr(lrs, p.tokens, p.previousBatch > 0 ? p.previousBatch : cfg.batch().first());
+    }
+
     /**
      * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
      * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
@@ -86,7 +91,7 @@ final class TrainingLoop {
                 String bad = badReason(p.loss, gradNorm, exampleSq);
                 long tokensBefore = p.tokens;
                 p.tokens += (long) B * cfg.model().blockSize();
-                double lr = lrs.lr(p.tokens);
+                double lr = cfg.lr(lrs, p.tokens, B);
                 p.step++;
                 Double gnsBefore = p.gnsFed;
                 if (bad == null) {
@@ -122,7 +127,7 @@ final class TrainingLoop {
                 if ((cfg.run().checkpointInterval() > 0 && p.step % cfg.run().checkpointInterval() == 0) || checkpointPending) {
                     checkpointPending = bad != null;
                     if (bad == null) {
-                        checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.run().seed());
+                        checkpoints.write(gns, p, batches, nextLr(lrs, p), cfg.run().seed());
                         checkpointed = p.step;
                     }
                 }
@@ -134,7 +139,7 @@ final class TrainingLoop {
         status.done();
         // Checkpoint only a step whose metrics line is out; else the last checkpoint stays and a resume redoes the rest.
         if (p.step != checkpointed && (metrics == null || metrics.flush()))
-            checkpoints.write(gns, p, batches, lrs.lr(p.tokens), cfg.run().seed());
+            checkpoints.write(gns, p, batches, nextLr(lrs, p), cfg.run().seed());
         UserError metricsLost = metrics == null ? null : metrics.stopError(p.step, checkpoints.last(), checkpoints.runDir());
         if (metricsLost != null) throw metricsLost;
         if (stopNow() && !reachedEnd(p)) {

@@ -134,6 +134,22 @@ class TrainConfigTest {
         assertError("n_head", () -> d.with("n_embd=130"));
         assertError("max_steps", () -> TrainConfig.fromJson("{\"max_steps\": [1]}"));
         assertThrows(UserError.class, () -> d.with("max_steps"));
+        assertError("lr_batch_exponent", () -> d.with("lr_batch_exponent=1.5"));
+    }
+
+    /** lr_batch_exponent scales the schedule's LR by (B / first batch)^e; 0 leaves it alone, a fixed batch has factor 1. */
+    @Test
+    void theLrFollowsTheBatchWhenCoupled() {
+        TrainConfig ramp = TrainConfig.defaults().with("batch_schedule=linear_ramp", "batch_size_start=8",
+                "batch_size=32", "ramp_tokens=1000", "warmup_tokens=0", "lr_batch_exponent=0.5");
+        LrSchedule lrs = ramp.lrSchedule();
+        assertEquals(8, ramp.batch().first());
+        assertEquals(lrs.lr(500), ramp.lr(lrs, 500, 8), 0);
+        assertEquals(2 * lrs.lr(500), ramp.lr(lrs, 500, 32), 1e-15);
+        assertEquals(lrs.lr(500), ramp.with("lr_batch_exponent=0").lr(lrs, 500, 32), 0);
+        TrainConfig fixed = TrainConfig.defaults().with("batch_size=32", "lr_batch_exponent=1");
+        assertEquals(32, fixed.batch().first());
+        assertEquals(fixed.lrSchedule().lr(500), fixed.lr(fixed.lrSchedule(), 500, 32), 0);
     }
 
     private static UserError assertError(String key, Runnable r) {
