@@ -210,7 +210,8 @@ public final class TrainCommand implements Callable<Integer> {
         List<String> shape = new ArrayList<>();
         agree(explicit, "arch", cfg.model().arch().name().toLowerCase(), hf.arch().name().toLowerCase(), source, shape);
         if (hf.arch() == Arch.LLAMA) {
-            agree(explicit, "n_kv_head", cfg.model().nKvHead() > 0 ? cfg.model().nKvHead() : cfg.model().nHead(), hf.nKvHead(), source, shape);
+            int kvHeads = cfg.model().nKvHead() > 0 ? cfg.model().nKvHead() : cfg.model().nHead();
+            agree(explicit, "n_kv_head", kvHeads, hf.nKvHead(), source, shape);
             agree(explicit, "rope_theta", cfg.model().ropeTheta(), hf.ropeTheta(), source, shape);
             agree(explicit, "ffn_hidden", cfg.model().ffnHidden(), hf.ffnHidden(), source, shape);
         }

@@ -6,6 +6,9 @@ import gns4j.model.ParameterLayout;
 import gns4j.experiment.ScheduleResults.ArmSummary;
 import gns4j.experiment.ScheduleResults.LnRow;
 import gns4j.experiment.ScheduleResults.RunRow;
+import gns4j.train.BatchSettings;
+import gns4j.train.OptimizerSettings;
+import gns4j.train.RunSettings;
 import gns4j.train.TrainConfig;
 
 import java.io.IOException;
@@ -35,31 +38,39 @@ final class ScheduleTables {
         long nonEmbedding = layout.totalSize - embedding;
         StringBuilder sb = new StringBuilder();
         sb.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
-        sb.append("- analysed on: ").append(machine()).append("; runs on device ").append(first.run().device().name().toLowerCase(Locale.ROOT)).append('\n');
+        RunSettings run = first.run();
+        OptimizerSettings opt = first.optimizer();
+        sb.append("- analysed on: ").append(machine()).append("; runs on device ")
+                .append(run.device().name().toLowerCase(Locale.ROOT)).append('\n');
         sb.append(String.format(Locale.ROOT, "- data: %s (%s tokenizer, vocabulary %d)%n", cfg.dataDir(),
                 meta == null ? "?" : meta.tokenizer(), model.vocabSize()));
         sb.append(String.format(Locale.ROOT, "- model: %d layers, %d heads, n_embd %d, block %d: %,d parameters, %,d without the embeddings%n",
                 model.nLayer(), model.nHead(), model.nEmbd(), model.blockSize(), layout.totalSize, nonEmbedding));
         sb.append(String.format(Locale.ROOT, "- budget: %,d tokens per run (%.1f per non-embedding parameter, %.1f per parameter); LR %s, peak %.3g, floor %.3g, warmup %,d tokens, horizon %,d tokens%n",
-                first.run().maxTokens(), (double) first.run().maxTokens() / nonEmbedding, (double) first.run().maxTokens() / layout.totalSize,
-                first.optimizer().lrDecay().name().toLowerCase(Locale.ROOT), first.optimizer().learningRate(), first.optimizer().minLr(), first.optimizer().warmupTokens(),
+                run.maxTokens(), (double) run.maxTokens() / nonEmbedding, (double) run.maxTokens() / layout.totalSize,
+                opt.lrDecay().name().toLowerCase(Locale.ROOT), opt.learningRate(), opt.minLr(), opt.warmupTokens(),
                 first.lrSchedule().decayTokens()));
         sb.append("- seeds: ").append(cfg.seeds()).append('\n');
         sb.append(String.format(Locale.ROOT, "- validation: the same %d windows of %d tokens spread over all of val.bin for every run, every %s%n",
-                first.run().evalSequences(), first.model().blockSize(), first.run().evalIntervalTokens() > 0
-                        ? String.format(Locale.ROOT, "%,d tokens", first.run().evalIntervalTokens()) : first.run().evalInterval() + " steps"));
+                run.evalSequences(), first.model().blockSize(), run.evalIntervalTokens() > 0
+                        ? String.format(Locale.ROOT, "%,d tokens", run.evalIntervalTokens()) : run.evalInterval() + " steps"));
         sb.append("- arms:\n");
         for (var e : configs.entrySet()) {
             TrainConfig c = e.getValue();
-            String desc = switch (c.batch().batchSchedule()) {
-                case FIXED -> "fixed batch " + c.batch().batchSize();
-                case LINEAR_RAMP -> String.format(Locale.ROOT, "linear ramp %d -> %d sequences over %,d tokens", c.batch().batchSizeStart(), c.batch().batchSize(), c.batch().rampTokens());
+            BatchSettings b = c.batch();
+            String desc = switch (b.batchSchedule()) {
+                case FIXED -> "fixed batch " + b.batchSize();
+                case LINEAR_RAMP -> String.format(Locale.ROOT, "linear ramp %d -> %d sequences over %,d tokens",
+                        b.batchSizeStart(), b.batchSize(), b.rampTokens());
                 case ADAPTIVE -> String.format(Locale.ROOT, "adaptive: %s x %s GNS, in [%d, %d], start %d, every >= %d steps%s",
-                        fmtG(c.batch().adaptiveK()), c.batch().adaptiveSource().name().toLowerCase(Locale.ROOT), c.batch().minResolved(), c.batch().batchSize(),
-                        c.batch().batchSizeStart(), c.batch().adaptiveInterval(), c.batch().adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
+                        fmtG(b.adaptiveK()), b.adaptiveSource().name().toLowerCase(Locale.ROOT), b.minResolved(), b.batchSize(),
+                        b.batchSizeStart(), b.adaptiveInterval(), b.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
             };
-            sb.append(String.format(Locale.ROOT, "  - `%s`: %s, peak LR %.3g; micro-batch %s; per-example norms %s%n",
-                    e.getKey(), desc, c.optimizer().learningRate(), c.batch().autoMicroBatch() ? "= batch" : Integer.toString(c.batch().microBatchSize()),
+            double lrExponent = c.optimizer().lrBatchExponent();
+            sb.append(String.format(Locale.ROOT, "  - `%s`: %s, peak LR %.3g%s; micro-batch %s; per-example norms %s%n",
+                    e.getKey(), desc, c.optimizer().learningRate(),
+                    lrExponent > 0 ? " x (batch / " + b.first() + ")^" + fmtG(lrExponent) : "",
+                    b.autoMicroBatch() ? "= batch" : Integer.toString(b.microBatchSize()),
                     c.gns().perExampleNorms().name().toLowerCase(Locale.ROOT)));
         }
         return sb.toString();

@@ -98,7 +98,8 @@ final class TrainingLoop {
                     p.badInARow = 0;
                     p.gnsFed = gns.update(exampleSq, B, r.gradSq(), r.ranks(), cfg.batch().adaptiveSource());
                     batches.observe(p.gnsFed); // closed-loop schedules follow it; the others ignore it
-                    if (cfg.optimizer().gradClip() > 0 && gradNorm > cfg.optimizer().gradClip()) backend.scaleGrads((float) (cfg.optimizer().gradClip() / gradNorm));
+                    double clip = cfg.optimizer().gradClip();
+                    if (clip > 0 && gradNorm > clip) backend.scaleGrads((float) (clip / gradNorm));
                     backend.adamwStep(cfg.optimizer().adamW(), lr, ++p.updates);
                 } else {
                     p.badInARow++;
@@ -109,8 +110,8 @@ final class TrainingLoop {
                 StepMetrics m = new StepMetrics(p.step, p.tokens, p.loss, lr, B, r.passes(), r.largest(), tokPerS,
                         p.elapsed(), gradNorm, p.previousBatch != 0 && B != p.previousBatch ? p.previousBatch : null, gnsBefore,
                         gns.total(), gns.ln(), comm != null, gns.ddp(), gns.byType(), gns.byLayer(),
-                        gns.normsTotal(stats), gns.normsLn(stats), cfg.run().peLogInterval() > 0 && p.step % cfg.run().peLogInterval() == 0
-                        ? gns.examples(runner.offsets(), B, stats) : null, bad);
+                        gns.normsTotal(stats), gns.normsLn(stats), examplesDue(p) ? gns.examples(runner.offsets(), B, stats) : null,
+                        bad);
                 p.previousBatch = B;
                 Map<String, Object> rec = m.toMap();
                 if (val != null && (last || evaluationDue(tokensBefore, p))) {
@@ -162,12 +163,18 @@ final class TrainingLoop {
                 m.lr(), m.batchSize(), m.tokPerS(), m.gradNorm(), m.gnsTotal(), m.gnsLn(), m.gnsType(), m.gnsLayer()));
     }
 
+    /** Whether this step logs each example's offset and norms (every pe_log_interval-th step). */
+    private boolean examplesDue(Progress p) {
+        return cfg.run().peLogInterval() > 0 && p.step % cfg.run().peLogInterval() == 0;
+    }
+
     /**
      * Whether the step that ended at {@code p} evaluates: every eval_interval_tokens tokens when that is set (the
      * same token points for every batch schedule), else every eval_interval steps.
      */
     private boolean evaluationDue(long tokensBefore, Progress p) {
-        if (cfg.run().evalIntervalTokens() > 0) return p.tokens / cfg.run().evalIntervalTokens() > tokensBefore / cfg.run().evalIntervalTokens();
+        long everyTokens = cfg.run().evalIntervalTokens();
+        if (everyTokens > 0) return p.tokens / everyTokens > tokensBefore / everyTokens;
         return cfg.run().evalInterval() > 0 && p.step % cfg.run().evalInterval() == 0;
     }
 
