@@ -32,8 +32,8 @@ public final class CpuModel implements AutoCloseable {
     private final float[] lnf, logits, losses, dresid;
     private final CpuKernels.NormStats lnfStats;
     private final GptBlock.Scratch scratch;
-    /** Scratch for the transposed weight of a forward matmul (largest N·K). */
-    private final float[] weightT;
+    /** Scratch for the packed operand of every product, forward and backward (see {@link #packedSize}). */
+    private final float[] packed;
     private int[] ids, targets;
     private int batch, seqLen;
 
@@ -59,13 +59,24 @@ public final class CpuModel implements AutoCloseable {
         logits = new float[Math.multiplyExact(R, config.vocabSize())];
         losses = new float[R];
         dresid = new float[R * C];
-        scratch = new GptBlock.Scratch(new float[R * C], new float[3 * R * C], proj, new float[4 * R * C], new float[4 * R * C]);
-        weightT = new float[Math.max(4 * C * C, config.vocabSize() * C)];
-        // Training transposes each weight into weightT when it is used; attention is over the batch's own rows.
+        packed = new float[packedSize(C, config.vocabSize(), R)];
+        scratch = new GptBlock.Scratch(new float[R * C], new float[3 * R * C], proj, new float[4 * R * C], new float[4 * R * C], packed);
+        // Training packs each weight into packed when it is used; attention is over the batch's own rows.
         GptBlock.Linear linear = (out, in, w, b) ->
-                LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b));
+                LinearKernels.forward(par, out, in, LinearKernels.packTransposed(par, Mat.of(params, w), packed), Mat.of(params, b));
         block = new GptBlock(par, params, config, linear,
                 (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead()));
+    }
+
+    /**
+     * Floats of the largest packed operand: a weight W (N,K) read as Wᵀ in forward and as W in backward, for every
+     * Linear shape (C→3C, C→C, C→4C, 4C→C) and the head (C→V), and R rows of a layer input (width C or 4C).
+     */
+    private static int packedSize(int C, int V, int R) {
+        int[][] weights = {{3 * C, C}, {C, C}, {4 * C, C}, {C, 4 * C}, {V, C}};
+        int most = Math.max(Gemm.packedSize(R, C), Gemm.packedSize(R, 4 * C));
+        for (int[] w : weights) most = Math.max(most, Math.max(Gemm.packedSize(w[1], w[0]), Gemm.packedSize(w[0], w[1])));
+        return most;
     }
 
     public int threads() { return par.threads; }
@@ -98,7 +109,7 @@ public final class CpuModel implements AutoCloseable {
         for (int l = 0; l < L; l++) block.forward(l, p.blocks[l], layers[l], R);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
         CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.transposed(par, head(), weightT), null); // (R,C) -> (R,V)
+        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), packed), null); // (R,C) -> (R,V)
         return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets);
     }
 
@@ -129,9 +140,10 @@ public final class CpuModel implements AutoCloseable {
         Mat dnormOut = Mat.of(scratch.dnormOut(), R, C);
 
         CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
-        LinearKernels.backwardInput(par, dnormOut, dlogits, head());
+        LinearKernels.backwardInput(par, dnormOut, dlogits, head(), packed);
         if (p.lmHead != null)
-            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null);
+            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null,
+                    packed);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
@@ -140,7 +152,8 @@ public final class CpuModel implements AutoCloseable {
 
         CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
         if (p.lmHead == null)
-            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V));
+            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V),
+                    packed);
         else
             CpuKernels.tokenEmbeddingBackward(par, param.apply(p.wte), dres, ids, B, s);
     }
