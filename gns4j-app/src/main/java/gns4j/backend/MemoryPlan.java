@@ -34,10 +34,12 @@ public final class MemoryPlan {
             if (!device.equals("cpu")) throw new IllegalArgumentException("arch=llama has no " + device + " backend");
             long F = m.ffnHidden(), kv = m.kvDim();
             return 4 * (L * (7 * T * C + 3 * T * F + 2 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V
-                    + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F);
+                    + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F + T * Math.max(F, C)); // last: packed input rows
         }
         return switch (device) {
-            case "cpu" -> 4 * (L * (15 * T * C + 4 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V + 14 * T * C);
+            // the last term: the packed rows of a Linear layer's widest input (4C), the weight gradient's operand
+            case "cpu" -> 4 * (L * (15 * T * C + 4 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V + 14 * T * C
+                    + 4 * T * C);
             case "cuda" -> L * (32 * T * C + 16 * T + 4 * H * T) + 4 * (L + 1) * T * C + 2 * T * C + 8 * T + 2 * T * V
                     + 12 * T + 20 * T * C + 4 * H * T + 24 * C + 8L * (4 + 12 * L);
             default -> throw new IllegalArgumentException("unknown device " + device);

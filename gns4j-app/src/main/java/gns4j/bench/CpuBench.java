@@ -1,9 +1,17 @@
 package gns4j.bench;
 
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import gns4j.CpuInfo;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cpu.CpuBackend;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +19,7 @@ import java.util.Map;
 /**
  * `./gns4j bench cpu`: tok/s of forward + backward + AdamW on the CPU backend with per-example norms off,
  * LayerNorm-only and all layers, the overhead of each, a thread-scaling curve, and the PyTorch baseline run from
- * the same process when python3 with torch is present.
+ * the same process when python3 with torch is present. The same table can also be written as JSON ({@link #json()}).
  */
 public final class CpuBench {
     static final List<BenchModel> MODELS = List.of(
@@ -20,6 +28,8 @@ public final class CpuBench {
 
     private final PrintStream out;
     private final int warmup, reps;
+    /** Everything printed, as JSON: machine, date, commit, then per model its rows, baselines and scaling. */
+    private final JsonObject json = new JsonObject();
 
     public CpuBench(PrintStream out, int warmup, int reps) {
         this.out = out;
@@ -32,7 +42,20 @@ public final class CpuBench {
         String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
         out.printf("gns4j bench cpu: %d cores, %d warm-up + %d measured steps per cell; PyTorch baseline: %s%n",
                 cores, warmup, reps, torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
+        json.addProperty("cpu", CpuInfo.model());
+        json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
+        json.addProperty("commit", gitCommit());
+        json.addProperty("threads", cores);
+        json.addProperty("warmup", warmup);
+        json.addProperty("reps", reps);
+        JsonArray models = new JsonArray();
+        json.add("models", models);
         for (BenchModel m : select(names)) {
+            JsonObject model = new JsonObject(), rows = new JsonObject(), scaling = new JsonObject();
+            model.addProperty("name", m.name());
+            model.addProperty("shape", m.shape());
+            model.add("tok_per_s", rows);
+            models.add(model);
             out.printf("%n%s (%s), %d threads%n", m.name(), m.shape(), cores);
             out.printf("  %-28s %12s %8s %10s%n", "per-example norms", "tok/s", "spread", "vs off");
             warmUp(m, cores);
@@ -40,6 +63,7 @@ public final class CpuBench {
             for (NormTracking tracking : new NormTracking[]{NormTracking.OFF, NormTracking.LN, NormTracking.ALL}) {
                 Timing t = measure(m, tracking, cores);
                 if (tracking == NormTracking.OFF) off = t;
+                rows.add(label(tracking), t.toJson());
                 out.printf("  %-28s %12.0f %8s %10s%n", label(tracking), t.median(), t.spread(),
                         tracking == NormTracking.OFF ? "1.00x" : String.format("%+.1f%%", 100 * (off.median() / t.median() - 1)));
             }
@@ -47,20 +71,47 @@ public final class CpuBench {
                 List<String> args = new ArrayList<>(List.of(m.torchArgs()));
                 args.addAll(List.of("--threads", "" + cores, "--warmup", "" + warmup, "--reps", "" + reps));
                 for (Map.Entry<String, Object> e : TorchBaseline.run(args).entrySet())
-                    if (e.getValue() instanceof Double d)
+                    if (e.getValue() instanceof Double d) {
+                        rows.addProperty("PyTorch " + e.getKey(), d);
                         out.printf("  %-28s %12.0f %8s %10s  (ours untracked / torch = %.2fx)%n", "PyTorch " + e.getKey(), d, "",
                                 "", off.median() / d);
-                    else out.printf("  %-28s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
+                    } else out.printf("  %-28s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
             }
             out.printf("  thread scaling (norms off):");
             double one = 0;
             for (int threads : threadCounts.isEmpty() ? powersOfTwo(cores) : threadCounts) {
                 Timing t = measure(m, NormTracking.OFF, threads);
                 if (one == 0) one = t.median() / threads;
+                scaling.add("" + threads, t.toJson());
                 out.printf("  %d: %.0f (%.0f%%)", threads, t.median(), 100 * t.median() / (one * threads));
             }
             out.println();
+            model.add("thread_scaling_norms_off", scaling);
         }
+    }
+
+    /** The measurements of {@link #run} as JSON text. */
+    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
+
+    /** HEAD of the repository the bench runs in, "-dirty" appended when tracked files differ; "" outside git. */
+    private static String gitCommit() {
+        try {
+            String head = git("rev-parse", "HEAD");
+            return head.isEmpty() ? "" : head + (git("status", "--porcelain", "--untracked-files=no").isEmpty() ? "" : "-dirty");
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    private static String git(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("git"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        return p.waitFor() == 0 ? text : "";
     }
 
     /**

@@ -56,12 +56,18 @@ public final class BenchCommand {
         @Option(names = "--threads", split = ",", paramLabel = "N,N,...", description = "Thread counts for the scaling curve (default: 1, 2, 4, ... all cores).")
         List<Integer> threads = new ArrayList<>();
 
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the measurements as JSON (CPU model, date, "
+                + "git commit, threads, every row's tok/s) to FILE.")
+        Path json;
+
         @Mixin
         Repeats repeats;
 
         @Override
         public Integer call() throws Exception {
-            new CpuBench(System.out, repeats.warmup(2), repeats.reps(5)).run(models, threads, !repeats.noTorch);
+            CpuBench bench = new CpuBench(System.out, repeats.warmup(2), repeats.reps(5));
+            bench.run(models, threads, !repeats.noTorch);
+            if (json != null) Files.writeString(json, bench.json());
             return 0;
         }
     }

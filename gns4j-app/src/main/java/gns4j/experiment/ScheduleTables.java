@@ -1,5 +1,6 @@
 package gns4j.experiment;
 
+import gns4j.CpuInfo;
 import gns4j.data.TokenDataset;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
@@ -83,13 +84,7 @@ final class ScheduleTables {
         } catch (IOException e) {
             host = "unknown host";
         }
-        String cpu = "";
-        try {
-            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("");
-        } catch (IOException | RuntimeException e) {
-            // not Linux: leave it out
-        }
+        String cpu = CpuInfo.model();
         return String.format(Locale.ROOT, "%s, %d cores available%s, %s %s, Java %s", host,
                 Runtime.getRuntime().availableProcessors(), cpu.isEmpty() ? "" : " (" + cpu + ")",
                 System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"));

@@ -149,32 +149,14 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- pointwise
 
-    private static final float GELU_K = (float) Math.sqrt(2.0 / Math.PI);
-
     /** GELU, tanh approximation (GPT-2's); out and x of one shape. */
     static void geluForward(Parallel par, Mat out, Mat x) {
-        int width = x.cols();
-        par.forEach(x.rows(), r -> {
-            for (int j = 0, i = x.row(r), o = out.row(r); j < width; j++) {
-                float v = x.data()[i + j];
-                out.data()[o + j] = 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + 0.044715f * v * v * v)));
-            }
-        });
+        par.forEach(x.rows(), r -> VectorMath.gelu(x.data(), x.row(r), out.data(), out.row(r), x.cols()));
     }
 
     /** dx = GELU'(x) ⊙ dout, all of one shape. */
     static void geluBackward(Parallel par, Mat dx, Mat x, Mat dout) {
-        int width = x.cols();
-        par.forEach(x.rows(), r -> {
-            for (int j = 0, i = x.row(r), d = dout.row(r), o = dx.row(r); j < width; j++) {
-                float v = x.data()[i + j];
-                float inner = GELU_K * (v + 0.044715f * v * v * v);
-                float th = (float) Math.tanh(inner);
-                float sech2 = 1f - th * th;
-                float local = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * 0.044715f * v * v);
-                dx.data()[o + j] = local * dout.data()[d + j];
-            }
-        });
+        par.forEach(x.rows(), r -> VectorMath.geluBackward(x.data(), x.row(r), dout.data(), dout.row(r), dx.data(), dx.row(r), x.cols()));
     }
 
     /** out (R,C) = a + b. */

@@ -31,8 +31,8 @@ public final class CpuModel implements AutoCloseable {
     private final float[][] resid;
     private final float[] lnf, logits, losses, dresid, dnormOut;
     private final CpuKernels.NormStats lnfStats;
-    /** Scratch for the transposed weight of a forward matmul (largest N·K). */
-    private final float[] weightT;
+    /** Scratch for the packed operand of every product, forward and backward (see {@link #packedSize}). */
+    private final float[] packed;
     private int[] ids, targets;
     private int batch, seqLen;
 
@@ -52,10 +52,10 @@ public final class CpuModel implements AutoCloseable {
         losses = new float[R];
         dresid = new float[R * C];
         dnormOut = new float[R * C];
-        weightT = new float[Math.toIntExact(config.largestMatrix())];
-        // Training transposes each weight into weightT when it is used; attention is over the batch's own rows.
+        packed = new float[packedSize(layout, R)];
+        // Training packs each weight into packed when it is used; attention is over the batch's own rows.
         GptBlock.Linear linear = (out, in, w, b) ->
-                LinearKernels.forward(par, out, in, LinearKernels.transposed(par, Mat.of(params, w), weightT), Mat.of(params, b));
+                LinearKernels.forward(par, out, in, LinearKernels.packTransposed(par, Mat.of(params, w), packed), Mat.of(params, b));
         GptBlock.Attention attention = (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead());
         blocks = config.arch() == Arch.LLAMA ? llamaBlocks(R, linear, attention) : gptBlocks(R, linear, attention);
     }
@@ -79,7 +79,7 @@ public final class CpuModel implements AutoCloseable {
                     new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj, new float[R * C],
                     new float[R * C], CpuKernels.NormStats.of(ln, R), new float[4 * R * C], new float[4 * R * C], resid[l + 1]);
         GptBlock.Scratch scratch = new GptBlock.Scratch(dnormOut, new float[3 * R * C], proj, new float[4 * R * C],
-                new float[4 * R * C]);
+                new float[4 * R * C], packed);
         GptBlock block = new GptBlock(par, params, config, linear, attention);
         ParameterLayout.Block[] w = layout.blocks;
         return new Blocks() {
@@ -105,7 +105,7 @@ public final class CpuModel implements AutoCloseable {
                     new float[R * C], new float[R * C], CpuKernels.NormStats.of(false, R), new float[R * F],
                     new float[R * F], new float[R * F], resid[l + 1]);
         LlamaBlock.Scratch scratch = new LlamaBlock.Scratch(dnormOut, new float[3 * R * C], q, k, v, proj,
-                new float[R * F], new float[R * F], new float[R * F]);
+                new float[R * F], new float[R * F], new float[R * F], packed);
         LlamaBlock block = new LlamaBlock(par, params, config, linear, attention);
         ParameterLayout.LlamaBlock[] w = layout.llamaBlocks;
         return new Blocks() {
@@ -115,6 +115,21 @@ public final class CpuModel implements AutoCloseable {
                 block.backward(w[l], layers[l], scratch, dresid, param, method, B, T, s);
             }
         };
+    }
+
+    /**
+     * Floats of the largest packed operand: every weight W (N,K), read as Wᵀ in forward and as W in backward, and R
+     * rows of a Linear layer's input (width K).
+     */
+    private static int packedSize(ParameterLayout layout, int R) {
+        int most = 0;
+        for (ParamTensor t : layout.tensors) {
+            if (t.shape().length != 2) continue;
+            int N = t.shape()[0], K = t.shape()[1];
+            most = Math.max(most, Math.max(Gemm.packedSize(K, N), Gemm.packedSize(N, K)));
+            most = Math.max(most, Gemm.packedSize(R, K));
+        }
+        return most;
     }
 
     public int threads() { return par.threads; }
@@ -147,7 +162,7 @@ public final class CpuModel implements AutoCloseable {
         for (int l = 0; l < L; l++) blocks.forward(l, R, T);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
         CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.transposed(par, head(), weightT), null); // (R,C) -> (R,V)
+        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), packed), null); // (R,C) -> (R,V)
         return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets);
     }
 
@@ -178,9 +193,10 @@ public final class CpuModel implements AutoCloseable {
         Mat dnorm = Mat.of(dnormOut, R, C);
 
         CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
-        LinearKernels.backwardInput(par, dnorm, dlogits, head());
+        LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed);
         if (p.lmHead != null)
-            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null);
+            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null,
+                    packed);
         Arrays.fill(dresid, 0, R * C, 0f);
         int L = config.nLayer();
         CpuKernels.normBackward(par, dres, dnorm, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
@@ -189,7 +205,8 @@ public final class CpuModel implements AutoCloseable {
 
         if (p.wpe != null) CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
         if (p.lmHead == null)
-            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V));
+            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V),
+                    packed);
         else
             CpuKernels.tokenEmbeddingBackward(par, param.apply(p.wte), dres, ids, B, s);
     }

@@ -27,8 +27,8 @@ public final class CpuSampler implements AutoCloseable {
     private final ModelConfig config;
     private final ParameterLayout layout;
     private final float[] params;
-    /** params with every Linear weight (and the head) stored transposed, [in, out], as the forward GEMM wants it. */
-    private final float[] paramsT;
+    /** Every Linear weight (and the head) as Wᵀ packed for the forward product, once, by tensor index; others null. */
+    private final Gemm.Packed[] packedT;
     private final Parallel par;
     private final int maxRows;
     /** Runs block l over the n rows of x at positions pos..pos+n-1. */
@@ -48,14 +48,12 @@ public final class CpuSampler implements AutoCloseable {
             throw new IllegalArgumentException("params has " + params.length + " floats, the layout " + layout.totalSize);
         this.params = params;
         this.par = new Parallel(threads);
-        this.paramsT = params.clone();
-        float[] scratch = new float[Math.toIntExact(config.largestMatrix())];
+        this.packedT = new Gemm.Packed[layout.numTensors()];
         for (ParamTensor t : layout.tensors)
             if (t.shape().length == 2 && t.kind() != ParamKind.POSITION_EMBEDDING
-                    && (t.kind() != ParamKind.TOKEN_EMBEDDING || config.tiedHead())) {
-                Mat wT = LinearKernels.transposed(par, Mat.of(params, t), scratch);
-                System.arraycopy(wT.data(), 0, paramsT, t.offset(), t.size());
-            }
+                    && (t.kind() != ParamKind.TOKEN_EMBEDDING || config.tiedHead()))
+                packedT[t.index()] = LinearKernels.packTransposed(par, Mat.of(params, t),
+                        new float[Gemm.packedSize(t.shape()[1], t.shape()[0])]);
         int C = config.nEmbd(), T = config.blockSize(), L = config.nLayer();
         this.maxRows = T;
         keys = new float[L][T * C];
@@ -138,8 +136,8 @@ public final class CpuSampler implements AutoCloseable {
         AttentionKernels.forwardCached(par, out, qkv, cachedKeys, cachedValues, pos, config.nHead());
     }
 
-    /** Wᵀ (K,N) of a weight W (N,K), as prepared in paramsT. */
-    private Mat transposed(ParamTensor w) { return new Mat(paramsT, w.offset(), w.shape()[1], w.shape()[0]); }
+    /** Wᵀ (K,N) of a weight W (N,K), as packed in packedT. */
+    private Gemm.Packed transposed(ParamTensor w) { return packedT[w.index()]; }
 
     // ------------------------------------------------------------------------------------------------ generation
 

@@ -32,8 +32,11 @@ final class GptBlock {
     record Buffers(float[] in, float[] ln1, NormStats ln1Stats, float[] qkv, float[] atty, float[] lse, float[] proj,
                    float[] mid, float[] ln2, NormStats ln2Stats, float[] fc, float[] fcAct, float[] out) {}
 
-    /** Scratch of backward, each at least (R, width) as named. */
-    record Scratch(float[] dnormOut, float[] dqkv, float[] datty, float[] dfc, float[] dfcAct) {}
+    /**
+     * Scratch of backward, each at least (R, width) as named; packed holds a weight or an input packed for a
+     * product ({@link Gemm#packedSize} of the largest).
+     */
+    record Scratch(float[] dnormOut, float[] dqkv, float[] datty, float[] dfc, float[] dfcAct, float[] packed) {}
 
     private final Parallel par;
     private final float[] params;
@@ -80,26 +83,29 @@ final class GptBlock {
         // MLP: out = mid + proj(gelu(fc(ln2(mid))))
         Mat fcAct = Mat.of(a.fcAct(), R, 4 * C), ln2 = Mat.of(a.ln2(), R, C);
         linearBackward(par, dfcAct, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B,
-                scale);
+                scale, d.packed());
         CpuKernels.geluBackward(par, dfc, Mat.of(a.fc(), R, 4 * C), dfcAct);
-        linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale);
+        linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale, d.packed());
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.ln2Weight()),
                 param.apply(w.ln2Bias()), B, scale);
         // attention: mid = in + proj(attn(qkv(ln1(in))))
         Mat atty = Mat.of(a.atty(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C), ln1 = Mat.of(a.ln1(), R, C);
         linearBackward(par, datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B,
-                scale);
+                scale, d.packed());
         AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH);
-        linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale);
+        linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale, d.packed());
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.ln1Weight()),
                 param.apply(w.ln1Bias()), B, scale);
     }
 
-    /** dinp (R,K) = dout (R,N) · W, and W's (and the bias's) gradient and per-example norms. */
+    /**
+     * dinp (R,K) = dout (R,N) · W, and W's (and the bias's) gradient and per-example norms; packed is scratch for the
+     * products' packed operands ({@link Scratch#packed}).
+     */
     static void linearBackward(Parallel par, Mat dinp, Mat dout, Mat inp, Param weight, Param bias,
-                               LinearNormMethod method, int B, float scale) {
-        LinearKernels.backwardInput(par, dinp, dout, weight.value());
+                               LinearNormMethod method, int B, float scale, float[] packed) {
+        LinearKernels.backwardInput(par, dinp, dout, weight.value(), packed);
         LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
-                method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null);
+                method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null, packed);
     }
 }

@@ -8,87 +8,94 @@ import java.util.Arrays;
  * it. Weight gradients add {@code scale}·Σ_b g_b, g_b the gradient of example b's own mean loss.
  */
 final class LinearKernels {
-    private static final int W_BLOCK = 16;
+    /** Rows of W per weight-gradient block: their 64 columns of an example's dout, gathered, fill 64 KiB at T 256. */
+    private static final int W_ROWS = 64;
+    /** Weight-gradient blocks wanted at least: narrow layers are split along K too. Depends on shapes only (see below). */
+    private static final int MIN_BLOCKS = 32;
 
     private LinearKernels() {}
 
-    /** Wᵀ (K,N) of W (N,K), built in scratch. */
-    static Mat transposed(Parallel par, Mat w, float[] scratch) {
-        Gemm.transpose(par, scratch, w.data(), w.offset(), w.rows(), w.cols());
-        return Mat.of(scratch, w.cols(), w.rows());
+    /** Wᵀ (K,N) of W (N,K), packed for {@link #forward} into scratch ({@link Gemm#packedSize}(K, N) floats). */
+    static Gemm.Packed packTransposed(Parallel par, Mat w, float[] scratch) {
+        return Gemm.pack(par, Gemm.View.transposed(w), w.cols(), w.rows(), scratch, 0);
     }
 
-    /** out (R,N) = inp (R,K) · weightT (K,N) + bias (1,N) (null: none). */
-    static void forward(Parallel par, Mat out, Mat inp, Mat weightT, Mat bias) {
-        int R = inp.rows(), K = inp.cols(), N = weightT.cols();
-        if (bias != null) par.forEach(R, r -> System.arraycopy(bias.data(), bias.offset(), out.data(), out.row(r), N));
-        Gemm.parallel(par, inp.data(), inp.offset(), K, 1, weightT.data(), weightT.offset(), N, R, N, K,
-                out.data(), out.offset(), N, bias != null);
+    /** out (R,N) = inp (R,K) · Wᵀ + bias (1,N) (null: none); Wᵀ from {@link #packTransposed}. */
+    static void forward(Parallel par, Mat out, Mat inp, Gemm.Packed weightT, Mat bias) {
+        Gemm.multiply(par, Gemm.View.of(inp), weightT, 0, inp.rows(), weightT.N(), inp.cols(), out.data(), out.offset(),
+                out.cols(), Gemm.Addend.bias(bias));
     }
 
-    /** dinp (R,K) = dout (R,N) · W (N,K). */
-    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w) {
-        int R = dout.rows(), N = dout.cols(), K = w.cols();
-        Gemm.parallel(par, dout.data(), dout.offset(), N, 1, w.data(), w.offset(), K, R, K, N,
-                dinp.data(), dinp.offset(), K, false);
+    /** dinp (R,K) = dout (R,N) · W (N,K); W is packed into scratch ({@link Gemm#packedSize}(N, K) floats) first. */
+    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch) {
+        Gemm.Packed packed = Gemm.pack(par, Gemm.View.of(w), w.rows(), w.cols(), scratch, 0);
+        Gemm.multiply(par, Gemm.View.of(dout), packed, 0, dout.rows(), w.cols(), w.rows(), dinp.data(), dinp.offset(),
+                dinp.cols(), null);
     }
 
     /** Rows of the token table that also receive the embedding scatter (tied head): see tiedEmbeddingHeadBackward. */
     record TiedRows(int[] start, int[] occ, Mat demb, int T) {
-        /** Adds Σ_{t: id_bt = v} demb_bt to row (length C, at o) for vocabulary row v of example b. */
-        void addTo(int v, int b, float[] row, int o, int C) {
+        /** Adds Σ_{t: id_bt = v} demb_bt[k0..k0+n) to row[o..o+n) for vocabulary row v of example b. */
+        void addTo(int v, int b, float[] row, int o, int k0, int n) {
             for (int i = start[v]; i < start[v + 1]; i++)
-                if (occ[i] / T == b) VectorMath.axpy(1f, demb.data(), demb.row(occ[i]), row, o, C);
+                if (occ[i] / T == b) VectorMath.axpy(1f, demb.data(), demb.row(occ[i]) + k0, row, o, n);
         }
     }
 
     /**
      * dW (N,K) += scale·Σ_b dout_bᵀ inp_b and db (N) += scale·Σ_{b,t} dout_bt (bias null: none), with per-example
-     * norms of both. dout (R,N), inp (R,K), R = B·T. Simultaneous method: for a block of rows of W, each example's
-     * rows of dW_b are formed (reduction over its own T tokens), squared and summed into the batch gradient in the
-     * same pass, so no B×N×K copy exists. Ghost method: the plain batch gradient here, |dW_b|² from the two Gram
-     * matrices. tied (or null) adds the embedding scatter into the rows before squaring.
+     * norms of both. dout (R,N), inp (R,K), R = B·T. Simultaneous method: for a block of W (rows × columns), each
+     * example's block of dW_b is formed (reduction over its own T tokens), squared and summed into the batch gradient
+     * in the same pass, so no B×N×K copy exists. Ghost method: the plain batch gradient here, |dW_b|² from the two
+     * Gram matrices. tied (or null) adds the embedding scatter into the rows before squaring. inp is packed into
+     * scratch ({@link Gemm#packedSize}(R, K) floats) once for every block.
      */
     static void backwardWeight(Parallel par, Param w, Param bias, Mat dout, Mat inp, int B, float scale,
-                               boolean ghost, TiedRows tied) {
+                               boolean ghost, TiedRows tied, float[] scratch) {
         int T = inp.rows() / B, K = inp.cols(), N = dout.cols();
         boolean perExample = w.norms() != null && !ghost;
         Param.Norms biasNorms = bias == null ? null : bias.norms();
-        int blocks = (N + W_BLOCK - 1) / W_BLOCK;
-        // Per-block partial norms, summed in block order afterwards: the same bits whatever the thread schedule.
+        Gemm.Packed x = Gemm.pack(par, Gemm.View.of(inp), inp.rows(), K, scratch, 0);
+        // Blocks of W_ROWS rows × a run of panels. The per-example norms are summed block by block in block order, so
+        // the blocks are a function of the shapes alone: the same bits whatever the thread count.
+        int rowBlocks = (N + W_ROWS - 1) / W_ROWS, panels = x.panels();
+        int panelsPerBlock = ceilDiv(panels, Math.min(panels, ceilDiv(MIN_BLOCKS, rowBlocks)));
+        int colBlocks = ceilDiv(panels, panelsPerBlock), blocks = rowBlocks * colBlocks;
         double[] partW = perExample ? new double[blocks * B] : null;
         double[] partB = biasNorms != null ? new double[blocks * B] : null;
         float[] dy = dout.data();
         par.forEach(blocks, blk -> {
-            int n0 = blk * W_BLOCK, rows = Math.min(W_BLOCK, N - n0);
-            float[] acc = new float[rows * K];
-            float[] example = perExample || tied != null ? new float[rows * K] : null;
-            double[] localW = perExample ? new double[B] : null, localB = partB != null ? new double[B] : null;
-            if (bias != null)
-                for (int i = 0; i < rows; i++) {
-                    double total = 0;
-                    for (int b = 0; b < B; b++) {
+            int n0 = blk / colBlocks * W_ROWS, rows = Math.min(W_ROWS, N - n0);
+            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * Gemm.NR, cols = Math.min(panelsPerBlock * Gemm.NR, K - k0);
+            Gemm.Packed xCols = x.columns(jp0, cols);
+            boolean withBias = bias != null && k0 == 0;
+            float[] acc = new float[rows * cols], dyT = new float[T * rows];
+            float[] example = perExample || tied != null ? new float[rows * cols] : null;
+            double[] biasSum = withBias ? new double[rows] : null, localB = withBias && partB != null ? new double[B] : null;
+            // A (rows, T) = dyTᵀ: reads of it stay inside one small block instead of striding over dout's rows
+            Gemm.View a = new Gemm.View(dyT, 0, 1, rows);
+            for (int b = 0; b < B; b++) {
+                for (int t = 0; t < T; t++) System.arraycopy(dy, dout.row(b * T + t) + n0, dyT, t * rows, rows);
+                if (withBias)
+                    for (int i = 0; i < rows; i++) {
                         double s = 0;
-                        for (int t = 0; t < T; t++) s += dy[dout.row(b * T + t) + n0 + i];
-                        total += s;
+                        for (int t = 0; t < T; t++) s += dyT[t * rows + i];
+                        biasSum[i] += s;
                         if (localB != null) localB[b] += s * s;
                     }
-                    bias.grad()[bias.gradOffset() + n0 + i] += (float) (scale * total);
-                }
-            // Rows n0.. of dW_b = dout_bᵀ (A[i,t] = dout[b·T + t, n0 + i]) · inp_b, one example at a time.
-            for (int b = 0; b < B; b++) {
-                int a = dout.row(b * T) + n0, x = inp.row(b * T);
                 if (example == null) {
-                    Gemm.serial(dy, a, 1, N, inp.data(), x, K, rows, K, T, acc, 0, K, true);
+                    Gemm.serial(a, xCols, b * T, rows, cols, T, acc, 0, cols, new Gemm.Addend(acc, 0, cols));
                     continue;
                 }
-                Gemm.serial(dy, a, 1, N, inp.data(), x, K, rows, K, T, example, 0, K, false);
-                if (tied != null) for (int i = 0; i < rows; i++) tied.addTo(n0 + i, b, example, i * K, K);
-                if (perExample) localW[b] = VectorMath.sumSq(example, 0, rows * K);
-                VectorMath.axpy(1f, example, 0, acc, 0, rows * K);
+                Gemm.serial(a, xCols, b * T, rows, cols, T, example, 0, cols, null);
+                if (tied != null) for (int i = 0; i < rows; i++) tied.addTo(n0 + i, b, example, i * cols, k0, cols);
+                if (perExample) partW[blk * B + b] = VectorMath.sumSq(example, 0, rows * cols);
+                VectorMath.axpy(1f, example, 0, acc, 0, rows * cols);
             }
-            VectorMath.axpy(scale, acc, 0, w.grad(), w.gradOffset() + n0 * K, rows * K);
-            if (localW != null) System.arraycopy(localW, 0, partW, blk * B, B);
+            for (int i = 0; i < rows; i++) {
+                VectorMath.axpy(scale, acc, i * cols, w.grad(), w.gradOffset() + (n0 + i) * K + k0, cols);
+                if (withBias) bias.grad()[bias.gradOffset() + n0 + i] += (float) (scale * biasSum[i]);
+            }
             if (localB != null) System.arraycopy(localB, 0, partB, blk * B, B);
         });
         for (int b = 0; b < B; b++) {
@@ -102,6 +109,8 @@ final class LinearKernels {
         }
         if (w.norms() != null && ghost) par.forEach(B, b -> w.norms().put(b, ghostSumSq(inp, dout, b, T)));
     }
+
+    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 
     /** |dW_b|² = Σ_{t,t'} (x_t·x_t')(dy_t·dy_t'), summing each unordered pair once (doubled) by symmetry. */
     static double ghostSumSq(Mat x, Mat dy, int b, int T) {
@@ -123,13 +132,13 @@ final class LinearKernels {
      * The per-example norm is that of their sum, |A_b + E_b|², computed exactly:
      * simultaneous — rows of A_b + E_b formed per example (the ids that hit a vocabulary row are indexed first);
      * ghost — |A_b|² (Gram) + 2⟨A_b, E_b⟩ + |E_b|², with ⟨A_b, E_b⟩ = Σ_{t,u} dlogits_bt[id_bu]·(x_bt·demb_bu).
-     * dlogits (R,V), x = final-norm output (R,C), demb (R,C), ids (R).
+     * dlogits (R,V), x = final-norm output (R,C), demb (R,C), ids (R); scratch as {@link #backwardWeight}'s.
      */
     static void tiedEmbeddingHeadBackward(Parallel par, Param wte, Mat dlogits, Mat x, Mat demb, int[] ids, int B,
-                                          float scale, boolean ghost) {
+                                          float scale, boolean ghost, float[] scratch) {
         int R = x.rows(), T = R / B, C = x.cols(), V = dlogits.cols();
         if (wte.norms() == null || ghost) {
-            backwardWeight(par, wte.untracked(), null, dlogits, x, B, scale, false, null);
+            backwardWeight(par, wte.untracked(), null, dlogits, x, B, scale, false, null, scratch);
             CpuKernels.tokenEmbeddingBackward(par, wte.untracked(), demb, ids, B, scale);
             if (wte.norms() != null) par.forEach(B, b -> {
                 double cross = 0;
@@ -151,6 +160,6 @@ final class LinearKernels {
         for (int v = 0; v < V; v++) start[v + 1] += start[v];
         int[] occ = new int[R], fill = Arrays.copyOf(start, V);
         for (int r = 0; r < R; r++) occ[fill[ids[r]]++] = r;
-        backwardWeight(par, wte, null, dlogits, x, B, scale, false, new TiedRows(start, occ, demb, T));
+        backwardWeight(par, wte, null, dlogits, x, B, scale, false, new TiedRows(start, occ, demb, T), scratch);
     }
 }

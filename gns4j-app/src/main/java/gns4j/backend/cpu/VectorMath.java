@@ -194,6 +194,49 @@ final class VectorMath {
         return y.mul(twoK).blend(0f, underflow);
     }
 
+    /** tanh lane by lane as 1 − 2/(e^{2x} + 1) from {@link #exp}: ±1 where exp saturates or underflows. */
+    static FloatVector tanh(FloatVector x) {
+        return FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(x.mul(2f)).add(1f)));
+    }
+
+    // GELU, tanh form (GPT-2's): gelu(v) = ½·v·(1 + tanh(u)), u = √(2/π)·(v + 0.044715·v³).
+    private static final float GELU_K = (float) Math.sqrt(2.0 / Math.PI), GELU_C = 0.044715f;
+
+    /** out[oo+i] = gelu(x[xo+i]), i < n. Math.tanh in the scalar tail is a JIT-independent call too. */
+    static void gelu(float[] x, int xo, float[] out, int oo, int n) {
+        int i = 0;
+        if (VECTOR)
+            for (int bound = S.loopBound(n); i < bound; i += LANES) {
+                FloatVector v = FloatVector.fromArray(S, x, xo + i);
+                FloatVector th = tanh(v.mul(v).mul(v).mul(GELU_C).add(v).mul(GELU_K));
+                v.mul(0.5f).mul(th.add(1f)).intoArray(out, oo + i);
+            }
+        for (; i < n; i++) {
+            float v = x[xo + i];
+            out[oo + i] = 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + GELU_C * v * v * v)));
+        }
+    }
+
+    /** dx[o+i] = gelu'(x[xo+i])·dy[yo+i], i < n. */
+    static void geluBackward(float[] x, int xo, float[] dy, int yo, float[] dx, int o, int n) {
+        int i = 0;
+        if (VECTOR)
+            for (int bound = S.loopBound(n); i < bound; i += LANES) {
+                FloatVector v = FloatVector.fromArray(S, x, xo + i), v2 = v.mul(v);
+                FloatVector th = tanh(v2.mul(v).mul(GELU_C).add(v).mul(GELU_K));
+                FloatVector sech2 = FloatVector.broadcast(S, 1f).sub(th.mul(th));
+                FloatVector slope = v2.mul(3f * GELU_C).add(1f).mul(sech2).mul(v).mul(0.5f * GELU_K);
+                th.add(1f).mul(0.5f).add(slope).mul(FloatVector.fromArray(S, dy, yo + i)).intoArray(dx, o + i);
+            }
+        for (; i < n; i++) {
+            float v = x[xo + i];
+            float th = (float) Math.tanh(GELU_K * (v + GELU_C * v * v * v));
+            float sech2 = 1f - th * th;
+            float local = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * GELU_C * v * v);
+            dx[o + i] = local * dy[yo + i];
+        }
+    }
+
     /** a[i] *= alpha. */
     static void scale(float alpha, float[] a, int ao, int n) {
         int i = 0;

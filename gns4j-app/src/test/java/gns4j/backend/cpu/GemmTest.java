@@ -5,39 +5,62 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The tiled kernel against a plain triple loop, at sizes that hit full tiles, edges, vector tails and K blocks. */
+/** The packed product against a plain triple loop, at sizes that hit full tiles, row and panel edges and K blocks. */
 class GemmTest {
     @ParameterizedTest(name = "M={0} N={1} P={2}")
-    @CsvSource({"1, 1, 1", "4, 48, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129", "5, 97, 700"})
+    @CsvSource({"1, 1, 1", "4, 48, 8", "7, 13, 37", "16, 130, 64", "33, 65, 129", "5, 97, 700", "130, 250, 300"})
     void stridedProductMatchesNaive(int M, int N, int P) {
         SplittableRandom rng = new SplittableRandom(M * 1000L + N * 10L + P);
-        // A read transposed (ai = 1, ap = M + 2) and B with padded rows, as the weight-gradient call does.
-        int ai = 1, ap = M + 2, bs = N + 3, ldc = N + 1;
-        float[] a = new float[2 + P * ap], b = new float[3 + P * bs], c = new float[ldc * M];
-        for (float[] arr : new float[][]{a, b, c}) for (int i = 0; i < arr.length; i++) arr[i] = (float) rng.nextGaussian();
-        float[] before = c.clone();
-        try (Parallel par = new Parallel(2)) {
-            Gemm.parallel(par, a, 2, ai, ap, b, 3, bs, M, N, P, c, 0, ldc, true);
-        }
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                double s = before[i * ldc + j];
-                for (int p = 0; p < P; p++) s += (double) a[2 + i * ai + p * ap] * b[3 + p * bs + j];
-                assertEquals(s, c[i * ldc + j], 1e-4 * Math.sqrt(P), "C[" + i + "," + j + "]");
+        // A read transposed (as the weight gradient reads dout) and B as a weight read transposed (as forward does),
+        // both with padding; every way of adding.
+        int ap = M + 2, bn = P + 3, ldc = N + 1, p0 = 2;
+        float[] a = random(rng, 2 + P * ap), b = random(rng, 3 + N * bn), c = random(rng, ldc * M), bias = random(rng, N);
+        Gemm.View A = new Gemm.View(a, 2, 1, ap), B = new Gemm.View(b, 3, 1, bn);
+        float[] packed = new float[Gemm.packedSize(P + p0, N)];
+        for (int mode = 0; mode < 3; mode++) {
+            float[] out = c.clone();
+            Gemm.Addend add = switch (mode) {
+                case 0 -> null;
+                case 1 -> new Gemm.Addend(out, 0, ldc);
+                default -> new Gemm.Addend(bias, 0, 0);
+            };
+            try (Parallel par = new Parallel(2)) {
+                // rows p0.. of a packed B whose first p0 rows are something else, as a per-example slice is
+                Gemm.Packed all = Gemm.pack(par, new Gemm.View(b, 3 - p0, 1, bn), P + p0, N, packed, 0);
+                Gemm.multiply(par, A, all, p0, M, N, P, out, 0, ldc, add);
             }
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = mode == 1 ? c[i * ldc + j] : mode == 2 ? bias[j] : 0;
+                    for (int p = 0; p < P; p++) s += (double) a[2 + i + p * ap] * b[3 + p + j * bn];
+                    assertEquals(s, out[i * ldc + j], 1e-4 * Math.sqrt(P), "mode " + mode + " C[" + i + "," + j + "]");
+                }
+        }
     }
 
-    @ParameterizedTest(name = "transpose {0}x{1}")
-    @CsvSource({"1, 1", "7, 33", "64, 40"})
-    void transposeMovesEveryElement(int rows, int cols) {
-        float[] src = new float[3 + rows * cols], dst = new float[rows * cols];
-        for (int i = 0; i < src.length; i++) src[i] = i;
-        try (Parallel par = new Parallel(2)) {
-            Gemm.transpose(par, dst, src, 3, rows, cols);
+    @ParameterizedTest(name = "M={0} N={1} P={2}")
+    @CsvSource({"33, 65, 129", "300, 200, 520"})
+    void sameBitsWhateverTheThreadCount(int M, int N, int P) {
+        SplittableRandom rng = new SplittableRandom(7);
+        float[] a = random(rng, M * P), b = random(rng, P * N), packed = new float[Gemm.packedSize(P, N)];
+        float[] one = null;
+        for (int threads : new int[]{1, 2, 3, 8}) {
+            float[] out = new float[M * N];
+            try (Parallel par = new Parallel(threads)) {
+                Gemm.Packed B = Gemm.pack(par, new Gemm.View(b, 0, N, 1), P, N, packed, 0);
+                Gemm.multiply(par, new Gemm.View(a, 0, P, 1), B, 0, M, N, P, out, 0, N, null);
+            }
+            if (one == null) one = out;
+            else assertArrayEquals(one, out, threads + " threads");
         }
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) assertEquals(src[3 + r * cols + c], dst[c * rows + r]);
+    }
+
+    private static float[] random(SplittableRandom rng, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rng.nextGaussian();
+        return x;
     }
 }

@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The JIT-independent vector exp and lane sums that keep resumed runs bit for bit. */
+/** The JIT-independent vector exp (and the tanh GELU built on it) and lane sums that keep resumed runs bit for bit. */
 class VectorExpTest {
     @Test
     void expIsAccurateAndUnderflowsToZero() {
@@ -46,5 +46,28 @@ class VectorExpTest {
         double expected = 0;
         for (float v : a) expected += Math.exp(v - max);
         assertEquals(expected, VectorMath.expShiftedInPlace(a.clone(), 0, a.length, max), expected * 1e-6);
+    }
+
+    @Test
+    void geluAndItsSlopeMatchTheTanhFormula() {
+        SplittableRandom r = new SplittableRandom(3);
+        int n = 1003; // vector lanes and a scalar tail
+        float[] x = new float[n], dy = new float[n], y = new float[n], dx = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (r.nextGaussian() * 4);
+            dy[i] = (float) r.nextGaussian();
+        }
+        x[0] = 0f;
+        x[1] = -30f;
+        x[2] = 30f;
+        VectorMath.gelu(x, 0, y, 0, n);
+        VectorMath.geluBackward(x, 0, dy, 0, dx, 0, n);
+        double k = Math.sqrt(2 / Math.PI);
+        for (int i = 0; i < n; i++) {
+            double v = x[i], th = Math.tanh(k * (v + 0.044715 * v * v * v));
+            double slope = 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * k * (1 + 3 * 0.044715 * v * v);
+            assertEquals(0.5 * v * (1 + th), y[i], 1e-6 * (1 + Math.abs(v)), "gelu(" + v + ")");
+            assertEquals(slope * dy[i], dx[i], 1e-6 * (1 + Math.abs(dy[i] * v)), "gelu'(" + v + ")");
+        }
     }
 }
