@@ -32,12 +32,12 @@ class TorchGnsStatsTest {
     }
 
     /**
-     * Our trained model loaded in transformers, on the windows measure drew, gives measure's table: every group,
-     * in measure's order, with GNS and interval within float32 tolerance.
+     * Our trained model loaded in transformers (without it, in scripts/reference_models.py), on the windows measure
+     * drew, gives measure's table: every group, in measure's order, with GNS and interval within float32 tolerance.
      */
     @Test
-    void gns4jModelInTransformersGivesMeasuresTable() throws IOException {
-        PythonScripts.assumeModules("torch", "transformers", "numpy");
+    void gns4jModelInPyTorchGivesMeasuresTable() throws IOException {
+        PythonScripts.assumeModules("torch", "numpy");
         PlantedFixture.build();
         Cli m = Cli.run("measure", "--data-dir", PlantedFixture.data.toString(), "--init-from",
                 PlantedFixture.run.toString(), "--batches", "4", "--batch-size", "16", "--top", "0", "--json", "--seed", "9");
