@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Multi-GPU check of issue 9 on a machine with 2 GPUs (no Java or Maven there: the carried .jrt runtime and the jar).
-#   device run, kind nvidia-h100-x2, carry [".jrt", "target/gns4j.jar"]:  scripts/multi-gpu-check.sh
+# Multi-GPU check of `train --gpus N` on a machine with 2 GPUs (no Java or Maven there: the carried .jrt runtime and the jar).
+#   device run, a machine with 2 GPUs, carry [".jrt", "target/gns4j.jar"]:  scripts/multi-gpu-check.sh
 # (a) `train --gpus 2` and a 1-GPU run of the same small byte-level model, global batch and seed: loss and GNS compared
 #     step by step (PASS/FAIL); the 2-GPU run overlaps the gradient all-reduce with backward (grad_overlap=true, 0.5 MB
 #     buckets: ~30 of them, some cutting a tensor); A_OVERLAP="true false" adds a 2-GPU run without overlap;
