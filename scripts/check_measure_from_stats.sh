@@ -37,6 +37,10 @@ worst, where = 0.0, None
 for group, row in ours.items():
     for key in ("gns", "low", "high", "grad_sq", "trace_sigma"):
         a, b = row[key], theirs[group][key]
+        if a is None or b is None:  # undefined (e.g. no interval): both sides must say so
+            if a is not b:
+                sys.exit(f"FAIL {group} {key}: measure {a}, from-stats {b}")
+            continue
         rel = abs(a - b) / max(abs(a), abs(b), 1e-30)
         if rel > worst:
             worst, where = rel, f"{group} {key}: measure {a:.6g}, from-stats {b:.6g}"

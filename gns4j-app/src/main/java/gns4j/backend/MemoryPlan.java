@@ -12,13 +12,13 @@ import gns4j.model.ModelConfig;
  * <p>Per sequence (T tokens, C channels, L layers, V vocabulary, H heads), counted from the allocations:
  * <ul>
  *   <li>CPU (fp32): per layer 15·T·C + 4·T + H·T floats, residual stream (L+1)·T·C, final norm T·C + 2T, logits
- *       T·V, backward scratch 14·T·C.</li>
+ *       T·V, backward scratch 14·T·C, the packed rows of the widest Linear input 4·T·C.</li>
  *   <li>CUDA (bf16 activations, fp32 residual and statistics): per layer 32·T·C + 16·T + 4·H·T bytes, residual
  *       4·(L+1)·T·C, final norm 2·T·C + 8·T, logits 2·T·V, losses and ids 12·T, backward 20·T·C + 4·H·T, per-example
  *       partial sums 24·C and norms 8 per tensor.</li>
  *   <li>CPU Llama (F = ffn_hidden, kv = n_kv_head·C/H): per layer 7·T·C + 3·T·F + 2·T + H·T floats, residual stream
  *       (L+1)·T·C, final norm T·C + 2T, logits T·V, forward scratch (q, k, v, proj) T·(2C + 2kv), backward scratch
- *       5·T·C + 3·T·F.</li>
+ *       5·T·C + 3·T·F, the packed rows of the widest Linear input T·max(F, C).</li>
  * </ul>
  */
 public final class MemoryPlan {

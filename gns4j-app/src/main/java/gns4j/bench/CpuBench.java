@@ -93,7 +93,10 @@ public final class CpuBench {
     /** The measurements of {@link #run} as JSON text. */
     public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
 
-    /** HEAD of the repository the bench runs in, "-dirty" appended when tracked files differ; "" outside git. */
+    /**
+     * HEAD of the git repository of the working directory (run the bench from the checkout it measures), "-dirty"
+     * appended when tracked files differ; "" outside git.
+     */
     private static String gitCommit() {
         try {
             String head = git("rev-parse", "HEAD");

@@ -273,7 +273,7 @@ public final class HfGpt2 {
         if (!Files.exists(pathOrDir)) throw new UserError("not found: " + pathOrDir);
         Path weights = weightsFile(pathOrDir);
         if (!Files.isRegularFile(weights))
-            throw new UserError("no " + MODEL_FILE + " in " + pathOrDir + " (a Hugging Face GPT-2 folder holds model.safetensors"
+            throw new UserError("no " + MODEL_FILE + " in " + pathOrDir + " (a Hugging Face GPT-2 or Llama folder holds model.safetensors"
                     + " and config.json)");
         Path dir = weights.toAbsolutePath().getParent();
         return new Pretrained(weights, readConfig(dir.resolve(CONFIG_FILE)));

@@ -214,7 +214,7 @@ public final class MeasureCommand implements Callable<Integer> {
         if (!Files.exists(initFrom)) throw new UserError("--init-from " + initFrom + ": not found");
         if (!gns4j.checkpoint.ModelSource.recognises(initFrom))
             throw new UserError("--init-from " + initFrom + ": not a model.safetensors, nor a run, checkpoint or Hugging Face"
-                    + " GPT-2 folder; or measure a fresh model with --config FILE or --set KEY=VALUE");
+                    + " GPT-2 or Llama folder; or measure a fresh model with --config FILE or --set KEY=VALUE");
         return gns4j.checkpoint.ModelSource.open(initFrom);
     }
 

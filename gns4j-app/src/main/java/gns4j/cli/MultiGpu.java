@@ -81,13 +81,23 @@ final class MultiGpu {
                 }
             }
             int failed = o.failedRank();
-            // A refusal (exit 2) is of the input every rank saw: when rank 0 said it (it may have been stopped just
-            // after), another rank's copy is not repeated.
-            boolean rank0Refused = ranks.errors(0).lines().anyMatch(l -> l.startsWith("gns4j: "));
-            if (failed > 0 && !(o.exitCode() == 2 && rank0Refused)) System.err.print(ranks.errors(failed));
+            if (failed > 0 && !(o.exitCode() == 2 && saidAlready(ranks.errors(0), ranks.errors(failed))))
+                System.err.print(ranks.errors(failed));
             if (failed >= 0 && o.exitCode() != 2) System.err.println("gns4j: " + o.message());
             return o.exitCode();
         }
+    }
+
+    /**
+     * Whether rank 0's stderr already holds the refusal the failed rank printed: the same {@code gns4j:} line but for
+     * rank numbers (each rank names itself, and others' lines may start {@code rank N: }). Rank 0 may print it and be stopped before it exits, so its exit code
+     * cannot tell; a refusal of another kind, or rank 0's own consequence of the failure, does not hide the cause.
+     */
+    static boolean saidAlready(String rank0Errors, String failedErrors) {
+        java.util.function.Function<String, String> numbersAside =
+                l -> l.replaceFirst("^gns4j: rank \\d+: ", "gns4j: ").replaceAll("\\d+", "#");
+        List<String> refusal = failedErrors.lines().filter(l -> l.startsWith("gns4j: ")).map(numbersAside).toList();
+        return !refusal.isEmpty() && rank0Errors.lines().map(numbersAside).anyMatch(l -> l.equals(refusal.getLast()));
     }
 
     /** A TCP port free on the loopback interface now, for rank 0's bootstrap. */

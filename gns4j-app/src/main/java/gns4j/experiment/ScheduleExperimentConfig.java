@@ -17,6 +17,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The JSON file of {@code gns4j experiment schedule --config FILE}. Relative paths are resolved against the working
@@ -50,10 +52,10 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     /** The prefix of the sweep's arms: fixed-&lt;B&gt; and fixed-&lt;B&gt;-lr&lt;f&gt;. */
     public static final String FIXED = "fixed-";
 
-    /** Keys an arm may not override. */
-    public static final Set<String> SHARED_KEYS = Set.of("n_layer", "n_head", "n_embd", "block_size", "vocab_size",
-            "bias", "norm", "tied_head", "learning_rate", "min_lr", "lr_decay", "warmup_tokens", "decay_tokens",
-            "max_tokens", "seed", "eval_sequences", "eval_interval_tokens", "device");
+    /** Keys an arm may not override: every model key, and what makes the runs comparable. */
+    public static final Set<String> SHARED_KEYS = Stream.concat(TrainConfig.keys("model").stream(), Stream.of(
+            "learning_rate", "min_lr", "lr_decay", "warmup_tokens", "decay_tokens", "max_tokens", "seed",
+            "eval_sequences", "eval_interval_tokens", "device")).collect(Collectors.toUnmodifiableSet());
 
     /** The special prepare input for the corpus bundled in the jar. */
     public static final String DEMO_INPUT = "demo";

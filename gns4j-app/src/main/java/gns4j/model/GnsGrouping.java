@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * How a model's tensors fall into the GNS groups of {@link GnsTracker}: the type is the tensor's
- * {@link ParamKind.Group}, the layer {@code "h.<i>"} for transformer block i (as in the tensor names
- * {@code transformer.h.<i>.*}), {@code "embed"} for the embedding tables and {@code "head"} for the other tensors
- * outside the blocks (final norm, LM head).
+ * {@link ParamKind.Group}, the layer {@code "h.<i>"} for transformer block i (GPT-2's tensors
+ * {@code transformer.h.<i>.*}, Llama's {@code model.layers.<i>.*}), {@code "embed"} for the embedding tables and
+ * {@code "head"} for the other tensors outside the blocks (final norm, LM head).
  */
 public final class GnsGrouping {
     /** The per-type groups in {@link ParamKind.Group} order, which metrics and checkpoints keep. */

@@ -55,7 +55,7 @@ public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int v
     /** Width of the keys (and of the values): nKvHead heads of headSize. */
     public int kvDim() { return nKvHead * headSize(); }
 
-    /** Floats of the largest Linear weight (the MLP's F·C, or the head's V·C): what a transposed-weight scratch holds. */
+    /** Floats of the largest Linear weight (the MLP's F·C, or the head's V·C): the size of a packed-weight scratch. */
     public long largestMatrix() { return (long) Math.max(ffnHidden, vocabSize) * nEmbd; }
 
     /** Whether norm layers carry a β (RMSNorm never has one; LayerNorm has one when biases are on). */

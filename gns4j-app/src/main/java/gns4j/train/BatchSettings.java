@@ -68,8 +68,8 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
      */
     public int granularity() { return microBatchSize > 0 ? microBatchSize : batchMultiple; }
 
-    /** The batch of the run's first step. */
-    public int first() { return batchSchedule == TrainConfig.BatchScheduleType.FIXED ? batchSize : batchSizeStart; }
+    /** The batch of the run's first step, as the schedule rounds batch_size_start. */
+    public int first() { return schedule().batchSize(0, 0); }
 
     /** The largest batch any step of this run can have. */
     public int largest() { return batchSize; } // every schedule stays within it: batch_size_start <= batch_size is checked

@@ -115,6 +115,17 @@ class MultiGpuCliTest {
         assertFalse(Files.exists(tmp.resolve("run")));
     }
 
+    /** Another rank's refusal is hidden only when rank 0 printed the same line, rank numbers aside. */
+    @Test
+    void aRefusalIsShownOnceButADifferentCauseIsNot() {
+        String rank0 = "WARNING: x\ngns4j: rank 0 (LOCAL_RANK 0) trains on GPUs, but the device is cpu\n";
+        assertTrue(MultiGpu.saidAlready(rank0, "gns4j: rank 1 (LOCAL_RANK 1) trains on GPUs, but the device is cpu\n"));
+        assertTrue(MultiGpu.saidAlready(rank0, "gns4j: rank 1: rank 1 (LOCAL_RANK 1) trains on GPUs, but the device is cpu\n"));
+        assertFalse(MultiGpu.saidAlready("gns4j: the NCCL group lost rank 1\n", "gns4j: rank 1: cannot join the NCCL group\n"));
+        assertFalse(MultiGpu.saidAlready(rank0, "Exception in thread main\n"));
+        assertFalse(MultiGpu.saidAlready("", "gns4j: rank 1 (LOCAL_RANK 1) trains on GPUs, but the device is cpu\n"));
+    }
+
     @Test
     void theRanksGetTheArgumentsLessGpus() {
         assertEquals(List.of("train", "--data-dir", "d", "--out-dir", "o"),

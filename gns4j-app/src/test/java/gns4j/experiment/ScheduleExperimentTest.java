@@ -74,6 +74,17 @@ class ScheduleExperimentTest {
         }
     }
 
+    /** An arm compares a schedule on the same model: any model key in an arm is refused, naming the key. */
+    @Test
+    void anArmCannotChangeTheModel() {
+        for (String key : List.of("arch", "n_kv_head", "ffn_hidden", "n_layer")) {
+            String arms = "{\"ramp\": {\"batch_schedule\": \"linear_ramp\", \"ramp_tokens\": 100, \"" + key + "\": 1}}";
+            var e = assertThrows(gns4j.UserError.class,
+                    () -> ScheduleExperimentConfig.parse(config(Path.of("o"), Path.of("d"), arms), "e.json"));
+            assertTrue(e.getMessage().contains("overrides " + key), e.getMessage());
+        }
+    }
+
     @Test
     void writesTheTablesWithEveryArmAndSeed() throws IOException {
         for (String f : List.of("results.md", "results.csv", "curves.csv", "gns_ln_vs_total.csv", "estimators.json", "throughput.json"))

@@ -147,6 +147,10 @@ class TrainConfigTest {
         assertEquals(lrs.lr(500), ramp.lr(lrs, 500, 8), 0);
         assertEquals(2 * lrs.lr(500), ramp.lr(lrs, 500, 32), 1e-15);
         assertEquals(lrs.lr(500), ramp.with("lr_batch_exponent=0").lr(lrs, 500, 32), 0);
+        // the first batch is what the schedule runs: a start of 4 rounded up to one unit of batch_multiple 8
+        TrainConfig rounded = ramp.with("batch_size_start=4");
+        assertEquals(8, rounded.batch().first());
+        assertEquals(lrs.lr(500), rounded.lr(rounded.lrSchedule(), 500, 8), 0);
         TrainConfig fixed = TrainConfig.defaults().with("batch_size=32", "lr_batch_exponent=1");
         assertEquals(32, fixed.batch().first());
         assertEquals(fixed.lrSchedule().lr(500), fixed.lr(fixed.lrSchedule(), 500, 32), 0);
