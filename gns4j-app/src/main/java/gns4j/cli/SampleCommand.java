@@ -6,6 +6,7 @@ import gns4j.checkpoint.ModelSource;
 import gns4j.checkpoint.Npy;
 import gns4j.data.Tokenizer;
 import gns4j.data.Tokenizers;
+import gns4j.model.Arch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -70,6 +71,9 @@ public final class SampleCommand implements Callable<Integer> {
         if (topK < 0) throw param("--top-k must be >= 0, got " + topK);
         if (threads < 0) throw param("--threads must be >= 0, got " + threads);
         ModelSource src = ModelSource.open(model);
+        if (tokenizer == null && src.tokenizer() == null && src.config().arch() == Arch.LLAMA)
+            throw new UserError(model + " is a Llama without a gns4j run's tokenizer, and its own tokenizer.json is not"
+                    + " read; name the one it was trained with (--tokenizer gpt2 or byte)");
         String tokName = tokenizer != null ? tokenizer : src.tokenizer() != null ? src.tokenizer() : "gpt2";
         Tokenizer tok = Tokenizers.byName(tokName);
         if (src.config().vocabSize() < tok.vocabSize() && tokenizer == null && src.tokenizer() == null)

@@ -142,6 +142,12 @@ class HfLlamaTest {
         assertEquals(ModelConfig.llama(L, H, KV, C, 8, VOCAB, F, 500000.0, false), HfGpt2.open(checkpoint).config());
         var sampled = cli("sample", run.toString(), "--prompt", "The", "--max-new-tokens", "5");
         assertEquals(0, sampled.status(), sampled.err());
+        // a bare Llama folder: its tokenizer is unknown, so no guess
+        var bare = cli("sample", hf.toString(), "--prompt", "The", "--max-new-tokens", "5");
+        assertEquals(2, bare.status(), bare.err());
+        assertTrue(bare.err().contains("--tokenizer gpt2 or byte"), bare.err());
+        assertEquals(1, bare.err().strip().lines().count(), bare.err());
+        assertEquals(0, cli("sample", hf.toString(), "--tokenizer", "byte", "--prompt", "The", "--max-new-tokens", "5").status());
         var cuda = cli("train", "--init-from", hf.toString(), "--data-dir", data.toString(), "--out-dir",
                 tmp.resolve("cuda").toString(), "--device", "cuda");
         assertEquals(2, cuda.status());
