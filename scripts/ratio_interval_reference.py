@@ -175,6 +175,14 @@ CASES = [
     # three skewed batches at 99.9%: a (z0 + z) > 1, so the BCa level of one end is 1 (a > 0) or 0 (a < 0)
     ("beyond-top", [1.0, 1.2, 9.0], [1.0, 1.0, 1.0], 0.999, "bootstrap", 500, 13),
     ("beyond-bottom", [9.0, 8.8, 1.0], [1.0, 1.0, 1.0], 0.999, "bootstrap", 500, 13),
+    # a resample with a |G|^2 sum of exactly 0 (and tr(Sigma) sum < 0) is +inf like any other non-positive one
+    ("zero-sum", [-1.0, -3.0], [1.0, -1.0], 0.90, "bootstrap", 500, 21),
+    # a GNS known to 1e-7: the jackknife's spread must not drown in the rounding of the 1e6-sized ratios
+    ("tight", [1e6 * g + d for g, d in zip([0.8, 1.1, 0.95, 1.3, 0.7, 1.05, 0.9, 1.2, 1.0, 0.85],
+                                           [0.03, -0.02, 0.05, -0.04, 0.01, 0.0, -0.03, 0.02, 0.04, -0.01])],
+     [0.8, 1.1, 0.95, 1.3, 0.7, 1.05, 0.9, 1.2, 1.0, 0.85], 0.90, "jackknife", 500, 0),
+    # two resamples: both of 4n batches draw the odd batch equally often, so the projected width is 0 (no answer)
+    ("no-width", [2.0, 2.0, 5.0], [1.0, 1.0, 1.0], 0.90, "bootstrap", 2, 17),
     # four resamples only: every one lands above (or below) the estimate, so the bias share is clamped
     ("clamped-low", [1.0, 2.0, 8.0, 3.0, 5.0, 4.0, 7.0, 6.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.90,
      "bootstrap", 4, None),

@@ -60,6 +60,17 @@ class ArgumentBoundariesTest {
     }
 
     @Test
+    void intervalConfidenceStrictlyBetweenZeroAndOne() {
+        double[] trace = {1, 2, 3}, gradSq = {1, 1, 1};
+        for (double confidence : new double[]{0, 1}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> RatioInterval.compute(trace, gradSq, confidence, IntervalMethod.BOOTSTRAP, 10, 1));
+            assertEquals("confidence must be in (0, 1), got " + confidence, e.getMessage());
+        }
+        assertEquals(2, RatioInterval.compute(trace, gradSq, Math.nextUp(0.0), IntervalMethod.JACKKNIFE, 10, 1).low());
+    }
+
+    @Test
     void trackerNamesAMissingNormArray() {
         GnsTracker tracker = new GnsTracker(GnsTrackerTest.TWO_TENSORS, GnsTrackerTest.GPT2_TYPES, 0.9);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -27,6 +27,9 @@ class RatioIntervalReferenceTest {
     private static final double[] LARGE_FIRST_GRAD_SQ = {2.0, -1.5, 0.2, 0.1, 0.3, 0.1};
     private static final double[] ONE_OUTLIER_TRACE = withLast(30, 10.0, 400.0);
     private static final double[] ONE_OUTLIER_GRAD_SQ = withLast(30, 1.0, 1.1);
+    private static final double[] TIGHT_TRACE = {800000.03, 1099999.98, 950000.05, 1299999.96, 700000.01, 1050000.0,
+            899999.97, 1200000.02, 1000000.04, 849999.99};
+    private static final double[] TIGHT_GRAD_SQ = {0.8, 1.1, 0.95, 1.3, 0.7, 1.05, 0.9, 1.2, 1.0, 0.85};
     private static final double[] EIGHT_TRACE = {1.0, 2.0, 8.0, 3.0, 5.0, 4.0, 7.0, 6.0};
     private static final double[] EIGHT_ONES = {1, 1, 1, 1, 1, 1, 1, 1};
 
@@ -82,6 +85,16 @@ class RatioIntervalReferenceTest {
                 // z0 -0.0802983, a -0.0678943, levels 0 1
                 new Case("beyond-bottom", new double[]{9.0, 8.8, 1.0}, new double[]{1.0, 1.0, 1.0}, 0.999, bootstrap,
                         500, 13L, 6.266666666666667, 1.0, 9.0, 78),
+                // a resample whose |G|² sum is exactly 0 counts as +∞ (its tr(Σ) sum is negative: not −∞)
+                // levels 2.14952e-19 1
+                new Case("zero-sum", new double[]{-1.0, -3.0}, new double[]{1.0, -1.0}, 0.9, bootstrap, 500, 21L,
+                        Double.NaN, -1.0, inf, null),
+                // a GNS known to 1e-7 of itself: the jackknife's spread must not drown in the rounding of its size
+                new Case("tight", TIGHT_TRACE, TIGHT_GRAD_SQ, 0.9, jackknife, 500, 0L,
+                        1000000.0050761423, 999999.9869450462, 1000000.0232072383, 33),
+                // two resamples of 4n batches that draw the odd batch equally often: the projected width is 0
+                new Case("no-width", new double[]{2.0, 2.0, 5.0}, new double[]{1.0, 1.0, 1.0}, 0.9, bootstrap, 2, 17L,
+                        3.0, 3.0, 3.0, null),
                 // four resamples, all above the estimate: the bias share is clamped to 0.5/4
                 // z0 -1.15035, levels 7.58902e-06 0.391539
                 new Case("clamped-low", EIGHT_TRACE, EIGHT_ONES, 0.9, bootstrap, 4, 38L,
@@ -99,6 +112,8 @@ class RatioIntervalReferenceTest {
         assertClose(c.estimate, r.estimate(), 1e-14, "estimate");
         assertClose(c.low, r.low(), 1e-7, "low");
         assertClose(c.high, r.high(), 1e-7, "high");
+        // and the width on its own, which the ends' tolerance would hide for an interval narrow next to its place
+        assertClose(c.high - c.low, r.high() - r.low(), 1e-4, "width");
         assertEquals(c.batchesToHalve, r.batchesToHalve(), "batches to halve");
     }
 
