@@ -20,6 +20,8 @@ class BatchScheduleEdgesTest {
     void rampEdges() {
         assertEquals(1, new BatchSchedule.LinearRamp(1, 8, 100, 1).batchSize(0, 0));
         assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.LinearRamp(0, 8, 100, 1));
+        assertEquals(1, new BatchSchedule.LinearRamp(4, 1, 100, 1).batchSize(100, 1), "a ramp down to one");
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.LinearRamp(4, 0, 100, 1));
         // no ramp at all: the end from the first token
         assertEquals(8, new BatchSchedule.LinearRamp(1, 8, 0, 1).batchSize(0, 0));
         assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.LinearRamp(1, 8, -1, 1));

@@ -165,6 +165,7 @@ class SettingsBoundariesTest {
         ModelSettings model = accepted("vocab_size=100").model();
         assertEquals(100, model.modelConfig(100).vocabSize());
         assertEquals(100, model.modelConfig(0).vocabSize());
+        assertEquals(50, accepted("vocab_size=0").model().modelConfig(50).vocabSize(), "0: the dataset's");
         UserError e = assertThrows(UserError.class, () -> model.modelConfig(101));
         assertEquals("config key vocab_size (100) is smaller than the dataset's vocabulary (101)", e.getMessage());
     }
@@ -187,6 +188,14 @@ class SettingsBoundariesTest {
         assertEquals(3, ConfigText.editDistance("", "abc"));
         assertEquals(3, ConfigText.editDistance("abc", ""));
         assertEquals(0, ConfigText.editDistance("seed", "seed"));
+    }
+
+    @Test
+    void keysBySection() {
+        assertEquals(List.of("model", "batch", "optimizer", "run", "gns", "dataParallel"), TrainConfig.sections());
+        assertEquals(List.of("gns_alpha", "per_example_norms", "linear_norm_method"), TrainConfig.keys("gns"));
+        assertEquals(TrainConfig.DEFAULTS.keySet(), java.util.Set.copyOf(TrainConfig.keys()));
+        assertEquals("1337", TrainConfig.defaultValue("seed"));
     }
 
     @Test
