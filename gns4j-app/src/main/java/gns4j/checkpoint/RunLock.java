@@ -69,7 +69,7 @@ public final class RunLock implements AutoCloseable {
         try {
             created = !Files.exists(file);
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            opened = fileKey(file);
+            opened = identity(file);
         } catch (IOException e) {
             throw new UserError("cannot create the lock file " + file + ": " + e.getMessage(), e);
         }
@@ -86,7 +86,7 @@ public final class RunLock implements AutoCloseable {
                 throw new UserError("run folder " + runDir + " is in use by another gns4j run"
                         + (owner.isEmpty() ? "" : " (pid " + owner + ")") + "; wait for it to end or choose another --out-dir");
             }
-            if (opened == null || !opened.equals(fileKey(file))) {
+            if (opened == null || !opened.equals(identity(file))) {
                 ch.close(); // a removed file's lock guards nothing
                 return null;
             }
@@ -101,10 +101,14 @@ public final class RunLock implements AutoCloseable {
         }
     }
 
-    /** The identity (device and inode) of the file at {@code file}, or null when there is none. */
-    private static Object fileKey(Path file) throws IOException {
+    /**
+     * The identity of the file at {@code file}: its key (device and inode) where the platform gives one, else only
+     * that it exists; null when there is none.
+     */
+    private static Object identity(Path file) throws IOException {
         try {
-            return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            Object key = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+            return key != null ? key : Boolean.TRUE;
         } catch (NoSuchFileException e) {
             return null;
         }
