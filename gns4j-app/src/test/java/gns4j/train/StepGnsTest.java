@@ -16,6 +16,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -66,7 +67,7 @@ class StepGnsTest {
         assertEquals(0.5, g.byLayer().get("embed"), 1e-12);
         assertEquals(BLOCK_0, g.byLayer().get("h.0"), 1e-12);
         assertEquals(2.0 / 3, g.byLayer().get("head"), 1e-12, "the final norm");
-        assertTrue(g.snapshot() != null);
+        assertNotNull(g.snapshot());
     }
 
 
