@@ -2,7 +2,6 @@ package gns4j.train;
 
 import gns4j.UserError;
 import gns4j.backend.Backend;
-import gns4j.checkpoint.CheckpointStore;
 import gns4j.data.TokenDataset;
 import gns4j.parallel.Communicator;
 import gns4j.schedule.BatchSchedule;
@@ -66,7 +65,7 @@ final class TrainingLoop {
      * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
      * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
      */
-    Trainer.Result run(TokenDataset train, Validation val, CheckpointStore.Checkpoint from, float[] initParams) {
+    Trainer.Result run(TokenDataset train, Validation val, RunInputs.ResumePoint from, float[] initParams) {
         BatchSchedule batches = cfg.batch().schedule();
         LrSchedule lrs = cfg.lrSchedule();
         StepGns gns = new StepGns(backend.layout(), cfg.gns().perExampleNorms(), cfg.gns().gnsAlpha());
