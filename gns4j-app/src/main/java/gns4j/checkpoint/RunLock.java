@@ -1,5 +1,6 @@
 package gns4j.checkpoint;
 
+import gns4j.IoErrors;
 import gns4j.UserError;
 
 import java.io.IOException;
@@ -52,7 +53,7 @@ public final class RunLock implements AutoCloseable {
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new UserError("cannot create the lock file " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot create the lock file " + file + ": " + IoErrors.reason(e), e);
         }
         FileLock lock = null;
         try {
@@ -74,7 +75,7 @@ public final class RunLock implements AutoCloseable {
             } catch (IOException ignored) {
                 // closing drops the lock anyway
             }
-            throw new UserError("cannot lock " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot lock " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -86,7 +87,7 @@ public final class RunLock implements AutoCloseable {
             channel.force(false);
         } catch (IOException e) {
             close();
-            throw new UserError("cannot write the lock file of " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot write the lock file " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

@@ -134,8 +134,10 @@ public record RunDir(Path path) {
             return TrainConfig.fromJson(Files.readString(config(), StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
             throw new UserError(path + " has no " + CONFIG + "; cannot resume");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new UserError(config() + " is not UTF-8 text; cannot resume", e);
         } catch (IOException e) {
-            throw new UserError("cannot read " + config() + ": " + e.getMessage(), e);
+            throw new UserError("cannot read " + config() + ": " + IoErrors.reason(e), e);
         }
     }
 

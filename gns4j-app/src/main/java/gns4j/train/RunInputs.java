@@ -11,6 +11,7 @@ import gns4j.checkpoint.TrainingState;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
+import gns4j.data.Tokenizers;
 import gns4j.parallel.Communicator;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
@@ -26,9 +27,14 @@ import java.util.List;
  */
 record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
 
+    /** meta.json of the data dir (null for plain token files), with a tokenizer that sample and measure can load. */
     DataMeta dataMeta() {
         if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
-        return TokenDataset.readMeta(dataDir);
+        DataMeta meta = TokenDataset.readMeta(dataDir);
+        if (meta != null && meta.tokenizer() != null && !List.of(Tokenizers.NAMES.split(", ")).contains(meta.tokenizer()))
+            throw new UserError(dataDir.resolve("meta.json") + " names the tokenizer '" + meta.tokenizer() + "', which gns4j"
+                    + " does not have (valid: " + Tokenizers.NAMES + "); prepare the data again");
+        return meta;
     }
 
     /** The model shape, refused with one line when its parameters do not fit one flat buffer. */
@@ -152,6 +158,7 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
      * the same on every data-parallel rank (the smallest of theirs).
      */
     int maxMicroBatch(String device, ModelConfig model, Communicator comm, int gpu) {
+        checkBatchRecords();
         long parameters = new ParameterLayout(model).totalSize;
         if (!cfg.batch().autoMicroBatch() || cfg.batch().maxMicroBatch() > 0) {
             // A given micro-batch is checked against memory before anything is allocated.
@@ -171,6 +178,22 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
         each[comm.rank()] = fit;
         comm.allReduceSum(each);
         return (int) Arrays.stream(each).min().orElseThrow();
+    }
+
+    /**
+     * Heap bytes per sequence of a step's batch besides the activations: its per-example squared norms and data
+     * offset, and its per-example norms in the metrics line as numbers and as JSON text (about 8 + 16 + 8 + 2·(16 +
+     * 24 + 2·24) bytes), rounded up.
+     */
+    static final long RECORD_BYTES_PER_SEQUENCE = 256;
+
+    /** Refuses a batch whose per-example records alone would not fit half the free heap. */
+    private void checkBatchRecords() {
+        long need = cfg.batch().largest() * RECORD_BYTES_PER_SEQUENCE, free = MemoryPlan.freeHeap();
+        if (need > free / 2)
+            throw new UserError(String.format("a batch of %d sequences needs about %,d MiB for its per-example records"
+                    + " (norms, data offsets, the metrics line), but the JVM heap has %,d MiB free; lower batch_size (or give"
+                    + " Java more heap with GNS4J_JAVA_OPTS=-Xmx...g)", cfg.batch().largest(), need >> 20, free >> 20));
     }
 
     /** Refuses a step batch of B that gives some of {@code world} data-parallel ranks no pass. */

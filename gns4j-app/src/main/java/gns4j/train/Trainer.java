@@ -236,10 +236,19 @@ public final class Trainer {
             if (cfg.batch().autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
             try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.run().threadCount(), gpu,
                     notices::add))) {
-                RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
-                        dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
-                        initFrom == null ? null : initFrom.toString(), initFromSha256), dataDir);
+                // The event file is made before the run folder, so an unwritable tensorboard_dir leaves no run folder,
+                // and removed again when the run folder is refused.
+                TensorBoardOutput tensorboard = writer() ? TensorBoardOutput.open(cfg.run().tensorboardDir()) : TensorBoardOutput.NONE;
+                RunLock lock;
                 try {
+                    lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
+                            dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
+                            initFrom == null ? null : initFrom.toString(), initFromSha256), dataDir);
+                } catch (RuntimeException e) {
+                    tensorboard.remove();
+                    throw e;
+                }
+                try (tensorboard) {
                     notices.forEach(status::notice);
                     if (resuming && writer()) {
                         resumeLock.recordOwner(); // the first change to the folder: nothing above may refuse after it
@@ -258,7 +267,7 @@ public final class Trainer {
                                 new Checkpoints(new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()),
                                         backend, writer(), JsonParser.parseString(resolved.toJson()).getAsJsonObject(), null));
                         checkpoints = loop.checkpoints();
-                        Result result = loop.run(train, validation, from, initParams);
+                        Result result = loop.run(train, validation, from, initParams, tensorboard.events());
                         stopped = loop.stopped();
                         if (!writer()) return result;
                         if (!stopped) afterTraining.accept(backend);
