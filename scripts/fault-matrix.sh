@@ -21,21 +21,24 @@ disk_state() {
   if [ ! -e "$1" ]; then echo "absent"; return; fi
   local n b d
   n="$(find "$1" -type f | wc -l)"
-  b="$(find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')"
-  d="$(find "$1" -type f -exec sha256sum {} + | sort | sha256sum | cut -c1-8)"
+  b="$(find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')"
+  d="$(file_sums "$1" | sha256sum | cut -c1-8)"
   echo "$n files, $b B, sha256 $d"
 }
+file_sums() { [ -e "$1" ] && find "$1" -type f -exec sha256sum {} + | sort -k2; }
 # case | watched path (relative to W) | kept-check (a shell expression printed as "kept") | command
 run_case() {
   local name="$1" watch="$2" kept_cmd="$3"; shift 3
-  local cmd="$*" err rc before after
-  before="$(cd "$w" && disk_state "$watch")"
+  local cmd="$*" err rc disk_before disk_after sums_before changed
+  disk_before="$(cd "$w" && disk_state "$watch")"; sums_before="$(cd "$w" && file_sums "$watch")"
   err="$(cd "$w" && eval "$cmd" 2>&1 >/dev/null)"; rc=$?
-  after="$(cd "$w" && disk_state "$watch")"
+  disk_after="$(cd "$w" && disk_state "$watch")"
+  changed="$(diff <(printf '%s\n' "$sums_before") <(cd "$w" && file_sums "$watch") | sed -n 's/^[<>] [0-9a-f]*  //p' | sort -u | tr '\n' ' ')"
   local first; first="$(printf '%s\n' "$err" | grep '^gns4j:' | tail -1 | sed "s|$w|W|g")"
   local lines; lines="$(printf '%s\n' "$err" | grep -c 'at [a-z].*(.*java' )"
   local kept; kept="$(cd "$w" && eval "$kept_cmd" 2>&1 | sed "s|$w|W|g")"
-  local disk="$watch: $before → $after"; [ "$before" = "$after" ] && disk="$watch: unchanged ($before)"
+  local disk="$watch: unchanged ($disk_before)"
+  [ "$disk_before" = "$disk_after" ] || disk="$watch: $disk_before → $disk_after; changed: ${changed:-none}"
   rows+=("| $name | \`$(printf '%s' "$cmd" | sed "s|$w|W|g; s|$g|./gns4j|g; s|\${tiny\[@\]}|TINY|g")\` | $rc | $first | $kept | $disk | $lines |")
 }
 
@@ -89,7 +92,7 @@ run_case "out dir holding a user's files" mine 'echo "config.json: $(cat mine/co
 mkdir -p "$w/hf"; cp "$w"/ok/checkpoints/step-000005/{model.safetensors,config.json} "$w/hf/"
 run_case "out dir that is the --init-from folder" hf 'ls hf | tr "\n" " "' \
   "$g" train --init-from hf --data-dir data --set max_steps=1 --set threads=1 --out-dir hf
-run_case "out dir below a file" t.txt 'echo "t.txt: $(cat t.txt)"' \
+run_case "out dir below a file" t.txt 'echo "t.txt is still a file: $(test -f t.txt && echo yes)"' \
   "$g" train --data-dir data "\${tiny[@]}" --set max_steps=2 --out-dir t.txt/run
 if mkdir -p "$w/ino" && mount -t tmpfs -o size=1m,nr_inodes=4 tmpfs "$w/ino" 2>/dev/null; then
   run_case "out dir made half-way (no inodes left)" ino 'echo "left in the mount: $(ls -A ino | tr "\n" " ")"' \
@@ -129,7 +132,11 @@ PY
 }
 for edit in "moment shape" "gns groups" "seed" "empty config" "negative elapsed"; do
   edited_run s "$edit"
-  run_case "resume from a checkpoint with a wrong $edit" s 'echo "metrics lines: $(wc -l < s/metrics.jsonl)"' \
+  case "$edit" in
+    "moment shape") what="an AdamW moment transposed";; "gns groups") what="an empty GNS group list";;
+    "seed") what="another seed";; "empty config") what="an empty config";; *) what="a negative elapsed time";;
+  esac
+  run_case "resume from a checkpoint with $what (checksums matching)" s 'echo "metrics lines: $(wc -l < s/metrics.jsonl)"' \
     "$g" train --resume s
 done
 edited_run s none
@@ -186,8 +193,8 @@ run_case "unknown tokenizer in meta.json" r12 'test -e r12 && echo r12 exists ||
   echo "stderr with exit status 2 (bad input or an environment that refuses the write); \"trace lines\" counts stack"
   echo "trace lines in stderr and must be 0. \"On disk before → after\" byte-compares the case's folder (every file,"
   echo "the lock file with its pid included): a refused command leaves it unchanged. Faults that only a test can"
-  echo "inject (a full disk at exactly one write, kills during a checkpoint write) are covered by OutputFaultTest,"
-  echo "ResumeTest and RunFolderSafetyTest."
+  echo "inject (a full disk at exactly one write, kills during a checkpoint write) are covered by OutputFaultTest"
+  echo "and ResumeTest."
   echo
   echo "| case | command | exit | error line (stderr) | kept / written | on disk before → after | trace lines |"
   echo "|---|---|---|---|---|---|---|"
