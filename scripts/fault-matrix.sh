@@ -21,7 +21,7 @@ disk_state() {
   if [ ! -e "$1" ]; then echo "absent"; return; fi
   local n b d
   n="$(find "$1" -type f | wc -l)"
-  b="$(find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')"
+  b="$(find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')"
   d="$(file_sums "$1" | sha256sum | cut -c1-8)"
   echo "$n files, $b B, sha256 $d"
 }
@@ -95,7 +95,7 @@ run_case "out dir that is the --init-from folder" hf 'ls hf | tr "\n" " "' \
 run_case "out dir below a file" t.txt 'echo "t.txt is still a file: $(test -f t.txt && echo yes)"' \
   "$g" train --data-dir data "\${tiny[@]}" --set max_steps=2 --out-dir t.txt/run
 if mkdir -p "$w/ino" && mount -t tmpfs -o size=1m,nr_inodes=4 tmpfs "$w/ino" 2>/dev/null; then
-  run_case "out dir made half-way (no inodes left)" ino 'echo "left in the mount: $(ls -A ino | tr "\n" " ")"' \
+  run_case "out dir made half-way (no inodes left)" ino 'echo "folders left in the mount: $(ls -A ino | wc -l)"' \
     "$g" train --data-dir data "\${tiny[@]}" --set max_steps=2 --out-dir ino/a/b/c/d/e
 fi
 "$g" train --data-dir "$w/data" "${tiny[@]}" --set max_steps=12 --out-dir "$w/m" >/dev/null 2>&1

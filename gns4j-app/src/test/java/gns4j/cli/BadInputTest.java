@@ -275,6 +275,13 @@ class BadInputTest {
         assertRejected("already holds a run", "demo", "--out-dir", out.toString(), "--max-steps", "1");
     }
 
+    @Test
+    void demoIntoAFolderHoldingOtherFiles() throws IOException {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        assertRejected("is not empty \\(it holds notes\\.txt\\)", "demo", "--out-dir", out.toString(), "--max-steps", "1");
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------
 
     /** A tiny valid training command (1 step) plus {@code extra}; later --set values win. */
