@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -273,7 +274,7 @@ public final class HfGpt2 {
      * unexpected tensor is refused by name however large it is.
      */
     static SafeTensors.Contents readFor(ParameterLayout layout, Path file) {
-        Set<String> used = new java.util.HashSet<>(Set.of("lm_head.weight"));
+        Set<String> used = new HashSet<>(Set.of("lm_head.weight"));
         for (ParamTensor t : layout.tensors) {
             used.add(t.name());
             if (t.name().startsWith("transformer.")) used.add(t.name().substring("transformer.".length()));

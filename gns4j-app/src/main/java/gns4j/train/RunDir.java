@@ -12,6 +12,7 @@ import gns4j.checkpoint.RunInfo;
 import gns4j.checkpoint.RunLock;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -52,8 +53,8 @@ public record RunDir(Path path) {
 
     /**
      * Refuses an out dir that is a file, holds a run, or holds anything else: a new run only writes into a new or
-     * empty folder, so it never replaces a file it did not make. Allowed inside it are the lock file (an earlier
-     * attempt that stopped before writing) and {@code dataDir} when the data lives in the run folder (the demo).
+     * empty folder, so it never replaces a file it did not make. Allowed inside it are our lock file (left by an
+     * earlier attempt that stopped before writing) and {@code dataDir} when the data lives in the run folder (the demo).
      */
     public void checkFree(Path dataDir) {
         if (Files.exists(path) && !Files.isDirectory(path)) throw new UserError("out dir " + path + " is a file");
@@ -71,11 +72,21 @@ public record RunDir(Path path) {
         if (!Files.isDirectory(path)) return List.of();
         Path data = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
         try (Stream<Path> entries = Files.list(path)) {
-            return entries.filter(p -> !p.getFileName().toString().equals(RunLock.FILE))
+            return entries.filter(p -> !isOurLock(p))
                     .filter(p -> data == null || !data.startsWith(p.toAbsolutePath().normalize()))
                     .map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
             throw new UserError("cannot list out dir " + path + ": " + IoErrors.reason(e) + "; choose another --out-dir", e);
+        }
+    }
+
+    /** Whether {@code p} is a lock file as {@link RunLock} writes it: "lock" holding a pid, or nothing. */
+    private static boolean isOurLock(Path p) {
+        try {
+            return p.getFileName().toString().equals(RunLock.FILE) && Files.isRegularFile(p) && Files.size(p) < 32
+                    && Files.readString(p, StandardCharsets.US_ASCII).matches("[0-9]*\\n?");
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -134,7 +145,7 @@ public record RunDir(Path path) {
             return TrainConfig.fromJson(Files.readString(config(), StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
             throw new UserError(path + " has no " + CONFIG + "; cannot resume");
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw new UserError(config() + " is not UTF-8 text; cannot resume", e);
         } catch (IOException e) {
             throw new UserError("cannot read " + config() + ": " + IoErrors.reason(e), e);

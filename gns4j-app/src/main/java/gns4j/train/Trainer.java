@@ -1,11 +1,11 @@
 package gns4j.train;
 
 import com.google.gson.JsonParser;
+import gns4j.IoErrors;
+import gns4j.UserError;
 import gns4j.backend.Backend;
 import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
-import gns4j.IoErrors;
-import gns4j.UserError;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.checkpoint.RunInfo;
 import gns4j.checkpoint.RunLock;
@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.UnaryOperator;
@@ -63,7 +64,7 @@ public final class Trainer {
     }
 
     /** The config keys a resumed run may change: how long it runs. */
-    public static final java.util.Set<String> LENGTH_KEYS = java.util.Set.of("max_steps", "max_tokens");
+    public static final Set<String> LENGTH_KEYS = Set.of("max_steps", "max_tokens");
 
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
@@ -297,7 +298,7 @@ public final class Trainer {
 
     /**
      * The writes of an accepted resume: temporary checkpoint folders and metrics lines after the checkpoint go; a new
-     * length goes into config.json, and a summary.json of an earlier end goes when steps remain.
+     * length goes into config.json, and the summary.json of an earlier end goes (the new end writes it again).
      */
     private void prepareResume(RunInputs.ResumePoint from, RunDir.MetricsCut metricsCut) {
         new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()).removeTemporary();

@@ -123,6 +123,13 @@ class OutputFaultTest {
         assertFalse(e.getMessage().contains("\n"));
         assertEquals(before, snapshot(dir));
         assertFalse(Files.exists(dir.resolve("lock")));
+
+        Path lockNamed = tmp.resolve("lock-named"); // a user's file that happens to be called lock
+        Files.createDirectories(lockNamed);
+        Files.writeString(lockNamed.resolve("lock"), "my notes");
+        e = assertThrows(UserError.class, () -> new Trainer(tiny("max_steps=2"), data, lockNamed, QUIET).run());
+        assertTrue(e.getMessage().contains("is not empty (it holds lock)"), e.getMessage());
+        assertEquals("my notes", Files.readString(lockNamed.resolve("lock")));
     }
 
     @Test
