@@ -56,23 +56,31 @@ public record RunDir(Path path) {
      * empty folder, so it never replaces a file it did not make. Allowed inside it are our lock file (left by an
      * earlier attempt that stopped before writing) and {@code dataDir} when the data lives in the run folder (the demo).
      */
-    public void checkFree(Path dataDir) {
+    public void checkFree(Path dataDir) { checkFree(dataDir, false); }
+
+    /**
+     * {@link #checkFree(Path)}; {@code lockHeld}: this process holds the folder's lock, whose file is then ours and
+     * must not be read (closing any other descriptor of a file drops the process's POSIX lock on it).
+     */
+    private void checkFree(Path dataDir, boolean lockHeld) {
         if (Files.exists(path) && !Files.isDirectory(path)) throw new UserError("out dir " + path + " is a file");
         if (hasRun())
             throw new UserError("out dir " + path + " already holds a run; choose another --out-dir"
                     + " or continue it with --resume " + path);
-        List<String> foreign = foreignEntries(dataDir);
+        List<String> foreign = foreignEntries(dataDir, lockHeld);
         if (!foreign.isEmpty())
             throw new UserError("out dir " + path + " is not empty (it holds " + describe(foreign)
                     + "); a run writes only into a new or empty folder: choose another --out-dir");
     }
 
-    /** Names in the folder other than the lock file and the data dir, sorted; none when the folder does not exist. */
-    private List<String> foreignEntries(Path dataDir) {
+    /**
+     * Names in the folder other than our lock file and the data dir, sorted; none when the folder does not exist.
+     */
+    private List<String> foreignEntries(Path dataDir, boolean lockHeld) {
         if (!Files.isDirectory(path)) return List.of();
         Path data = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
         try (Stream<Path> entries = Files.list(path)) {
-            return entries.filter(p -> !isOurLock(p))
+            return entries.filter(p -> !(lockHeld ? p.getFileName().toString().equals(RunLock.FILE) : isOurLock(p)))
                     .filter(p -> data == null || !data.startsWith(p.toAbsolutePath().normalize()))
                     .map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
@@ -119,7 +127,7 @@ public record RunDir(Path path) {
             throw e;
         }
         try {
-            checkFree(dataDir); // again under the lock: another run may have started there meanwhile
+            checkFree(dataDir, true); // again under the lock: another run may have started there meanwhile
         } catch (UserError e) {
             lock.close();
             throw e;
