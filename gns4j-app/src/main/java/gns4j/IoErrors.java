@@ -2,6 +2,7 @@ package gns4j;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 
@@ -16,6 +17,7 @@ public final class IoErrors {
     public static String reason(IOException e) {
         if (e instanceof AccessDeniedException) return "permission denied";
         if (e instanceof NoSuchFileException) return "no such file or folder";
+        if (e instanceof DirectoryNotEmptyException) return "a folder that is not empty is in the way";
         if (e instanceof FileSystemException fs && fs.getReason() != null) return fs.getReason();
         if (e.getMessage() != null) return e.getMessage();
         return e.getClass().getSimpleName();

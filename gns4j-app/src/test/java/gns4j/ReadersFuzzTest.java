@@ -7,6 +7,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfFixture;
 import gns4j.checkpoint.HfGpt2;
 import gns4j.checkpoint.SafeTensors;
@@ -14,7 +15,9 @@ import gns4j.data.DataMeta;
 import gns4j.data.TokenDataset;
 import gns4j.experiment.ScheduleExperimentConfig;
 import gns4j.train.MetricsFile;
+import gns4j.train.TestRuns;
 import gns4j.train.TrainConfig;
+import gns4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,8 +31,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -167,6 +172,70 @@ class ReadersFuzzTest {
         });
     }
 
+    /**
+     * A damaged state.json (its checksum made to match, as after an edit) or config.json of a run: the resume either
+     * runs or is refused with one line, and a refused one changes no byte of the run folder.
+     */
+    @Test
+    void checkpointStateOnResume() throws IOException {
+        Path template = finishedRun();
+        String valid = Files.readString(CheckpointStore.latest(template).resolve(CheckpointStore.STATE_FILE));
+        fuzz("state.json on resume", rng -> {
+            Path run = copyTree(template, tmp.resolve("state" + rng.nextLong()));
+            Path checkpoint = CheckpointStore.latest(run);
+            Files.write(checkpoint.resolve(CheckpointStore.STATE_FILE), damagedJson(valid, rng));
+            TestRuns.rewriteChecksums(checkpoint);
+            return () -> resumeChangingNothingIfRefused(run);
+        });
+    }
+
+    @Test
+    void runConfigOnResume() throws IOException {
+        Path template = finishedRun();
+        String valid = Files.readString(template.resolve("config.json"));
+        fuzz("run config.json on resume", rng -> {
+            Path run = copyTree(template, tmp.resolve("config" + rng.nextLong()));
+            Files.write(run.resolve("config.json"), damagedJson(valid, rng));
+            return () -> resumeChangingNothingIfRefused(run);
+        });
+    }
+
+    /** A run of two steps, checkpointed at its end, on the demo text. */
+    private Path finishedRun() {
+        Path run = tmp.resolve("template");
+        new Trainer(TestRuns.tiny("max_steps=2"), TestRuns.demoData(tmp.resolve("demo-data")), run, TestRuns.QUIET).run();
+        return run;
+    }
+
+    /**
+     * Resumes {@code run}; a run given more steps by the damage stops after its first (the fuzzing checks the
+     * refusals, not the training). A refused resume must leave every file as it was.
+     */
+    private static void resumeChangingNothingIfRefused(Path run) {
+        Map<String, String> before = TestRuns.snapshot(run);
+        try {
+            Trainer.resume(run, null, TestRuns.QUIET).hooks(new Trainer.Hooks(b -> b, step -> {
+                throw new TestRuns.Killed(step);
+            }, CheckpointStore.DISK)).run();
+        } catch (TestRuns.Killed accepted) {
+            // it ran
+        } catch (UserError e) {
+            assertEquals(before, TestRuns.snapshot(run), "a refused resume changed the run folder: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    private static Path copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+        return to;
+    }
+
     // ------------------------------------------------------------------------------------------------ regressions
 
     /** Cases the fuzzing found, kept by hand: each was a parser exception (or a multi-line message) before. */
@@ -177,7 +246,7 @@ class ReadersFuzzTest {
         for (String[] swap : new String[][]{{"\"layer_norm_epsilon\": 1.0E-5", "\"layer_norm_epsilon\": true"},
                 {"\"model_type\": \"gpt2\"", "\"model_type\": {}"}, {"\"n_inner\": null", "\"n_inner\": \"\""},
                 {"\"tie_word_embeddings\": true", "\"tie_word_embeddings\": [1]"},
-                {"\"n_layer\": 2", "\"n_layer\": 1e9"}}) { // 1e9 layers: more parameters than one float array holds
+                {"\"n_layer\": 2", "\"n_layer\": 1e9"}, {"\"n_embd\": 16", "\"n_embd\": 1e99999999999"}}) { // 1e9 layers: more parameters than one float array holds
             assertTrue(config.contains(swap[0]), swap[0]);
             Files.writeString(hf.resolve(HfGpt2.CONFIG_FILE), config.replace(swap[0], swap[1]));
             assertOneLine(() -> HfGpt2.open(hf), "config.json");

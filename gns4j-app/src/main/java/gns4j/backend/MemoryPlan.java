@@ -24,6 +24,12 @@ import gns4j.model.ModelConfig;
 public final class MemoryPlan {
     private MemoryPlan() {}
 
+    /** The JVM heap not in use now: what allocations made from here on may take. */
+    public static long freeHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
     /** Fraction of the available memory the estimate may plan for. */
     static final double USABLE = 0.75;
 

@@ -2,6 +2,7 @@ package gns4j.checkpoint;
 
 import com.google.gson.JsonParseException;
 import gns4j.Folders;
+import gns4j.IoErrors;
 import gns4j.UserError;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
@@ -13,6 +14,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -23,11 +25,14 @@ import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -79,6 +84,8 @@ public final class CheckpointStore {
     private final Path runDir, dir;
     private final int keep;
     private final FileSink sink;
+    /** The step folders this store wrote: the only ones it may replace (a step written again after a stop). */
+    private final Set<Path> written = new HashSet<>();
 
     public CheckpointStore(Path runDir, int keep, FileSink sink) {
         if (keep < 1) throw new IllegalArgumentException("keep must be >= 1");
@@ -101,7 +108,7 @@ public final class CheckpointStore {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) if (Files.isDirectory(p) && STEP_DIR.matcher(p.getFileName().toString()).matches()) out.add(p);
         } catch (IOException e) {
-            throw new UserError("cannot list " + dir + ": " + e.getMessage(), e);
+            throw new UserError("cannot list " + dir + ": " + IoErrors.reason(e), e);
         }
         out.sort(Comparator.comparingLong(CheckpointStore::stepOf));
         return out;
@@ -138,6 +145,9 @@ public final class CheckpointStore {
         String name = dirName(state.step());
         Path tmp = dir.resolve(TMP_PREFIX + name + "-" + ProcessHandle.current().pid());
         Path target = dir.resolve(name);
+        if (Files.exists(target) && !written.contains(target))
+            throw new UserError("checkpoint folder " + target + " exists already and this run did not write it; it is"
+                    + " left as it is and no checkpoint of step " + state.step() + " was written");
         try {
             Files.createDirectories(dir);
             if (Files.exists(tmp)) Folders.deleteTree(tmp);
@@ -154,13 +164,14 @@ public final class CheckpointStore {
             sums.forEach((f, h) -> text.append(h).append("  ").append(f).append('\n'));
             writeFile(tmp.resolve(CHECKSUM_FILE), out -> out.write(text.toString().getBytes(StandardCharsets.UTF_8)));
             syncDir(tmp);
-            if (Files.exists(target)) { // a folder of this step from an earlier attempt: replace it
+            if (Files.exists(target)) { // a folder of this step that this run wrote before: replace it
                 Path old = dir.resolve(TMP_PREFIX + "old-" + name + "-" + ProcessHandle.current().pid());
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                 Folders.deleteTree(old);
             } else Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             syncDir(dir);
+            written.add(target);
         } catch (IOException | UncheckedIOException e) {
             try {
                 Folders.deleteTree(tmp);
@@ -215,14 +226,16 @@ public final class CheckpointStore {
         public float[] params(ParameterLayout layout) {
             float[] params = new float[layout.totalSize];
             Path f = dir.resolve(HfGpt2.MODEL_FILE);
-            HfGpt2.fromHf(layout, SafeTensors.read(f), params, f.toString());
+            HfGpt2.fromHf(layout, HfGpt2.readFor(layout, f), params, f.toString());
             return params;
         }
 
         /** AdamW's moments in our flat layout, into m and v. */
         public void moments(ParameterLayout layout, float[] m, float[] v) {
             Path f = dir.resolve(OPTIMIZER_FILE);
-            Map<String, SafeTensors.Tensor> all = SafeTensors.read(f).tensors();
+            Set<String> used = new HashSet<>();
+            for (ParamTensor t : layout.tensors) used.addAll(List.of("m." + t.name(), "v." + t.name()));
+            Map<String, SafeTensors.Tensor> all = SafeTensors.read(f, used::contains).tensors();
             for (ParamTensor t : layout.tensors) {
                 copy(all, "m." + t.name(), t, m, f);
                 copy(all, "v." + t.name(), t, v, f);
@@ -231,8 +244,10 @@ public final class CheckpointStore {
 
         private static void copy(Map<String, SafeTensors.Tensor> all, String name, ParamTensor t, float[] dst, Path f) {
             SafeTensors.Tensor src = all.get(name);
-            if (src == null || src.size() != t.size())
-                throw new UserError(f + ": " + (src == null ? "no tensor " : "wrong size of ") + name);
+            if (src == null) throw new UserError(f + ": no tensor " + name);
+            if (!Arrays.equals(src.shape(), t.shape()))
+                throw new UserError(f + ": tensor " + name + " has shape " + Arrays.toString(src.shape())
+                        + ", the model needs " + Arrays.toString(t.shape()));
             System.arraycopy(src.data(), src.offset(), dst, t.offset(), t.size());
         }
     }
@@ -254,8 +269,10 @@ public final class CheckpointStore {
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw damaged(checkpoint, "no " + CHECKSUM_FILE);
-        } catch (IOException | UncheckedIOException e) {
-            throw damaged(checkpoint, "cannot read " + CHECKSUM_FILE + " (" + e.getMessage() + ")");
+        } catch (CharacterCodingException e) {
+            throw damaged(checkpoint, CHECKSUM_FILE + " is corrupted (not text)");
+        } catch (IOException e) {
+            throw damaged(checkpoint, "cannot read " + CHECKSUM_FILE + " (" + IoErrors.reason(e) + ")");
         }
         for (String f : FILES) {
             String want = sums.get(f);
@@ -268,8 +285,10 @@ public final class CheckpointStore {
         TrainingState state;
         try {
             state = TrainingState.fromJson(Files.readString(checkpoint.resolve(STATE_FILE)));
-        } catch (IOException | JsonParseException | IllegalArgumentException | IllegalStateException e) {
-            throw damaged(checkpoint, STATE_FILE + " is unreadable (" + String.valueOf(e.getMessage()).replaceAll("\\s+", " ") + ")");
+        } catch (IOException e) {
+            throw damaged(checkpoint, "cannot read " + STATE_FILE + " (" + IoErrors.reason(e) + ")");
+        } catch (JsonParseException e) {
+            throw damaged(checkpoint, STATE_FILE + " is unreadable: " + e.getMessage().replaceAll("\\s+", " "));
         }
         if (stepOf(checkpoint) >= 0 && stepOf(checkpoint) != state.step())
             throw damaged(checkpoint, STATE_FILE + " is for step " + state.step());
@@ -287,7 +306,7 @@ public final class CheckpointStore {
         try (InputStream in = Files.newInputStream(file)) {
             for (int n; (n = in.read(buf)) > 0; ) sha.update(buf, 0, n);
         } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         return HexFormat.of().formatHex(sha.digest());
     }
@@ -331,7 +350,7 @@ public final class CheckpointStore {
             } catch (IOException ignored) {
                 // best effort
             }
-            throw new UserError("cannot write " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot write " + file + ": " + IoErrors.reason(e), e);
         }
     }
 }

@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -221,8 +222,8 @@ public final class HfGpt2 {
         if (p == null) throw new UserError(file + " lacks \"" + key + "\"");
         try {
             return new BigDecimal(p.getAsString()).intValueExact();
-        } catch (ArithmeticException e) {
-            throw new UserError(file + ": \"" + key + "\" is not an integer");
+        } catch (ArithmeticException | NumberFormatException e) { // 2.5, 1e99999999999
+            throw new UserError(file + ": \"" + key + "\" is not an integer in range");
         }
     }
 
@@ -263,9 +264,22 @@ public final class HfGpt2 {
         public float[] params(ModelConfig model) {
             ParameterLayout layout = new ParameterLayout(model);
             float[] params = new float[layout.totalSize];
-            fromHf(layout, SafeTensors.read(weights), params, weights.toString());
+            fromHf(layout, readFor(layout, weights), params, weights.toString());
             return params;
         }
+    }
+
+    /**
+     * The file's tensors that {@link #fromHf} can use for {@code layout}, decoded; the others are only listed, so an
+     * unexpected tensor is refused by name however large it is.
+     */
+    static SafeTensors.Contents readFor(ParameterLayout layout, Path file) {
+        Set<String> used = new HashSet<>(Set.of("lm_head.weight"));
+        for (ParamTensor t : layout.tensors) {
+            used.add(t.name());
+            if (t.name().startsWith("transformer.")) used.add(t.name().substring("transformer.".length()));
+        }
+        return SafeTensors.read(file, used::contains);
     }
 
     /** Reads the config of an HF GPT-2 directory; the weights are read later by {@link Pretrained#params}. */

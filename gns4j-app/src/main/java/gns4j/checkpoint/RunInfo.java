@@ -48,6 +48,8 @@ public record RunInfo(int format, String dataDir, String tokenizer, String initF
         } catch (NoSuchFileException e) {
             if (!Files.isDirectory(runDir)) throw new UserError("run folder not found: " + runDir);
             throw new UserError(runDir + " is not a resumable run folder (no " + FILE + "; made by an older gns4j or not by train)");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new UserError(file + " is not a valid run record (not UTF-8 text)", e);
         } catch (IOException e) {
             throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
         } catch (JsonParseException | StackOverflowError e) {

@@ -1,5 +1,6 @@
 package gns4j.checkpoint;
 
+import gns4j.IoErrors;
 import gns4j.UserError;
 
 import java.io.IOException;
@@ -71,7 +72,7 @@ public final class RunLock implements AutoCloseable {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             opened = identity(file);
         } catch (IOException e) {
-            throw new UserError("cannot create the lock file " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot create the lock file " + file + ": " + IoErrors.reason(e), e);
         }
         FileLock lock = null;
         try {
@@ -97,7 +98,7 @@ public final class RunLock implements AutoCloseable {
             } catch (IOException ignored) {
                 // closing drops the lock anyway
             }
-            throw new UserError("cannot lock " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot lock " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -123,7 +124,7 @@ public final class RunLock implements AutoCloseable {
             removeOnClose = true;
         } catch (IOException e) {
             close();
-            throw new UserError("cannot write the lock file of " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot write the lock file " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

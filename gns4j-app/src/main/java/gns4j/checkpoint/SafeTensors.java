@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import gns4j.IoErrors;
 import gns4j.JsonFiles;
 import gns4j.UserError;
 
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * The safetensors file format (Hugging Face): an unsigned 64-bit little-endian header length N, N bytes of UTF-8
@@ -72,7 +74,8 @@ public final class SafeTensors {
 
     /**
      * A file's metadata strings and tensors, in the order of their data; tensors of other dtypes (integers, bool,
-     * fp8: e.g. the attention-mask buffers of old GPT-2 files) are only listed, by name, in {@code otherDtypes}.
+     * fp8: e.g. the attention-mask buffers of old GPT-2 files) and tensors the reader did not ask for are only listed,
+     * by name with their dtype, in {@code otherDtypes}.
      */
     public record Contents(Map<String, String> metadata, Map<String, Tensor> tensors, Map<String, String> otherDtypes) {}
 
@@ -143,24 +146,32 @@ public final class SafeTensors {
      *
      * @throws UserError naming the file and what is wrong with it (missing, truncated, corrupted header, ...)
      */
-    public static Contents read(Path file) {
+    public static Contents read(Path file) { return read(file, name -> true); }
+
+    /**
+     * Validates a whole file but decodes only the float tensors whose names {@code decode} accepts (the others are
+     * listed in {@link Contents#otherDtypes}), so a large tensor the caller does not use costs no memory.
+     *
+     * @throws UserError naming the file and what is wrong with it (missing, truncated, corrupted header, ...)
+     */
+    public static Contents read(Path file, Predicate<String> decode) {
         try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file)) {
             long size = ch.size();
             MemorySegment seg = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return parse(seg, size, file.toString());
+            return parse(seg, size, file.toString(), decode);
         } catch (NoSuchFileException e) {
             throw new UserError("file not found: " + file);
         } catch (IOException e) {
-            throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UserError("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 
     /** Parses a file held in memory; {@code source} names it in errors. */
     public static Contents parse(byte[] bytes, String source) {
-        return parse(MemorySegment.ofArray(bytes), bytes.length, source);
+        return parse(MemorySegment.ofArray(bytes), bytes.length, source, name -> true);
     }
 
-    private static Contents parse(MemorySegment seg, long size, String source) {
+    private static Contents parse(MemorySegment seg, long size, String source, Predicate<String> decode) {
         if (size < 8) throw bad(source, "truncated: " + size + " bytes, shorter than the 8-byte header length");
         long n = seg.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
         if (n < 2 || n > MAX_HEADER) throw bad(source, "corrupted: header length " + Long.toUnsignedString(n) + " is impossible");
@@ -232,7 +243,7 @@ public final class SafeTensors {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, String> other = new LinkedHashMap<>();
         for (Info i : byOffset) {
-            if (!FLOAT_TYPES.contains(i.dtype())) {
+            if (!FLOAT_TYPES.contains(i.dtype()) || !decode.test(i.name())) {
                 other.put(i.name(), i.dtype());
                 continue;
             }

@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
+import gns4j.JsonFiles;
 import gns4j.gns.GnsTracker;
 
 /**
@@ -49,13 +50,38 @@ public record TrainingState(int format, int step, long tokens, int updates, int 
 
     public String toJson() { return GSON.toJson(this) + "\n"; }
 
-    /** @throws JsonParseException or IllegalArgumentException on a malformed file */
+    /**
+     * Reads state.json and checks what a run can check without its config: counters that fit together, a finite
+     * non-negative elapsed time, the data-order scheme this version uses.
+     *
+     * @throws JsonParseException with a message in our words (the place in the file, or the field that is wrong)
+     */
     public static TrainingState fromJson(String json) {
-        TrainingState s = GSON.fromJson(json, TrainingState.class);
-        if (s == null || s.config() == null) throw new JsonParseException("no state");
+        TrainingState s;
+        try {
+            s = GSON.fromJson(json, TrainingState.class);
+        } catch (JsonParseException | StackOverflowError e) {
+            throw new JsonParseException("not valid JSON" + JsonFiles.describe(e), e);
+        } catch (RuntimeException e) { // a record's constructor refused a value (a GNS state of the wrong length, ...)
+            throw new JsonParseException("a value is missing, of the wrong type or out of range" + rootReason(e), e);
+        }
+        if (s == null || s.config() == null) throw new JsonParseException("no \"config\"");
         if (s.format() != FORMAT) throw new JsonParseException("unknown state format " + s.format());
-        if (s.step() < 0 || s.updates() < 0 || s.updates() > s.step() || s.tokens() < 0)
+        if (s.step() < 0 || s.updates() < 0 || s.updates() > s.step() || s.tokens() < 0 || s.skippedSteps() < 0
+                || s.skippedSteps() > s.step() || s.badStepsInARow() < 0 || s.badStepsInARow() > s.skippedSteps()
+                || s.step() - s.skippedSteps() != s.updates())
             throw new JsonParseException("inconsistent step counters");
+        if (!(s.elapsedS() >= 0) || !Double.isFinite(s.elapsedS()))
+            throw new JsonParseException("elapsed_s " + s.elapsedS() + " is not a finite time >= 0");
+        if (!RNG_SCHEME.equals(s.rng())) throw new JsonParseException("unknown data order \"rng\": " + s.rng());
         return s;
+    }
+
+    /** ": reason" of the innermost exception that gives one (an IllegalArgumentException of ours), or "". */
+    private static String rootReason(Throwable e) {
+        String reason = null;
+        for (Throwable t = e; t != null; t = t.getCause())
+            if (t instanceof IllegalArgumentException && t.getMessage() != null) reason = t.getMessage();
+        return reason == null ? "" : " (" + reason + ")";
     }
 }

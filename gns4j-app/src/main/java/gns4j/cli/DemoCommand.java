@@ -49,8 +49,7 @@ public final class DemoCommand implements Callable<Integer> {
         overrides.addAll(sets);
         TrainConfig cfg = TrainConfig.defaults().with(overrides.toArray(String[]::new));
         Path data = run.resolve("data");
-        if (new RunDir(run).hasRun())
-            throw new gns4j.UserError("out dir " + run + " already holds a run (metrics.jsonl); choose another --out-dir");
+        new RunDir(run).checkFree(data); // before the data is prepared there: a refused demo writes nothing
         // The demo prepares its data before the trainer checks the device: refuse a missing GPU first.
         String noGpu = cfg.run().device() == TrainConfig.Device.CUDA ? gns4j.backend.cuda.CudaBackend.unavailableReason() : null;
         if (noGpu != null) throw new gns4j.UserError(noGpu + " (use --set device=cpu)");

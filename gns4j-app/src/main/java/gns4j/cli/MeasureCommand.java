@@ -2,6 +2,7 @@ package gns4j.cli;
 
 import gns4j.UserError;
 import gns4j.backend.Backend;
+import gns4j.backend.MemoryPlan;
 import gns4j.backend.select.Backends;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
@@ -18,6 +19,7 @@ import gns4j.measure.ModelMeasurer;
 import gns4j.measure.Snippet;
 import gns4j.measure.StatsReport;
 import gns4j.model.ModelConfig;
+import gns4j.model.ParameterLayout;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import picocli.CommandLine.ArgGroup;
@@ -185,6 +187,7 @@ public final class MeasureCommand implements Callable<Integer> {
         // Plain nanoGPT .bin files (no meta.json) hold GPT-2 tokens.
         Tokenizer tok = Tokenizers.byName(meta == null ? "gpt2" : meta.tokenizer());
         Path file = dataDir.resolve(fileName);
+        checkMemory(cfg, mc, B, micro);
         try (TokenDataset data = TokenDataset.open(file, mc.vocabSize(), mc.blockSize());
              Backend backend = Backends.open(cfg.run().device().name().toLowerCase(), mc, micro, cfg.run().threadCount(),
                      n -> System.err.println("gns4j: " + n))) {
@@ -233,6 +236,26 @@ public final class MeasureCommand implements Callable<Integer> {
             if (terminal) System.err.print("\r\033[K" + line + (done == batches ? "\n" : ""));
             else System.err.println(line);
         }
+    }
+
+    /**
+     * Heap bytes per measured example besides the activations: its window offset and norms per tensor group as the
+     * measurement keeps them, and in the --json output, rounded up.
+     */
+    static final long RECORD_BYTES_PER_EXAMPLE = 512;
+
+    /** Refuses, before any buffer is allocated, a micro-batch or a measurement whose records do not fit memory. */
+    private void checkMemory(TrainConfig cfg, ModelConfig mc, int B, int micro) {
+        String device = Backends.resolve(cfg.run().device().name().toLowerCase(), mc, notice -> {});
+        int fit = Backends.largestMicroBatch(device, mc, new ParameterLayout(mc).totalSize, micro, 0);
+        if (fit < micro)
+            throw new UserError(String.format("a micro-batch of %d sequences needs about %,d MiB of activations, but only"
+                    + " about %d sequences fit the free memory; lower --batch-size or set --set micro_batch_size=M (a divisor"
+                    + " of the batch, at most %d)", micro, micro * MemoryPlan.bytesPerSequence(device, mc) >> 20, fit, fit));
+        long records = (long) batches * B * RECORD_BYTES_PER_EXAMPLE, free = MemoryPlan.freeHeap();
+        if (records > free / 2)
+            throw new UserError(String.format("%d batches of %d sequences need about %,d MiB for their per-example records,"
+                    + " but the JVM heap has %,d MiB free; lower --batches or --batch-size", batches, B, records >> 20, free >> 20));
     }
 
     /** The model behind --init-from, or a UserError saying why there is none. */

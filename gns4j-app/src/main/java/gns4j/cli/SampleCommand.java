@@ -1,12 +1,15 @@
 package gns4j.cli;
 
+import gns4j.IoErrors;
 import gns4j.UserError;
+import gns4j.backend.MemoryPlan;
 import gns4j.backend.cpu.CpuSampler;
 import gns4j.checkpoint.ModelSource;
 import gns4j.checkpoint.Npy;
 import gns4j.data.Tokenizer;
 import gns4j.data.Tokenizers;
 import gns4j.model.Arch;
+import gns4j.train.RunSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -65,11 +68,17 @@ public final class SampleCommand implements Callable<Integer> {
     Path dumpLogits;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (maxNewTokens < 0) throw param("--max-new-tokens must be >= 0, got " + maxNewTokens);
         if (!(temperature >= 0) || Double.isInfinite(temperature)) throw param("--temperature must be >= 0, got " + temperature);
         if (topK < 0) throw param("--top-k must be >= 0, got " + topK);
-        if (threads < 0) throw param("--threads must be >= 0, got " + threads);
+        if (threads < 0 || threads > RunSettings.MAX_THREADS)
+            throw param("--threads must be in [0, " + RunSettings.MAX_THREADS + "] (0 = all cores), got " + threads);
+        // the generated ids, their text and the printed text: a few dozen bytes a token
+        if ((long) maxNewTokens * BYTES_PER_NEW_TOKEN > MemoryPlan.freeHeap() / 2)
+            throw param(String.format("--max-new-tokens %d needs about %,d MiB for the tokens and their text, but the JVM"
+                    + " heap has %,d MiB free", maxNewTokens, (long) maxNewTokens * BYTES_PER_NEW_TOKEN >> 20, MemoryPlan.freeHeap() >> 20));
+        if (dumpLogits != null) checkWritable(dumpLogits);
         ModelSource src = ModelSource.open(model);
         if (tokenizer == null && src.tokenizer() == null && src.config().arch() == Arch.LLAMA)
             throw new UserError(model + " is a Llama without a gns4j run's tokenizer, and its own tokenizer.json is not"
@@ -111,8 +120,27 @@ public final class SampleCommand implements Callable<Integer> {
             double s = (System.nanoTime() - t0) / 1e9;
             err.printf("%d tokens in %.2f s (%.1f tok/s)%n", all.length, s, all.length / Math.max(s, 1e-9));
             if (dumpLogits != null) writeIds(ids, all, sampling.allowedVocab());
+        } catch (IOException e) {
+            throw new UserError("cannot write --dump-logits " + dumpLogits + ": " + IoErrors.reason(e), e);
         }
         return 0;
+    }
+
+    /** Heap bytes a generated token takes: its id twice, its decoded text and the text printed. */
+    static final long BYTES_PER_NEW_TOKEN = 64;
+
+    /**
+     * Refuses a --dump-logits file whose folder does not take a new file (missing, read-only, /proc), by making and
+     * removing a file there, before the model is read or anything is printed.
+     */
+    private static void checkWritable(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (Files.isDirectory(file)) throw new UserError("--dump-logits " + file + " is a folder");
+        try {
+            Files.delete(Files.createTempFile(dir, ".gns4j-dump-", ".tmp"));
+        } catch (IOException e) {
+            throw new UserError("--dump-logits " + file + ": cannot write in " + dir + ": " + IoErrors.reason(e), e);
+        }
     }
 
     /** The tokens whose logits --dump-logits wrote (the prompt's last block_size tokens). */

@@ -3,7 +3,7 @@ package gns4j.cli;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
 import gns4j.UserError;
-import gns4j.checkpoint.HfGpt2;
+import gns4j.checkpoint.ModelSource;
 import gns4j.parallel.NcclBootstrap;
 import gns4j.backend.cuda.NcclCommunicator;
 import gns4j.model.Arch;
@@ -48,11 +48,13 @@ public final class TrainCommand implements Callable<Integer> {
     Path outDir;
 
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue this run from its newest checkpoint, "
-            + "with its stored config and data dir, appending to its metrics.jsonl.")
+            + "with its stored config and data dir, appending to its metrics.jsonl; --max-steps or --set max_tokens=N "
+            + "give it a new length.")
     Path resume;
 
     @Option(names = "--init-from", paramLabel = "PATH", description = "Start from Hugging Face GPT-2 or Llama weights: a "
-            + "folder with model.safetensors and config.json (the model shape comes from it; block_size may be smaller).")
+            + "folder with model.safetensors and config.json, or a run folder (its newest checkpoint) or checkpoint folder "
+            + "(the model shape comes from it; block_size may be smaller).")
     Path initFrom;
 
     @Option(names = "--config", paramLabel = "FILE", description = "JSON file of config keys (flat object).")
@@ -64,7 +66,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cuda or auto (overrides the config).")
     String device;
 
-    @Option(names = "--max-steps", paramLabel = "N", description = "Optimizer steps (overrides the config).")
+    @Option(names = "--max-steps", paramLabel = "N", description = "Optimizer steps (overrides the config; with --resume "
+            + "the run's new length).")
     Integer maxSteps;
 
     @Option(names = "--gpus", paramLabel = "N", description = "Data parallel on N GPUs of this host: one process per GPU, "
@@ -139,17 +142,22 @@ public final class TrainCommand implements Callable<Integer> {
     private Trainer trainer() {
         Trainer trainer;
         if (resume != null) {
-            List<String> extra = new ArrayList<>();
+            List<String> extra = new ArrayList<>(), length = new ArrayList<>();
             if (outDir != null) extra.add("--out-dir");
             if (initFrom != null) extra.add("--init-from");
             if (config != null) extra.add("--config");
-            if (!sets.isEmpty()) extra.add("--set");
             if (device != null) extra.add("--device");
-            if (maxSteps != null) extra.add("--max-steps");
+            if (maxSteps != null) length.add("max_steps=" + maxSteps);
+            for (String kv : sets) {
+                String key = kv.substring(0, Math.max(0, kv.indexOf('='))).trim();
+                if (Trainer.LENGTH_KEYS.contains(key)) length.add(kv);
+                else extra.add("--set " + (key.isEmpty() ? kv : key));
+            }
             if (!extra.isEmpty())
                 throw new CommandLine.ParameterException(spec.commandLine(), "--resume continues with the run's stored "
-                        + "config; it cannot be combined with " + String.join(", ", extra));
-            trainer = Trainer.resume(resume, dataDir, StatusLine.stderr());
+                        + "config; it cannot be combined with " + String.join(", ", extra) + " (only the length may change:"
+                        + " --max-steps N, --set max_tokens=N)");
+            trainer = Trainer.resume(resume, dataDir, StatusLine.stderr(), length);
         } else {
             List<String> missing = new ArrayList<>();
             if (dataDir == null) missing.add("'--data-dir=DIR'");
@@ -161,9 +169,11 @@ public final class TrainCommand implements Callable<Integer> {
             if (device != null) overrides.add("device=" + device);
             if (maxSteps != null) overrides.add("max_steps=" + maxSteps);
             TrainConfig cfg = TrainConfig.load(config, overrides);
-            if (initFrom != null) cfg = pretrainedShape(cfg, HfGpt2.open(initFrom).config(), explicitKeys(config, sets), initFrom);
+            // a run folder gives its newest checkpoint (verified), as measure and sample take it
+            ModelSource source = initFrom == null ? null : ModelSource.open(initFrom);
+            if (source != null) cfg = pretrainedShape(cfg, source.config(), explicitKeys(config, sets), initFrom);
             trainer = new Trainer(cfg, dataDir, outDir, StatusLine.stderr());
-            if (initFrom != null) trainer.initFrom(initFrom);
+            if (source != null) trainer.initFrom(source.weights());
         }
         return trainer;
     }

@@ -35,16 +35,14 @@ final class Checkpoints {
     /** The newest checkpoint written or resumed from, or null. */
     Path last() { return last; }
 
-    /** Puts the backend, the GNS, the counters and the batch schedule back to checkpoint {@code from}. */
-    void restore(CheckpointStore.Checkpoint from, StepGns gns, BatchSchedule batches, Progress p) {
-        ParameterLayout layout = backend.layout();
-        backend.writeParams(from.params(layout));
-        float[] m = new float[layout.totalSize], v = new float[layout.totalSize];
-        from.moments(layout, m, v);
-        backend.writeOptimizerState(m, v);
-        gns.restore(from.state(), from.dir().toString());
-        p.restore(from.state(), batches, from.dir().toString());
-        last = from.dir();
+    /** Puts the backend, the GNS, the counters and the batch schedule back to the checked checkpoint {@code from}. */
+    void restore(RunInputs.ResumePoint from, StepGns gns, BatchSchedule batches, Progress p) {
+        backend.writeParams(from.params());
+        backend.writeOptimizerState(from.m(), from.v());
+        String where = from.checkpoint().dir().toString();
+        gns.restore(from.state(), where);
+        p.restore(from.state(), batches, where);
+        last = from.checkpoint().dir();
     }
 
     /** Writes the state after step {@code p.step} (the LR of the next step is {@code nextLr}). */

@@ -2,13 +2,26 @@ package gns4j.train;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import gns4j.IoErrors;
 import gns4j.JsonFiles;
 import gns4j.UserError;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -19,14 +32,56 @@ import java.util.stream.Collectors;
 final class ConfigText {
     private ConfigText() {}
 
+    /** The largest config file read: a flat object of a few dozen keys is a few KiB. */
+    static final int MAX_FILE_BYTES = 1 << 20;
+
+    /** A config file's text, refused with one line when it is missing, not UTF-8 or larger than {@link #MAX_FILE_BYTES}. */
+    static String read(Path file) {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_FILE_BYTES + 1); // a device such as /dev/zero never ends
+        } catch (IOException e) {
+            throw new UserError("cannot read config file " + file + ": " + IoErrors.reason(e), e);
+        }
+        if (bytes.length > MAX_FILE_BYTES)
+            throw new UserError("config file " + file + " is larger than " + (MAX_FILE_BYTES >> 20) + " MiB; a config is one"
+                    + " small flat JSON object");
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new UserError("config file " + file + " is not UTF-8 text", e);
+        }
+    }
+
     static void putJson(Map<String, String> values, String text, String source) {
         JsonElement root = JsonFiles.parse(text, source);
         if (!root.isJsonObject()) throw new UserError(source + " must hold one flat JSON object of key: value");
+        refuseDuplicateKeys(text, source);
         for (Map.Entry<String, JsonElement> e : root.getAsJsonObject().entrySet()) {
             if (!(e.getValue() instanceof JsonPrimitive p))
                 throw new UserError("config key " + e.getKey() + " in " + source + ": expected a number, string or boolean, got "
                         + e.getValue());
             put(values, e.getKey(), p.getAsString());
+        }
+    }
+
+    /**
+     * Refuses a key given twice in the object of {@code text} (already parsed, so valid JSON): the parser keeps the
+     * last silently, which hides a typo'd edit of a long config.
+     */
+    private static void refuseDuplicateKeys(String text, String source) {
+        Set<String> seen = new HashSet<>();
+        try (JsonReader reader = new JsonReader(new StringReader(text))) {
+            reader.setStrictness(Strictness.LENIENT); // as JsonFiles.parse reads it
+            reader.beginObject();
+            while (reader.hasNext()) {
+                String key = reader.nextName();
+                if (!seen.add(key))
+                    throw new UserError("config key " + key + " is given twice in " + source + "; keep one of them");
+                reader.skipValue();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("reading a string", e);
         }
     }
 

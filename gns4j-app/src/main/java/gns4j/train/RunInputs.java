@@ -7,9 +7,11 @@ import gns4j.backend.MemoryPlan;
 import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
 import gns4j.checkpoint.HfGpt2;
+import gns4j.checkpoint.TrainingState;
 import gns4j.data.DataMeta;
 import gns4j.data.DatasetPreparer;
 import gns4j.data.TokenDataset;
+import gns4j.data.Tokenizers;
 import gns4j.parallel.Communicator;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
@@ -25,9 +27,14 @@ import java.util.List;
  */
 record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
 
+    /** meta.json of the data dir (null for plain token files), with a tokenizer that sample and measure can load. */
     DataMeta dataMeta() {
         if (!Files.isDirectory(dataDir)) throw new UserError("data dir not found: " + dataDir);
-        return TokenDataset.readMeta(dataDir);
+        DataMeta meta = TokenDataset.readMeta(dataDir);
+        if (meta != null && meta.tokenizer() != null && !List.of(Tokenizers.NAMES.split(", ")).contains(meta.tokenizer()))
+            throw new UserError(dataDir.resolve("meta.json") + " names the tokenizer '" + meta.tokenizer() + "', which gns4j"
+                    + " does not have (valid: " + Tokenizers.NAMES + "); prepare the data again");
+        return meta;
     }
 
     /** The model shape, refused with one line when its parameters do not fit one flat buffer. */
@@ -51,7 +58,14 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
         return (cfg.run().evalInterval() > 0 || cfg.run().evalIntervalTokens() > 0) && Files.exists(f) ? f : null;
     }
 
-    /** The newest checkpoint of the run folder, verified and written with this config; null when there is none. */
+    /** Keys every checkpoint's config has held: a state.json whose config lacks one is damaged. */
+    private static final List<String> ALWAYS_STORED = List.of("n_layer", "n_head", "n_embd", "block_size", "vocab_size",
+            "batch_size", "learning_rate", "seed");
+
+    /**
+     * The newest checkpoint of the run folder, verified and written with this config (but for {@link Trainer#LENGTH_KEYS});
+     * null when there is none.
+     */
     CheckpointStore.Checkpoint latestCheckpoint() {
         Path latest = CheckpointStore.latest(folder.path());
         if (latest == null) return null;
@@ -63,11 +77,22 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
             throw new UserError(e.getMessage() + "; nothing was changed"
                     + (all.size() > 1 ? " (delete it to resume from " + all.get(all.size() - 2).getFileName() + ")" : ""), e);
         }
-        if (!from.state().config().equals(withoutKeysAbsentFrom(JsonParser.parseString(cfg.toJson()).getAsJsonObject(),
-                from.state().config())))
+        JsonObject stored = withoutLengthKeys(from.state().config());
+        for (String key : ALWAYS_STORED)
+            if (!stored.has(key))
+                throw new UserError("checkpoint " + latest + " is damaged: the config in its " + CheckpointStore.STATE_FILE
+                        + " lacks " + key + "; nothing was changed");
+        JsonObject current = withoutLengthKeys(JsonParser.parseString(cfg.toJson()).getAsJsonObject());
+        if (!stored.equals(withoutKeysAbsentFrom(current, stored)))
             throw new UserError("checkpoint " + latest + " was written with another config than " + folder.config()
                     + "; nothing was changed");
         return from;
+    }
+
+    private static JsonObject withoutLengthKeys(JsonObject config) {
+        JsonObject out = config.deepCopy();
+        Trainer.LENGTH_KEYS.forEach(out::remove);
+        return out;
     }
 
     /**
@@ -78,6 +103,41 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
         JsonObject out = current.deepCopy();
         for (String k : current.keySet()) if (!stored.has(k)) out.remove(k);
         return out;
+    }
+
+    /** A checkpoint checked in full, with its weights and AdamW moments in the model's flat layout. */
+    record ResumePoint(CheckpointStore.Checkpoint checkpoint, float[] params, float[] m, float[] v) {
+        TrainingState state() { return checkpoint.state(); }
+    }
+
+    /**
+     * Reads and checks everything of {@code from} that the run will use (seed, counters against max_steps and
+     * max_tokens, every tensor's shape, the moments, the GNS and batch-schedule state), so that a resume is refused
+     * before it changes a byte of the folder; null for null.
+     */
+    ResumePoint resumePoint(CheckpointStore.Checkpoint from, ModelConfig model) {
+        if (from == null) return null;
+        TrainingState s = from.state();
+        String where = from.dir().toString();
+        try {
+            if (s.seed() != cfg.run().seed())
+                throw new UserError("checkpoint " + where + " is of seed " + s.seed() + ", but the run's config has seed "
+                        + cfg.run().seed());
+            if (s.step() > cfg.run().maxSteps())
+                throw new UserError("checkpoint " + where + " is at step " + s.step() + ", past max_steps "
+                        + cfg.run().maxSteps() + " (a run can be shortened to no fewer steps than it has made)");
+            if (cfg.run().maxTokens() > 0 && s.tokens() > cfg.run().maxTokens())
+                throw new UserError("checkpoint " + where + " has seen " + s.tokens() + " tokens, more than max_tokens "
+                        + cfg.run().maxTokens());
+            ParameterLayout layout = new ParameterLayout(model);
+            float[] params = from.params(layout), m = new float[layout.totalSize], v = new float[layout.totalSize];
+            from.moments(layout, m, v);
+            new StepGns(layout, cfg.gns().perExampleNorms(), cfg.gns().gnsAlpha()).restore(s, where);
+            new Progress().restore(s, cfg.batch().schedule(), where);
+            return new ResumePoint(from, params, m, v);
+        } catch (UserError e) {
+            throw new UserError(e.getMessage() + "; nothing was changed", e);
+        }
     }
 
     /** Pretrained weights and the SHA-256 of their file. */
@@ -98,6 +158,7 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
      * the same on every data-parallel rank (the smallest of theirs).
      */
     int maxMicroBatch(String device, ModelConfig model, Communicator comm, int gpu) {
+        checkBatchRecords();
         long parameters = new ParameterLayout(model).totalSize;
         if (!cfg.batch().autoMicroBatch() || cfg.batch().maxMicroBatch() > 0) {
             // A given micro-batch is checked against memory before anything is allocated.
@@ -117,6 +178,22 @@ record RunInputs(TrainConfig cfg, Path dataDir, RunDir folder) {
         each[comm.rank()] = fit;
         comm.allReduceSum(each);
         return (int) Arrays.stream(each).min().orElseThrow();
+    }
+
+    /**
+     * Heap bytes per sequence of a step's batch besides the activations: its per-example squared norms and data
+     * offset, and its per-example norms in the metrics line as numbers and as JSON text (about 8 + 16 + 8 + 2·(16 +
+     * 24 + 2·24) bytes), rounded up.
+     */
+    static final long RECORD_BYTES_PER_SEQUENCE = 256;
+
+    /** Refuses a batch whose per-example records alone would not fit half the free heap. */
+    private void checkBatchRecords() {
+        long need = cfg.batch().largest() * RECORD_BYTES_PER_SEQUENCE, free = MemoryPlan.freeHeap();
+        if (need > free / 2)
+            throw new UserError(String.format("a batch of %d sequences needs about %,d MiB for its per-example records"
+                    + " (norms, data offsets, the metrics line), but the JVM heap has %,d MiB free; lower batch_size (or give"
+                    + " Java more heap with GNS4J_JAVA_OPTS=-Xmx...g)", cfg.batch().largest(), need >> 20, free >> 20));
     }
 
     /** Refuses a step batch of B that gives some of {@code world} data-parallel ranks no pass. */

@@ -19,11 +19,15 @@ public record RunSettings(int maxSteps, long maxTokens, int evalInterval, long e
         check(evalSequences >= 1, "eval_sequences", "must be >= 1, got " + evalSequences);
         check(logInterval >= 1, "log_interval", "must be >= 1, got " + logInterval);
         check(peLogInterval >= 0, "pe_log_interval", "must be >= 0 (0 = off), got " + peLogInterval);
-        check(threads >= 0, "threads", "must be >= 0 (0 = all cores), got " + threads);
+        check(threads >= 0 && threads <= MAX_THREADS, "threads", "must be in [0, " + MAX_THREADS
+                + "] (0 = all cores; more threads than cores only slow a run down), got " + threads);
         check(checkpointInterval >= 0, "checkpoint_interval", "must be >= 0 (0 = only at the end), got " + checkpointInterval);
         check(keepCheckpoints >= 1, "keep_checkpoints", "must be >= 1, got " + keepCheckpoints);
         check(maxBadSteps >= 1, "max_bad_steps", "must be >= 1, got " + maxBadSteps);
     }
+
+    /** The most worker threads a CPU backend takes (its pool's own limit is 32767). */
+    public static final int MAX_THREADS = 4096;
 
     /** Worker threads to use: threads, or every available core when it is 0. */
     public int threadCount() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }

@@ -9,11 +9,9 @@ import gns4j.model.Arch;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
 
-import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,13 +130,7 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
     public static TrainConfig load(Path json, List<String> overrides) {
         Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
         if (json != null) {
-            String text;
-            try {
-                text = Files.readString(json);
-            } catch (IOException e) {
-                throw new UserError("cannot read config file " + json + ": " + e.getMessage());
-            }
-            ConfigText.putJson(values, text, json.toString());
+            ConfigText.putJson(values, ConfigText.read(json), json.toString());
         }
         ConfigText.putOverrides(values, overrides);
         return fromMap(values);

@@ -1,6 +1,8 @@
 package gns4j.train;
 
 import com.google.gson.JsonParser;
+import gns4j.IoErrors;
+import gns4j.UserError;
 import gns4j.backend.Backend;
 import gns4j.backend.select.Backends;
 import gns4j.checkpoint.CheckpointStore;
@@ -16,10 +18,11 @@ import gns4j.model.ModelConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.UnaryOperator;
@@ -60,6 +63,9 @@ public final class Trainer {
         }
     }
 
+    /** The config keys a resumed run may change: how long it runs. */
+    public static final Set<String> LENGTH_KEYS = Set.of("max_steps", "max_tokens");
+
     private final TrainConfig cfg;
     private final Path dataDir, runDir;
     private final RunDir folder;
@@ -69,6 +75,8 @@ public final class Trainer {
     private Communicator comm;
     private int gpu;
     private final boolean resuming;
+    /** A resumed run given another max_steps or max_tokens than its config.json holds. */
+    private boolean lengthChanged;
     private Path initFrom;
     private String initFromSha256;
     private Hooks hooks = Hooks.NONE;
@@ -99,9 +107,28 @@ public final class Trainer {
      * it has none yet), on the data dir it recorded unless {@code dataDir} is given (moved data).
      */
     public static Trainer resume(Path runDir, Path dataDir, StatusLine status) {
+        return resume(runDir, dataDir, status, List.of());
+    }
+
+    /**
+     * {@link #resume(Path, Path, StatusLine)} with a new length: {@code lengthOverrides} ("max_steps=N",
+     * "max_tokens=N") shorten or lengthen the run; its config.json takes them once the resume is accepted.
+     *
+     * @throws UserError for an override of any other key
+     */
+    public static Trainer resume(Path runDir, Path dataDir, StatusLine status, List<String> lengthOverrides) {
         RunInfo info = RunInfo.read(runDir);
-        TrainConfig cfg = new RunDir(runDir).readConfig();
+        RunDir folder = new RunDir(runDir);
+        TrainConfig stored = folder.readConfig();
+        for (String kv : lengthOverrides) {
+            String key = kv.substring(0, Math.max(0, kv.indexOf('='))).trim();
+            if (!LENGTH_KEYS.contains(key))
+                throw new UserError("a resumed run keeps its config but for max_steps and max_tokens; cannot change '"
+                        + key + "'");
+        }
+        TrainConfig cfg = stored.with(lengthOverrides.toArray(String[]::new));
         Trainer t = new Trainer(cfg, dataDir != null ? dataDir : Path.of(info.dataDir()), runDir, status, true);
+        t.lengthChanged = !cfg.equals(stored);
         if (info.initFrom() != null) {
             t.initFrom = Path.of(info.initFrom());
             t.initFromSha256 = info.initFromSha256();
@@ -184,7 +211,7 @@ public final class Trainer {
 
     private Result runLocked(RunLock resumeLock) {
         // A resumed run verifies its checkpoint before anything else, so a damaged one changes nothing.
-        CheckpointStore.Checkpoint from = resuming ? inputs.latestCheckpoint() : null;
+        CheckpointStore.Checkpoint checkpoint = resuming ? inputs.latestCheckpoint() : null;
         DataMeta meta = inputs.dataMeta();
         ModelConfig model = inputs.model(meta);
         Path valFile = inputs.valFile();
@@ -196,26 +223,37 @@ public final class Trainer {
             if ((cfg.run().evalInterval() > 0 || cfg.run().evalIntervalTokens() > 0) && val == null)
                 notices.add("no " + dataDir.resolve(DatasetPreparer.VAL_FILE) + ": validation is off");
             if (comm != null) RunInputs.checkShards(cfg, cfg.batch().schedule().smallest(), 0, comm.worldSize());
+            RunInputs.ResumePoint from = inputs.resumePoint(checkpoint, model);
             float[] initParams = null;
             if (from == null && initFrom != null) {
                 RunInputs.Pretrained pre = RunInputs.pretrained(initFrom, initFromSha256, model);
                 initParams = pre.params();
                 initFromSha256 = pre.sha256();
             }
+            RunDir.MetricsCut metricsCut = resuming && writer() ? folder.metricsCut(from == null ? 0 : from.state().step()) : null;
             String device = Backends.resolve(cfg.run().device().name().toLowerCase(), model, notices::add);
             int maxMicro = inputs.maxMicroBatch(device, model, comm, gpu);
             resolved = cfg.with("vocab_size=" + model.vocabSize());
             if (cfg.batch().autoMicroBatch()) resolved = resolved.with("max_micro_batch=" + maxMicro); // a resume splits alike
             try (Backend backend = hooks.backend().apply(Backends.open(device, model, maxMicro, cfg.run().threadCount(), gpu,
                     notices::add))) {
-                RunLock lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
-                        dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
-                        initFrom == null ? null : initFrom.toString(), initFromSha256));
+                // The event file is made before the run folder, so an unwritable tensorboard_dir leaves no run folder,
+                // and removed again when the run folder is refused.
+                TensorBoardOutput tensorboard = writer() ? TensorBoardOutput.open(cfg.run().tensorboardDir()) : TensorBoardOutput.NONE;
+                RunLock lock;
                 try {
+                    lock = resuming || !writer() ? resumeLock : folder.create(resolved, new RunInfo(
+                            dataDir.toAbsolutePath().normalize().toString(), meta == null ? null : meta.tokenizer(),
+                            initFrom == null ? null : initFrom.toString(), initFromSha256), dataDir);
+                } catch (RuntimeException e) {
+                    tensorboard.remove();
+                    throw e;
+                }
+                try (tensorboard) {
                     notices.forEach(status::notice);
                     if (resuming && writer()) {
                         resumeLock.recordOwner(); // the first change to the folder: nothing above may refuse after it
-                        prepareResume(from);
+                        prepareResume(from, metricsCut);
                     }
                     try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics(), hooks.metricsOpener()) : null) {
                         status.notice("model " + model.describe() + ", " + String.format("%,d", backend.layout().numParameters())
@@ -223,14 +261,14 @@ public final class Trainer {
                                 ? "= batch up to " + maxMicro : Integer.toString(maxMicro))
                                 + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.dataParallel().gradOverlap()
                                 ? " (gradient all-reduce overlapped with backward, " + cfg.dataParallel().gradBucketMb() + " MiB buckets)" : "") : "")
-                                + (from != null ? "; resuming from " + from.dir().getFileName()
+                                + (from != null ? "; resuming from " + from.checkpoint().dir().getFileName()
                                 : initFrom != null ? "; weights from " + initFrom : ""));
                         Validation validation = val == null ? null : new Validation(val, model.blockSize(), cfg.run().evalSequences());
                         TrainingLoop loop = new TrainingLoop(cfg, backend, comm, status, hooks, metrics, () -> stopRequested,
                                 new Checkpoints(new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()),
                                         backend, writer(), JsonParser.parseString(resolved.toJson()).getAsJsonObject(), null));
                         checkpoints = loop.checkpoints();
-                        Result result = loop.run(train, validation, from, initParams);
+                        Result result = loop.run(train, validation, from, initParams, tensorboard.events());
                         stopped = loop.stopped();
                         if (!writer()) return result;
                         if (!stopped) afterTraining.accept(backend);
@@ -241,8 +279,8 @@ public final class Trainer {
                     if (!resuming && lock != null) lock.close();
                 }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException e) { // opening or closing metrics.jsonl
+            throw new UserError("cannot write " + folder.metrics() + ": " + IoErrors.reason(e), e);
         }
     }
 
@@ -253,16 +291,24 @@ public final class Trainer {
      */
     public void checkInputs(int worldSize) {
         try (TokenDataset _ = inputs.openTrain(inputs.model(inputs.dataMeta()))) {
-            if (!resuming) folder.checkFree();
+            if (!resuming) folder.checkFree(dataDir);
             if (worldSize > 1) RunInputs.checkShards(cfg, cfg.batch().schedule().smallest(), 0, worldSize);
         }
     }
 
-    /** Cleans what a killed run left: temporary checkpoint folders and metrics lines after the checkpoint. */
-    private void prepareResume(CheckpointStore.Checkpoint from) {
+    /**
+     * The writes of an accepted resume: temporary checkpoint folders and metrics lines after the checkpoint go; a new
+     * length goes into config.json, and the summary.json of an earlier end goes (the new end writes it again).
+     */
+    private void prepareResume(RunInputs.ResumePoint from, RunDir.MetricsCut metricsCut) {
         new CheckpointStore(runDir, cfg.run().keepCheckpoints(), hooks.checkpointSink()).removeTemporary();
-        int step = from == null ? 0 : from.state().step();
-        folder.truncateMetrics(step);
+        metricsCut.apply();
+        if (lengthChanged) {
+            CheckpointStore.writeAtomically(folder.config(), cfg.toJson().getBytes(StandardCharsets.UTF_8));
+            folder.removeSummary();
+            status.notice("the run continues to max_steps " + cfg.run().maxSteps() + (cfg.run().maxTokens() > 0
+                    ? ", max_tokens " + cfg.run().maxTokens() : "") + " (recorded in " + folder.config() + ")");
+        }
         if (from == null) status.notice("no checkpoint in " + runDir + " yet: starting the run over");
     }
 }

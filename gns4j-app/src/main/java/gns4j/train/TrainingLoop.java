@@ -2,7 +2,6 @@ package gns4j.train;
 
 import gns4j.UserError;
 import gns4j.backend.Backend;
-import gns4j.checkpoint.CheckpointStore;
 import gns4j.data.TokenDataset;
 import gns4j.parallel.Communicator;
 import gns4j.schedule.BatchSchedule;
@@ -66,7 +65,8 @@ final class TrainingLoop {
      * The training loop: per step the batch size from the schedule, forward and backward ({@link StepRunner}), the
      * GNS update, clipping and AdamW, validation when due, one metrics line, a checkpoint when due.
      */
-    Trainer.Result run(TokenDataset train, Validation val, CheckpointStore.Checkpoint from, float[] initParams) {
+    /** {@code events}: the TensorBoard event file to append to (tensorboard_dir), or null; the caller closes it. */
+    Trainer.Result run(TokenDataset train, Validation val, RunInputs.ResumePoint from, float[] initParams, EventFile events) {
         BatchSchedule batches = cfg.batch().schedule();
         LrSchedule lrs = cfg.lrSchedule();
         StepGns gns = new StepGns(backend.layout(), cfg.gns().perExampleNorms(), cfg.gns().gnsAlpha());
@@ -78,7 +78,7 @@ final class TrainingLoop {
         if (from != null) checkpoints.restore(from, gns, batches, p);
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
-        try (EventFile events = openEvents()) {
+        try {
             while (!reachedEnd(p) && !stopNow()) {
                 long stepStart = System.nanoTime();
                 int B = batches.batchSize(p.tokens, p.step);
@@ -150,12 +150,6 @@ final class TrainingLoop {
                     + "; continue with: ./gns4j train --resume " + checkpoints.runDir());
         }
         return new Trainer.Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed());
-    }
-
-    /** With tensorboard_dir set, a new event file there (on the process that writes the run), else null. */
-    private EventFile openEvents() throws IOException {
-        if (metrics == null || cfg.run().tensorboardDir().isBlank()) return null;
-        return EventFile.create(Path.of(cfg.run().tensorboardDir()), System.currentTimeMillis());
     }
 
     /** The step's scalars, as `export tensorboard` writes them from metrics.jsonl. */

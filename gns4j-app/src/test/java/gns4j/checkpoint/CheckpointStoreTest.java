@@ -92,6 +92,22 @@ class CheckpointStoreTest {
         }
     }
 
+    /** A step folder this store did not write (another run's, a user's) is never replaced. */
+    @Test
+    void neverReplacesAStepFolderItDidNotWrite() throws IOException {
+        ParameterLayout layout = new ParameterLayout(MODEL);
+        float[] z = new float[layout.totalSize];
+        Path foreign = Files.createDirectories(run.resolve("checkpoints").resolve("step-000002"));
+        Files.writeString(foreign.resolve("notes.txt"), "mine");
+        CheckpointStore store = new CheckpointStore(run, 3, CheckpointStore.DISK);
+        UserError e = assertThrows(UserError.class, () -> store.write(layout, z, z, z, state(2, null)));
+        assertTrue(e.getMessage().contains("step-000002 exists already and this run did not write it"), e.getMessage());
+        try (var files = Files.list(foreign)) {
+            assertEquals(List.of(foreign.resolve("notes.txt")), files.toList());
+        }
+        assertEquals("mine", Files.readString(foreign.resolve("notes.txt")));
+    }
+
     @Test
     void missingOrModifiedFilesAreReported() throws IOException {
         ParameterLayout layout = new ParameterLayout(MODEL);

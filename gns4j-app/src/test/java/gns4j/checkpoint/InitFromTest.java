@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static gns4j.checkpoint.SampleTest.cli;
@@ -103,6 +104,29 @@ class InitFromTest {
         var resumed = cli("train", "--resume", run.toString());
         assertEquals(0, resumed.status(), resumed.err());
         assertTrue(resumed.out().startsWith("done: 2 steps"), resumed.out());
+        var longer = cli("train", "--resume", run.toString(), "--max-steps", "3");
+        assertEquals(0, longer.status(), longer.err());
+        assertTrue(longer.out().startsWith("done: 3 steps"), longer.out());
+
+        // a run folder as --init-from: its newest checkpoint, as measure and sample take it
+        Path fromRun = tmp.resolve("cli-from-run");
+        var fromRunOk = cli("train", "--init-from", run.toString(), "--data-dir", data.toString(), "--out-dir",
+                fromRun.toString(), "--max-steps", "1", "--set", "threads=1", "--set", "micro_batch_size=2",
+                "--set", "batch_size=4", "--set", "checkpoint_interval=0");
+        assertEquals(0, fromRunOk.status(), fromRunOk.err());
+        assertTrue(fromRunOk.err().contains("weights from " + CheckpointStore.latest(run).resolve(HfGpt2.MODEL_FILE).toAbsolutePath()),
+                fromRunOk.err());
+    }
+
+    /** The --init-from folder is never the out dir: its config.json would be replaced and it would no longer load. */
+    @Test
+    void outDirThatIsTheInitFromFolderIsRefused() {
+        Map<String, String> before = TestRuns.snapshot(hf);
+        var r = cli("train", "--init-from", hf.toString(), "--data-dir", data.toString(), "--out-dir", hf.toString(),
+                "--max-steps", "1", "--set", "block_size=8");
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("is not empty"), r.err());
+        assertEquals(before, TestRuns.snapshot(hf));
     }
 
     /** Records the weights at the first zeroGrad (the start of step 1). */

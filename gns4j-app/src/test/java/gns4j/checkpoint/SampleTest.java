@@ -146,6 +146,17 @@ class SampleTest {
         assertEquals(1, bad.err.lines().count(), bad.err);
         assertTrue(bad.err.contains("tensor " + first.name() + " holds NaN"), bad.err);
 
+        // sizes and output files that cannot work are refused before the model is read or anything is printed
+        for (String[] args : new String[][]{{"--max-new-tokens", "1000000000", "needs about"},
+                {"--threads", "40000", "--threads must be in [0, 4096]"},
+                {"--dump-logits", "/proc/gns4j-x.npy", "--dump-logits /proc/gns4j-x.npy: cannot write in /proc"}}) {
+            Out refused = cli("sample", hf.toString(), "--tokenizer", "byte", args[0], args[1]);
+            assertEquals(2, refused.status, refused.err);
+            assertEquals("", refused.out);
+            assertEquals(1, refused.err.lines().count(), refused.err);
+            assertTrue(refused.err.contains(args[2]), refused.err);
+        }
+
         Path text = Files.writeString(tmp.resolve("t.txt"), "not a model");
         Out notModel = cli("sample", text.toString());
         assertEquals(2, notModel.status);

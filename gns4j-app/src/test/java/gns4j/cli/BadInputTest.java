@@ -60,6 +60,60 @@ class BadInputTest {
     }
 
     @Test
+    void configFileThatNeverEnds() {
+        assertRejected("config file /dev/zero is larger than 1 MiB", train(data, out, "--config", "/dev/zero"));
+    }
+
+    @Test
+    void missingConfigFileIsNamedOnce() {
+        assertRejected("cannot read config file nope\\.json: no such file or folder$", train(data, out, "--config", "nope.json"));
+    }
+
+    @Test
+    void configFileThatIsNotText() throws IOException {
+        Path binary = Files.write(tmp.resolve("binary.json"), new byte[]{'{', (byte) 0xff, '}'});
+        assertRejected("binary\\.json is not UTF-8 text", train(data, out, "--config", binary.toString()));
+    }
+
+    @Test
+    void configKeyGivenTwice() throws IOException {
+        Path twice = Files.writeString(tmp.resolve("twice.json"), "{\"learning_rate\": 1e-3, \"learning_rate\": 1e-2}");
+        assertRejected("config key learning_rate is given twice", train(data, out, "--config", twice.toString()));
+    }
+
+    @Test
+    void batchTooLargeForItsRecords() {
+        assertRejected("a batch of 100000000 sequences needs about [0-9,]+ MiB for its per-example records",
+                train(data, out, "--set", "batch_size=100000000"));
+    }
+
+    @Test
+    void tooManyThreads() {
+        assertRejected("threads must be in \\[0, 4096\\]", train(data, out, "--set", "threads=40000"));
+    }
+
+    @Test
+    void unwritableTensorBoardDir() {
+        assertRejected("cannot write the TensorBoard event file in /proc/gns4j-tb",
+                train(data, out, "--set", "tensorboard_dir=/proc/gns4j-tb"));
+    }
+
+    @Test
+    void tensorBoardFileIsRemovedWhenTheOutDirIsRefused() throws IOException {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("mine.txt"), "mine");
+        assertRejected("is not empty \\(it holds mine\\.txt\\)",
+                train(data, out, "--set", "tensorboard_dir=" + tmp.resolve("tb/inner")));
+    }
+
+    @Test
+    void unknownTokenizerInMeta() throws IOException {
+        Files.writeString(data.resolve("meta.json"),
+                "{\"tokenizer\": \"klingon\", \"vocab_size\": 257, \"train_tokens\": 0, \"val_tokens\": 0}\n");
+        assertRejected("names the tokenizer 'klingon'", train(data, out));
+    }
+
+    @Test
     void unparsableConfigValue() {
         assertRejected("n_embd.*sixteen", train(data, out, "--set", "n_embd=sixteen"));
     }
@@ -219,6 +273,13 @@ class BadInputTest {
         Files.createDirectories(out);
         Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1}\n");
         assertRejected("already holds a run", "demo", "--out-dir", out.toString(), "--max-steps", "1");
+    }
+
+    @Test
+    void demoIntoAFolderHoldingOtherFiles() throws IOException {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        assertRejected("is not empty \\(it holds notes\\.txt\\)", "demo", "--out-dir", out.toString(), "--max-steps", "1");
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------------

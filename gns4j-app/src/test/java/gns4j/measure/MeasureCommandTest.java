@@ -54,6 +54,11 @@ class MeasureCommandTest {
         assertBadInput("--interval must be bootstrap or jackknife", "measure", "--data-dir", d, "--config", c, "--interval", "x");
         assertBadInput("--confidence", "measure", "--data-dir", d, "--config", c, "--confidence", "90");
         assertBadInput("unknown config key 'n_layers'", "measure", "--data-dir", d, "--config", c, "--set", "n_layers=2");
+        assertBadInput("a micro-batch of 1000000 sequences needs about", "measure", "--data-dir", d, "--config", c,
+                "--batch-size", "1000000");
+        assertBadInput("lower --batches or --batch-size", "measure", "--data-dir", d, "--config", c, "--set",
+                "micro_batch_size=2", "--batch-size", "100000000");
+        assertBadInput("threads must be in [0, 4096]", "measure", "--data-dir", d, "--config", c, "--set", "threads=40000");
         assertBadInput("data dir not found", "measure", "--data-dir", tmp.resolve("nope").toString(), "--config", c);
         assertBadInput("the model needs", "measure", "--data-dir", d, "--init-from", PlantedFixture.run.toString(),
                 "--set", "n_embd=64");

@@ -236,12 +236,40 @@ class ResumeTest {
     void metricsAfterTheCheckpointAreDroppedIncludingAPartialLine(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("metrics.jsonl");
         Files.writeString(file, "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"step\":4");
-        new RunDir(dir).truncateMetrics(2);
+        new RunDir(dir).metricsCut(2).apply();
         assertEquals("{\"step\":1}\n{\"step\":2}\n", Files.readString(file));
-        new RunDir(dir).truncateMetrics(5);
+        new RunDir(dir).metricsCut(5).apply();
         assertEquals("{\"step\":1}\n{\"step\":2}\n", Files.readString(file));
-        new RunDir(dir).truncateMetrics(0);
+        new RunDir(dir).metricsCut(0).apply();
         assertEquals("", Files.readString(file));
+    }
+
+    /**
+     * A damaged line before the checkpoint's step: cutting there would lose the good lines after it for good (no
+     * resumed step writes them again), so the resume is refused naming the line, and nothing changes. A damaged line
+     * after the checkpoint goes with the steps that are redone.
+     */
+    @Test
+    void damagedMetricsLineBeforeTheCheckpointIsRefusedWithItsLineNumber() throws IOException {
+        Path run = tmp.resolve("damaged-line");
+        assertThrows(Killed.class, () -> new Trainer(tiny("max_steps=" + N), data, run, QUIET).hooks(killAfter(12)).run());
+        Path file = run.resolve("metrics.jsonl");
+        List<String> lines = Files.readAllLines(file);
+        List<String> damaged = new java.util.ArrayList<>(lines);
+        damaged.set(4, lines.get(4).substring(0, 20)); // step 5 of 12, checkpoint at 10
+        Files.write(file, damaged);
+        Map<String, String> before = snapshot(run);
+        UserError e = assertThrows(UserError.class, () -> Trainer.resume(run, null, QUIET).run());
+        assertTrue(e.getMessage().contains("metrics.jsonl line 5 is damaged") && e.getMessage().contains("nothing was changed"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertEquals(before, snapshot(run), "every line kept, lock included");
+
+        damaged = new java.util.ArrayList<>(lines);
+        damaged.set(10, "{garbage"); // step 11: after the checkpoint, redone
+        Files.write(file, damaged);
+        Trainer.resume(run, null, QUIET).run();
+        assertSameSteps(reference, metrics(run), N);
     }
 
     @Test
