@@ -136,7 +136,10 @@ class SettingsBoundariesTest {
         refused("config key eval_sequences must be >= 1, got 0", "eval_sequences=0");
         refused("config key log_interval must be >= 1, got 0", "log_interval=0");
         refused("config key pe_log_interval must be >= 0 (0 = off), got -1", "pe_log_interval=-1");
-        refused("config key threads must be >= 0 (0 = all cores), got -1", "threads=-1");
+        String threadsRange = "config key threads must be in [0, 4096] (0 = all cores; more threads than cores only slow a run down), got ";
+        refused(threadsRange + "-1", "threads=-1");
+        refused(threadsRange + "4097", "threads=4097");
+        assertEquals(4096, accepted("threads=4096").run().threadCount());
         refused("config key checkpoint_interval must be >= 0 (0 = only at the end), got -1", "checkpoint_interval=-1");
         refused("config key keep_checkpoints must be >= 1, got 0", "keep_checkpoints=0");
         refused("config key max_bad_steps must be >= 1, got 0", "max_bad_steps=0");
