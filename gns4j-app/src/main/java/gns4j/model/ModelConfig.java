@@ -55,6 +55,12 @@ public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int v
     /** Width of the keys (and of the values): nKvHead heads of headSize. */
     public int kvDim() { return nKvHead * headSize(); }
 
+    /**
+     * RoPE's angle for pair i (of hs/2) of a head at position p: p·θ^(−2i/hs), the pairs being (i, i + hs/2) as in
+     * transformers' rotate_half. Both backends' tables come from here.
+     */
+    public double ropeAngle(int position, int pair) { return position * Math.pow(ropeTheta, -2.0 * pair / headSize()); }
+
     /** Floats of the largest Linear weight (the MLP's F·C, or the head's V·C): the size of a packed-weight scratch. */
     public long largestMatrix() { return (long) Math.max(ffnHidden, vocabSize) * nEmbd; }
 

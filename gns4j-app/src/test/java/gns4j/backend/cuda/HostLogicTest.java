@@ -1,5 +1,8 @@
 package gns4j.backend.cuda;
 
+import gns4j.backend.MemoryPlan;
+import gns4j.model.ModelConfig;
+import gns4j.model.ParameterLayout;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +22,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Host-side logic that needs no GPU: library search, cache keys and files, error text, alignment, the probe. */
 class HostLogicTest {
+    @Test
+    void llamaFusedProjectionsAreConsecutiveInTheLayout() {
+        for (boolean tied : new boolean[]{false, true}) {
+            ParameterLayout layout = new ParameterLayout(ModelConfig.llama(3, 4, 2, 64, 16, 97, 192, 10000, tied));
+            for (ParameterLayout.LlamaBlock w : layout.llamaBlocks) {
+                assertTrue(CudaLlamaBlocks.stacked(w.q(), w.k(), w.v()));
+                assertTrue(CudaLlamaBlocks.stacked(w.gate(), w.up()));
+            }
+            assertFalse(CudaLlamaBlocks.stacked(layout.llamaBlocks[0].q(), layout.llamaBlocks[0].v()));
+        }
+    }
+
+    @Test
+    void cudaLlamaMemoryPlanCountsItsActivations() {
+        ModelConfig llama = ModelConfig.llama(12, 12, 4, 768, 2048, 32000, 2048, 10000, false);
+        long perSequence = MemoryPlan.bytesPerSequence("cuda", llama);
+        // per layer alone: ln1, atty, ln2 (bf16) and mid (fp32) 10·T·C, q|k|v 2·T·1280, gate|up and act 6·T·F
+        long layers = 12L * 2048 * (10 * 768 + 2 * 1280 + 6 * 2048);
+        assertTrue(perSequence > layers && perSequence < 2 * layers, perSequence + " vs " + layers);
+        assertTrue(perSequence < MemoryPlan.bytesPerSequence("cpu", llama), "bf16 activations take less than fp32");
+    }
+
     @Test
     void libraryCandidatesTryPlainNamesFirstThenEachDirectory() {
         assertEquals(List.of("libx.so.1", "libx.so", "/a/libx.so.1", "/a/libx.so", "/b/libx.so.1", "/b/libx.so"),
@@ -91,7 +116,7 @@ class HostLogicTest {
     void decayRunsCoverEveryParameterOnceWithUniformFlags() {
         for (boolean tied : new boolean[]{true, false}) {
             var layout = new gns4j.model.ParameterLayout(new gns4j.model.ModelConfig(2, 2, 8, 6, 11, true, gns4j.model.NormType.LAYERNORM, tied));
-            var runs = CudaBackend.decayRuns(layout);
+            var runs = CudaAdamW.decayRuns(layout);
             long next = 0;
             for (int i = 0; i < runs.size(); i++) {
                 var r = runs.get(i);
@@ -108,14 +133,14 @@ class HostLogicTest {
     @Test
     void perExampleChunksFitTheWorkspace() {
         long head = 50304L * 768;
-        long ws = CudaBackend.workspaceElems(8, head);
-        assertTrue(ws * 2 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
-        assertEquals(8, CudaBackend.chunk(8, head, ws));
-        assertEquals(8, CudaBackend.chunk(16, 768L * 3072, ws));
-        assertEquals(3, CudaBackend.chunk(3, 768L * 3072, ws));
-        assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
-        long huge = CudaBackend.WORKSPACE_BUDGET;
-        assertEquals(huge, CudaBackend.workspaceElems(8, huge));
+        long ws = CudaOps.workspaceElems(8, head);
+        assertTrue(ws * 2 <= CudaOps.WORKSPACE_BUDGET && ws >= head);
+        assertEquals(8, CudaOps.chunk(8, head, ws));
+        assertEquals(8, CudaOps.chunk(16, 768L * 3072, ws));
+        assertEquals(3, CudaOps.chunk(3, 768L * 3072, ws));
+        assertEquals(1, CudaOps.chunk(8, 3 * head, 3 * head));
+        long huge = CudaOps.WORKSPACE_BUDGET;
+        assertEquals(huge, CudaOps.workspaceElems(8, huge));
     }
 
     @Test
