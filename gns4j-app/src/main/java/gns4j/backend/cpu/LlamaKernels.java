@@ -18,15 +18,8 @@ final class LlamaKernels {
      */
     record Rope(float[] cos, float[] sin, int half) {
         static Rope of(ModelConfig config) {
-            int half = config.headSize() / 2, positions = config.blockSize();
-            float[] cos = new float[positions * half], sin = new float[positions * half];
-            for (int p = 0; p < positions; p++)
-                for (int i = 0; i < half; i++) {
-                    double angle = config.ropeAngle(p, i);
-                    cos[p * half + i] = (float) Math.cos(angle);
-                    sin[p * half + i] = (float) Math.sin(angle);
-                }
-            return new Rope(cos, sin, half);
+            float[][] tables = config.ropeTables();
+            return new Rope(tables[0], tables[1], config.headSize() / 2);
         }
 
         /**

@@ -26,7 +26,7 @@ final class CudaLlamaBlocks implements CudaBlocks {
     private final ParameterLayout.LlamaBlock[] weights;
     private final Activations[] acts;
     private final int C, QKV, F;
-    /** RoPE tables (block_size, hs/2) fp32 of {@link ModelConfig#ropeAngle}, as the CPU backend's. */
+    /** RoPE tables (block_size, hs/2) fp32 of {@link ModelConfig#ropeTables}, as the CPU backend's. */
     private final long cos, sin;
     /** Backward scratch: dbig (R, max(2F, QKV)) bf16 for dgate | dup, then dqkv; dact (R,F) and datty (R,C) bf16. */
     private final long dbig, dact, datty;
@@ -51,16 +51,9 @@ final class CudaLlamaBlocks implements CudaBlocks {
         dbig = gpu.alloc(2 * R * Math.max(2 * F, QKV));
         dact = gpu.alloc(2 * R * F);
         datty = gpu.alloc(2 * RC);
-        int half = cfg.headSize() / 2, positions = cfg.blockSize();
-        float[] c = new float[positions * half], s = new float[positions * half];
-        for (int p = 0; p < positions; p++)
-            for (int i = 0; i < half; i++) {
-                double angle = cfg.ropeAngle(p, i);
-                c[p * half + i] = (float) Math.cos(angle);
-                s[p * half + i] = (float) Math.sin(angle);
-            }
-        cos = upload(c);
-        sin = upload(s);
+        float[][] rope = cfg.ropeTables();
+        cos = upload(rope[0]);
+        sin = upload(rope[1]);
     }
 
     /** Whether the weights follow each other in the flat buffer, so that their rows form one matrix. */
