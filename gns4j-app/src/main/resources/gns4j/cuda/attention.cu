@@ -1,3 +1,5 @@
+// Over 400 lines: both attention implementations (warp per row, any head size; tensor-core flash tiles, head sizes
+// 16..64) with their shared helpers, in one file because they share the q|k|v layout and the lse/delta contract.
 // Causal attention without a T×T matrix in memory, multi-head, grouped-query (KVH < NH: query head h reads kv head
 // h / (NH/KVH)) or multi-query (KVH = 1); GPT-2 is KVH = NH. qkv (B,T,QKV) bf16 with QKV = (NH + 2·KVH)·HS: per token
 // q (NH heads) | k (KVH heads) | v (KVH heads), head h at column h·HS of its part; dqkv has the same layout. out (B,T,C)
