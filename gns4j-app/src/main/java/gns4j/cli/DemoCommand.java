@@ -2,6 +2,8 @@ package gns4j.cli;
 
 import gns4j.data.DemoCorpus;
 import gns4j.data.Tokenizers;
+import gns4j.model.Arch;
+import gns4j.train.GnsWindow;
 import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
@@ -18,7 +20,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code gns4j demo}: a byte-level model trained on the bundled text (Genesis–Leviticus, public domain) for about a
+ * {@code gns4j demo}: a small GPT-2- (or Llama-) shaped model over bytes, trained on the bundled text (Genesis–Leviticus, public domain) for about a
  * minute on two cores, measuring per-example norms of every tensor and the GNS as it goes.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -52,20 +54,26 @@ public final class DemoCommand implements Callable<Integer> {
         // The demo prepares its data before the trainer checks the device: refuse a missing GPU first.
         String noGpu = cfg.run().device() == TrainConfig.Device.CUDA ? gns4j.backend.cuda.CudaBackend.unavailableReason() : null;
         if (noGpu != null) throw new gns4j.UserError(noGpu + " (use --set device=cpu)");
-        System.err.println("gns4j demo: byte-level GPT on bundled text (Genesis to Leviticus, KJV), " + maxSteps
-                + " steps of " + cfg.batch().batchSize() + " sequences x " + cfg.model().blockSize() + " tokens");
+        boolean llama = cfg.model().arch() == Arch.LLAMA;
+        String normLayers = llama ? "RMSNorm" : "LayerNorm";
+        System.err.println("gns4j demo: a small " + (llama ? "Llama" : "GPT-2") + "-shaped model over bytes, trained on"
+                + " bundled text (Genesis to Leviticus, KJV) for " + maxSteps + " steps of " + cfg.batch().batchSize()
+                + " sequences x " + cfg.model().blockSize() + " tokens");
         DemoCorpus.prepare(data, Tokenizers.byName("byte"));
         Trainer.Result r = new Trainer(cfg, data, run, StatusLine.stderr()).run();
         ReportWriter.writeForRun(run);
+        GnsWindow window = GnsWindow.of(cfg.gns().gnsAlpha(), r.steps(), (long) cfg.batch().batchSize() * cfg.model().blockSize());
         System.out.printf("%nloss %.3f -> val loss %s after %,d tokens in %.0f s%n", r.loss(),
                 r.valLoss() == null ? "-" : String.format("%.3f", r.valLoss()), r.tokens(), r.seconds());
         System.out.printf("gradient noise scale B_simple (training estimate, in sequences; the batch was %d): total %s,"
-                + " LayerNorm-only %s%n", cfg.batch().batchSize(), fmt(r.gnsTotal()), fmt(r.gnsLn()));
-        System.out.println("This is a moving average over the last steps while the weights changed; " + measureCommand(run)
-                + " takes the ratio of means over many batches of the final weights, so the two differ most early in"
-                + " training, while the GNS still changes fast, and agree once it changes slowly.");
+                + " %s-only %s, each a moving average over the %s%n", cfg.batch().batchSize(), fmt(r.gnsTotal()),
+                normLayers, fmt(r.gnsLn()), window.describe());
+        System.out.println("The weights changed during those steps, so this average lags the GNS of the final weights;"
+                + " to pick a batch size, take " + measureCommand(run) + ", which holds the final weights fixed and gives"
+                + " an interval.");
         System.out.println("Under McCandlish et al.'s assumptions B_simple approximates the critical batch, beyond which"
-                + " larger batches stop paying off; the paper's finding is that the LayerNorm-only GNS tracks the total.");
+                + " larger batches stop paying off; Gray et al. found that the norm layers' GNS (here " + normLayers
+                + "-only) tracks the total, at a fraction of the cost.");
         System.out.println("run folder: " + run + " (metrics.jsonl: one JSON line per step; open report.html in a browser)");
         return 0;
     }

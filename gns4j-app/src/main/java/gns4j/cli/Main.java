@@ -12,7 +12,7 @@ import java.nio.file.InvalidPathException;
         description = "Train GPT-style transformers while measuring per-example gradient norms and gradient noise scale.",
         subcommands = {DemoCommand.class, PrepareCommand.class, TrainCommand.class, SampleCommand.class, ReportCommand.class,
                 MeasureCommand.class, ExportCommand.class, BenchCommand.class, CheckCommand.class, ExperimentCommand.class,
-                CommandLine.HelpCommand.class})
+                HelpCommand.class})
 public final class Main {
     /** The JVM options every command needs: the Vector API (CPU kernels) and FFM downcalls (CUDA, NCCL). */
     static final String JVM_FLAGS = "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED";

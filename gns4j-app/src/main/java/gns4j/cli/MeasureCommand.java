@@ -18,6 +18,7 @@ import gns4j.measure.ModelMeasurer;
 import gns4j.measure.Snippet;
 import gns4j.measure.StatsReport;
 import gns4j.model.ModelConfig;
+import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.IntConsumer;
 
 /**
  * {@code gns4j measure}: GNS with a confidence interval, the critical batch size, and per-example norms of a model
@@ -194,12 +196,10 @@ public final class MeasureCommand implements Callable<Integer> {
                 backend.initWeights(s);
                 source = "fresh init (seed " + s + ")";
             }
-            boolean console = gns4j.train.StatusLine.interactive();
+            System.err.println("measure: " + batches + " batches of " + B + " sequences x " + mc.blockSize() + " tokens, "
+                    + mc.describe() + ", " + source + ", backend " + backend.name());
             ModelMeasurement m = ModelMeasurer.measure(backend, data, batches, B, micro, mc.blockSize(),
-                    cfg.gns().linearNormMethod(), new SplittableRandom(s), done -> {
-                        if (console) System.err.printf("\rmeasure: batch %d/%d", done, batches);
-                    });
-            if (console) System.err.println();
+                    cfg.gns().linearNormMethod(), new SplittableRandom(s), new BatchProgress(batches, StatusLine.interactive()));
             Map<String, GnsResult> results = m.groups().results(confidence, method, s);
             var report = new MeasureReport(m, results, confidence, method, source, backend.name(), file.toString(), s,
                     ranked(m.highest(top), data, mc.blockSize(), tok), ranked(m.lowest(top), data, mc.blockSize(), tok),
@@ -207,6 +207,32 @@ public final class MeasureCommand implements Callable<Integer> {
             System.out.print(json ? report.json() + "\n" : report.table());
         }
         return 0;
+    }
+
+    /**
+     * "measure: batch 5/20 (40s left)" on stderr as batches finish: rewritten in place on a terminal, else a line at
+     * each quarter of the batches (logs keep a few lines, yet a slow measurement shows it is moving).
+     */
+    private static final class BatchProgress implements IntConsumer {
+        private final int batches;
+        private final boolean terminal;
+        private final long start = System.nanoTime();
+
+        BatchProgress(int batches, boolean terminal) {
+            this.batches = batches;
+            this.terminal = terminal;
+        }
+
+        @Override
+        public void accept(int done) {
+            boolean quarter = done * 4 / batches != (done - 1) * 4 / batches;
+            if (!terminal && !quarter) return;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            String line = "measure: batch " + done + "/" + batches
+                    + (done < batches ? " (" + StatusLine.duration(elapsed / done * (batches - done)) + " left)" : "");
+            if (terminal) System.err.print("\r\033[K" + line + (done == batches ? "\n" : ""));
+            else System.err.println(line);
+        }
     }
 
     /** The model behind --init-from, or a UserError saying why there is none. */

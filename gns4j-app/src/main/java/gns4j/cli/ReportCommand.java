@@ -26,8 +26,10 @@ public final class ReportCommand implements Callable<Integer> {
     public Integer call() {
         Path file = out != null ? out
                 : runDirs.size() == 1 ? new RunDir(runDirs.getFirst()).report() : Path.of(RunDir.REPORT);
-        ReportWriter.write(runDirs, file);
-        System.out.println("wrote " + file);
+        String caution = ReportWriter.write(runDirs, file);
+        System.out.println("wrote " + file.toAbsolutePath().normalize() + (runDirs.size() > 1 && out == null
+                ? " (" + runDirs.size() + " runs overlaid; --out FILE writes elsewhere)" : ""));
+        if (caution != null) System.err.println("note: " + caution);
         return 0;
     }
 }

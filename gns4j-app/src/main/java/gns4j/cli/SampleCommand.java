@@ -85,7 +85,7 @@ public final class SampleCommand implements Callable<Integer> {
                 throw new UserError("the prompt has token id " + id + ", outside the model's vocabulary of " + src.config().vocabSize());
         float[] params = src.params(); // may refuse the weights: before anything is printed
         PrintStream err = System.err;
-        err.println("model " + src.config() + " from " + (src.checkpoint() != null ? src.checkpoint() : src.weights())
+        err.println("model " + src.config().describe() + " from " + (src.checkpoint() != null ? src.checkpoint() : src.weights())
                 + ", tokenizer " + tok.name());
         try (CpuSampler sampler = new CpuSampler(src.config(), params, threads)) {
             if (dumpLogits != null) dump(sampler, ids);

@@ -77,6 +77,17 @@ public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int v
     /** Whether norm layers carry a β (RMSNorm never has one; LayerNorm has one when biases are on). */
     public boolean normHasBias() { return norm == NormType.LAYERNORM && bias; }
 
+    /**
+     * The shape in words, naming only what the architecture has: "GPT-2 (2 layers, 4 heads, width 128, context 128,
+     * vocabulary 256)" or "Llama (..., 4 query heads, 2 key/value heads, width 128, SwiGLU 384, ...)".
+     */
+    public String describe() {
+        String heads = nKvHead != nHead ? nHead + " query heads, " + nKvHead + " key/value heads" : nHead + " heads";
+        String mlp = arch == Arch.LLAMA ? ", SwiGLU " + ffnHidden : "";
+        return (arch == Arch.LLAMA ? "Llama" : "GPT-2") + " (" + nLayer + (nLayer == 1 ? " layer, " : " layers, ") + heads + ", width " + nEmbd + mlp
+                + ", context " + blockSize + ", vocabulary " + vocabSize + ")";
+    }
+
     private static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
     }

@@ -81,8 +81,35 @@ final class ReportPage {
                 + "the charts show what exists.</p><ul>").append(String.join("", items)).append("</ul></section>");
     }
 
+    /** Runs whose token counts differ by more than this share of the largest do not compare at their ends. */
+    static final double TOKEN_TOLERANCE = 0.05;
+
+    /**
+     * "the runs saw different numbers of tokens (a 410k, b 259k): ..." when the overlaid runs' last token counts differ
+     * by more than {@link #TOKEN_TOLERANCE} of the largest, so that their final losses do not compare; else null.
+     */
+    static String tokenDifference(List<Run> runs) {
+        List<String> names = uniqueNames(runs), counts = new ArrayList<>();
+        double least = Double.POSITIVE_INFINITY, most = 0;
+        for (int i = 0; i < runs.size(); i++) {
+            List<MetricsLine> steps = runs.get(i).steps();
+            double tokens = steps.isEmpty() ? Double.NaN : MetricsLine.orNaN(steps.getLast().tokens());
+            if (!Double.isFinite(tokens)) continue;
+            counts.add(names.get(i) + " " + Fmt.num(tokens));
+            least = Math.min(least, tokens);
+            most = Math.max(most, tokens);
+        }
+        if (counts.size() < 2 || most - least <= TOKEN_TOLERANCE * most) return null;
+        return "the runs saw different numbers of tokens (" + String.join(", ", counts) + "): compare their losses at"
+                + " equal tokens on the charts' token axis, not at their ends, or give them one max_tokens";
+    }
+
     private void summary() {
-        out.append("<section><h2>Summary</h2><table class=\"summary\"><thead><tr><th>run</th><th>status<br><small>partial: no summary.json</small></th>")
+        String tokenDifference = tokenDifference(runs);
+        out.append("<section><h2>Summary</h2>");
+        if (tokenDifference != null)
+            out.append("<p class=\"caution\"><b>Not comparable at their ends:</b> ").append(Fmt.esc(tokenDifference)).append(".</p>");
+        out.append("<table class=\"summary\"><thead><tr><th>run</th><th>status<br><small>partial: no summary.json</small></th>")
                 .append("<th>steps</th><th>tokens</th><th>train loss<br><small>mean of last 10</small></th>")
                 .append("<th>best val loss</th><th>elapsed</th><th>tok/s<br><small>overall</small></th>")
                 .append("<th>GNS<br><small>total / LN</small></th></tr></thead><tbody>");

@@ -26,9 +26,11 @@ public final class ReportWriter {
     }
 
     /**
+     * @return a caution to show beside the page, or null: the runs saw different numbers of tokens, so that their
+     *         ends do not compare
      * @throws UserError when a folder does not exist, no folder has any step record, or the file cannot be written
      */
-    public static void write(List<Path> runDirs, Path outFile) {
+    public static String write(List<Path> runDirs, Path outFile) {
         if (runDirs.isEmpty()) throw new UserError("no run folder given");
         for (Path d : runDirs) {
             if (!Files.isDirectory(d)) throw new UserError("no such run folder: " + d);
@@ -53,5 +55,6 @@ public final class ReportWriter {
         } catch (IOException e) {
             throw new UserError("cannot write " + outFile + ": " + e.getMessage(), e);
         }
+        return ReportPage.tokenDifference(runs);
     }
 }

@@ -43,17 +43,30 @@ public final class StatusLine {
         }
     }
 
-    void step(Position at, double loss, Double valLoss, double lr, int batch, double tokPerS, Double gnsTotal, Double gnsLn) {
+    /**
+     * One report: where the run stands, the step's figures, and the training GNS with the window its moving average
+     * spans ({@code window} null while no GNS is defined).
+     */
+    void step(Position at, double loss, Double valLoss, double lr, int batch, double tokPerS, Double gnsTotal, Double gnsLn,
+              GnsWindow window) {
         // A new origin for each run; the first reported step also carries the start-up, so the pace is measured after it.
         if (origin == null || at.step() <= origin.step()) origin = at;
-        String line = String.format("step %d/%d (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s",
-                at.step(), at.maxSteps(), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
-                lr, batch, compact(tokPerS), fmt(gnsTotal), fmt(gnsLn));
+        boolean gnsDefined = gnsTotal != null || gnsLn != null;
+        String line = String.format("%s (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s%s",
+                where(at), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
+                lr, batch, compact(tokPerS), fmt(gnsTotal), fmt(gnsLn),
+                gnsDefined && window != null ? " (" + window.describe() + ")" : "");
         if (terminal) {
             out.print("\r\033[K" + line);
             open = true;
         } else out.println(line);
         out.flush();
+    }
+
+    /** "step 120/150" against the step limit; "step 120, 1.2M/2.0M tokens" when a token limit is set. */
+    static String where(Position at) {
+        return at.maxTokens() > 0 ? "step " + at.step() + ", " + compact(at.tokens()) + "/" + compact(at.maxTokens()) + " tokens"
+                : "step " + at.step() + "/" + at.maxSteps();
     }
 
     /** "80%, 12s left": percent done and the time left at the pace from {@code from} to {@code at}; no time until known. */
@@ -66,7 +79,7 @@ public final class StatusLine {
     }
 
     /** 45s, 4m05s, 2h03m. */
-    static String duration(double seconds) {
+    public static String duration(double seconds) {
         long s = Math.round(seconds);
         if (s < 60) return s + "s";
         if (s < 3600) return String.format("%dm%02ds", s / 60, s % 60);
@@ -80,5 +93,8 @@ public final class StatusLine {
 
     private static String fmt(Double v) { return v == null ? "-" : String.format("%.4g", v); }
 
-    private static String compact(double v) { return v >= 1e4 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v); }
+    /** 950, 12.3k, 4.1M. */
+    static String compact(double v) {
+        return v >= 1e6 ? String.format("%.1fM", v / 1e6) : v >= 1e4 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v);
+    }
 }

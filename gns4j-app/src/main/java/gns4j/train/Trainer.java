@@ -218,7 +218,7 @@ public final class Trainer {
                         prepareResume(from);
                     }
                     try (MetricsWriter metrics = writer() ? new MetricsWriter(folder.metrics(), hooks.metricsOpener()) : null) {
-                        status.notice("model " + model + ", " + String.format("%,d", backend.layout().numParameters())
+                        status.notice("model " + model.describe() + ", " + String.format("%,d", backend.layout().numParameters())
                                 + " parameters, backend " + backend.name() + ", micro-batch " + (cfg.batch().autoMicroBatch()
                                 ? "= batch up to " + maxMicro : Integer.toString(maxMicro))
                                 + (comm != null ? ", data parallel over " + comm.worldSize() + " ranks" + (cfg.dataParallel().gradOverlap()

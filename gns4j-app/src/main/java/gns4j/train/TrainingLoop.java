@@ -122,7 +122,8 @@ final class TrainingLoop {
                 if (events != null) writeEvent(events, m, p.valLoss, rec.containsKey("val_loss"));
                 if (p.step % cfg.run().logInterval() == 0 || last || rec.containsKey("val_loss"))
                     status.step(new StatusLine.Position(p.step, cfg.run().maxSteps(), p.tokens, cfg.run().maxTokens(), p.elapsed()),
-                            p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn());
+                            p.loss, p.valLoss, lr, B, tokPerS, m.gnsTotal(), m.gnsLn(),
+                            GnsWindow.of(cfg.gns().gnsAlpha(), p.updates, (long) B * cfg.model().blockSize()));
                 if (bad != null) skipped(bad, p);
                 // A checkpoint that falls on a skipped step waits for the next good one.
                 if ((cfg.run().checkpointInterval() > 0 && p.step % cfg.run().checkpointInterval() == 0) || checkpointPending) {

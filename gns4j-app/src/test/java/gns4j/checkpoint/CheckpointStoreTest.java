@@ -117,6 +117,22 @@ class CheckpointStoreTest {
     }
 
     @Test
+    void aLockRemovesTheFileItMadeOrOwnedButNotAnotherRunsLeftover() throws IOException {
+        Path file = run.resolve(RunLock.FILE);
+        RunLock.acquire(run).close();
+        assertFalse(Files.exists(file), "an owner's file goes with its lock");
+        RunLock.acquireOnly(run).close();
+        assertFalse(Files.exists(file), "a lock that made the file removes it");
+        Files.writeString(file, "4242\n"); // left by a killed run
+        RunLock.acquireOnly(run).close();
+        assertEquals("4242\n", Files.readString(file), "a lock that did not take ownership leaves the file as it was");
+        RunLock owner = RunLock.acquireOnly(run);
+        owner.recordOwner();
+        owner.close();
+        assertFalse(Files.exists(file), "once it recorded its pid, the file is this run's");
+    }
+
+    @Test
     void emaStatesSurviveJsonExactly() {
         GnsTracker.Snapshot snap = new GnsTracker.Snapshot(0.99, List.of("total"), List.of(new Ema.State(0.1 + 0.2, 1 - Math.pow(0.99, 7))),
                 List.of(new Ema.State(Math.PI * 1e-17, 0.0199)));

@@ -33,5 +33,20 @@ class DemoCommandTest {
         assertTrue(r.out().contains("run folder: " + run), r.toString());
         assertTrue(r.out().contains("training estimate") && r.out().contains(DemoCommand.measureCommand(run)),
                 "the demo says how its GNS differs from measure's: " + r);
+        assertTrue(r.out().contains("LayerNorm-only") && r.out().contains("moving average over the last 3 steps, 1536 tokens"),
+                "the demo names the window of its moving average: " + r);
+        assertTrue(r.err().contains("GPT-2-shaped") && r.err().contains("model GPT-2 (1 layer,"), r.toString());
+        assertFalse(r.out().contains("ModelConfig[") || r.err().contains("ModelConfig["), "no record dump: " + r);
+    }
+
+    @Test
+    void theLlamaDemoSpeaksOfLlamaAndRmsNorm() {
+        Cli r = Cli.run("demo", "--max-steps", "2", "--out-dir", tmp.resolve("llama").toString(), "--set", "arch=llama",
+                "--set", "n_kv_head=2", "--set", "n_layer=1", "--set", "n_embd=32", "--set", "block_size=16",
+                "--set", "eval_interval=0");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("Llama-shaped") && r.err().contains("model Llama (1 layer, 4 query heads, 2 key/value heads"),
+                r.toString());
+        assertTrue(r.out().contains("RMSNorm-only") && !r.out().contains("LayerNorm") && !r.err().contains("GPT"), r.toString());
     }
 }

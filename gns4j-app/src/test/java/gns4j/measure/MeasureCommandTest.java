@@ -186,5 +186,13 @@ class MeasureCommandTest {
         assertFalse(t.contains("tensor/"), "tensors only with --tensors");
         assertTrue(t.contains("critical batch size"), t);
         assertTrue(t.contains("highest total per-example gradient norm") && t.contains("lowest total per-example gradient norm"), t);
+        // stderr, not a terminal: what runs, then a line at each quarter of the batches
+        List<String> progress = o.err().lines().toList();
+        assertEquals(5, progress.size(), o.err());
+        assertTrue(progress.getFirst().startsWith("measure: 4 batches of 8 sequences x 16 tokens, GPT-2 (1 layer, 2 heads,"),
+                progress.getFirst());
+        for (int batch = 1; batch <= 3; batch++)
+            assertTrue(progress.get(batch).matches("measure: batch " + batch + "/4 \\(\\d+s left\\)"), progress.get(batch));
+        assertEquals("measure: batch 4/4", progress.get(4));
     }
 }

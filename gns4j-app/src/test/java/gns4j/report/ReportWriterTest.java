@@ -1,6 +1,7 @@
 package gns4j.report;
 
 import gns4j.UserError;
+import gns4j.cli.Cli;
 import gns4j.cli.ReportCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /** Renders pages without a browser; ReportBrowserTest checks that one in Chromium. */
 class ReportWriterTest {
@@ -41,8 +43,11 @@ class ReportWriterTest {
         Files.writeString(b.resolve("metrics.jsonl"), "{\"step\":21,\"tok", StandardOpenOption.APPEND);
         Path empty = Files.createDirectories(tmp.resolve("never-started"));
         Path out = tmp.resolve("cmp/report.html");
-        ReportWriter.write(List.of(a, b, empty), out);
+        String caution = ReportWriter.write(List.of(a, b, empty), out);
         String html = Files.readString(out);
+        // 30 steps against 20 of the same batches: the ends do not compare, and the page and the caller are told
+        assertTrue(caution != null && caution.startsWith("the runs saw different numbers of tokens (arm-fixed "), caution);
+        assertTrue(html.contains("<p class=\"caution\"><b>Not comparable at their ends:</b> the runs saw different"), "caution");
 
         // 50 steps in all, GNS from step 5 of each run, 7 types and 6 layers, 4 histograms of 40 bins
         assertEquals(Map.ofEntries(Map.entry("loss", 55), Map.entry("loss_time", 55), Map.entry("lr", 50),
@@ -84,16 +89,43 @@ class ReportWriterTest {
     }
 
     @Test
-    void commandWritesBesideASingleRunOrToOut() throws IOException {
+    void runsOfOneTokenCountCompareWithoutACaution() throws IOException {
+        Path a = SyntheticRun.write(tmp.resolve("a"), 20, 1), b = SyntheticRun.write(tmp.resolve("b"), 20, 2);
+        Path out = tmp.resolve("r.html");
+        assertEquals(null, ReportWriter.write(List.of(a, b), out));
+        assertFalse(Files.readString(out).contains("class=\"caution\""));
+        assertEquals(null, ReportWriter.write(List.of(a), out), "one run has nothing to compare with");
+    }
+
+    @Test
+    void commandWritesBesideASingleRunOrToOutAndSaysWhere() throws IOException {
         Path run = SyntheticRun.write(tmp.resolve("run"), 3, 3);
-        assertEquals(0, new CommandLine(new ReportCommand()).execute(run.toString()));
+        Cli one = Cli.run("report", run.toString());
+        assertEquals(0, one.exitCode(), one.toString());
+        assertEquals("wrote " + run.resolve("report.html").toAbsolutePath() + "\n", one.out());
         assertTrue(Files.isRegularFile(run.resolve("report.html")));
         Path out = tmp.resolve("elsewhere.html");
-        assertEquals(0, new CommandLine(new ReportCommand()).execute(run.toString(), run.toString(), "--out",
-                out.toString()));
+        Cli two = Cli.run("report", run.toString(), run.toString(), "--out", out.toString());
+        assertEquals(0, two.exitCode(), two.toString());
         assertTrue(Files.readString(out).contains("data-chart=\"loss\""));
+        assertEquals("wrote " + out.toAbsolutePath() + "\n", two.out());
         var cmd = new ReportCommand();
         new CommandLine(cmd).parseArgs(tmp.resolve("missing").toString());
         assertThrows(UserError.class, cmd::call);
+    }
+
+    @Test
+    void severalRunsWithoutOutGoToTheCurrentFolderAndTheCommandSaysSoAndWhyTheyDoNotCompare() throws IOException {
+        Path longer = SyntheticRun.write(tmp.resolve("longer"), 30, 1), shorter = SyntheticRun.write(tmp.resolve("shorter"), 10, 2);
+        Path file = Path.of("report.html").toAbsolutePath();
+        assumeFalse(Files.exists(file), "the working folder (the repository root) holds a report.html of its own");
+        try {
+            Cli r = Cli.run("report", longer.toString(), shorter.toString());
+            assertEquals(0, r.exitCode(), r.toString());
+            assertEquals("wrote " + file + " (2 runs overlaid; --out FILE writes elsewhere)\n", r.out());
+            assertTrue(r.err().startsWith("note: the runs saw different numbers of tokens (longer "), r.err());
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 }

@@ -50,13 +50,32 @@ class StatusLineTest {
     void pipedOutputIsOneLinePerReportWithTheEta() {
         var bytes = new ByteArrayOutputStream();
         var status = new StatusLine(new PrintStream(bytes, true, StandardCharsets.UTF_8), false);
-        status.step(new StatusLine.Position(5, 50, 5 * 1024, 0, 10), 3.0, null, 1e-3, 8, 2048, null, null);
-        status.step(new StatusLine.Position(10, 50, 10 * 1024, 0, 20), 2.5, 2.6, 1e-3, 8, 2048, 12.5, 9.0);
+        status.step(new StatusLine.Position(5, 50, 5 * 1024, 0, 10), 3.0, null, 1e-3, 8, 2048, null, null,
+                GnsWindow.of(0.95, 5, 1024));
+        status.step(new StatusLine.Position(10, 50, 10 * 1024, 0, 20), 2.5, 2.6, 1e-3, 8, 2048, 12.5, 9.0,
+                GnsWindow.of(0.95, 10, 1024));
         String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n", -1);
         assertEquals(3, lines.length);                 // two lines and the empty tail after the last newline
         assertEquals("", lines[2]);
         assertTrue(lines[0].startsWith("step 5/50 (10%) | loss 3.0000 | lr"), lines[0]);
         assertTrue(lines[1].startsWith("step 10/50 (20%, 1m20s left) | loss 2.5000 | val 2.6000"), lines[1]);
+        assertTrue(lines[0].endsWith("| GNS total - | GNS LN -"), "no window while no GNS is defined: " + lines[0]);
+        assertTrue(lines[1].endsWith("| GNS total 12.50 | GNS LN 9.000 (last 10 steps, 10.2k tokens)"), lines[1]);
         assertFalse(bytes.toString(StandardCharsets.UTF_8).contains("\r"), "no carriage return when piped");
+    }
+
+    @Test
+    void theGnsWindowIsTheAveragesTimeConstantOrEveryStepSoFar() {
+        assertEquals(new GnsWindow(20, 20 * 2048L), GnsWindow.of(0.95, 150, 2048));
+        assertEquals(new GnsWindow(100, 100 * 4096L), GnsWindow.of(0.99, 1000, 4096));
+        assertEquals(new GnsWindow(7, 7 * 2048L), GnsWindow.of(0.99, 7, 2048));
+        assertEquals("last 20 steps, 41.0k tokens", GnsWindow.of(0.95, 150, 2048).describe());
+        assertEquals("last 1 step, 2048 tokens", GnsWindow.of(0.95, 1, 2048).describe());
+    }
+
+    @Test
+    void aTokenLimitShowsTokensRatherThanAStepTotal() {
+        assertEquals("step 120/150", StatusLine.where(new StatusLine.Position(120, 150, 245_760, 0, 60)));
+        assertEquals("step 120, 1.2M/2.0M tokens", StatusLine.where(new StatusLine.Position(120, 100_000, 1_228_800, 2_000_000, 60)));
     }
 }

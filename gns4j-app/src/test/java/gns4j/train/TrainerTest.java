@@ -230,6 +230,7 @@ class TrainerTest {
 
         Path summaryFile = mainRun.resolve("summary.json");
         assertTrue(Files.isRegularFile(summaryFile));
+        assertFalse(Files.exists(mainRun.resolve(gns4j.checkpoint.RunLock.FILE)), "a finished run leaves no lock file");
         JsonObject summary = JsonParser.parseString(Files.readString(summaryFile)).getAsJsonObject();
         JsonObject last = metrics(mainRun).getLast();
         assertEquals(30, summary.get("steps").getAsInt());

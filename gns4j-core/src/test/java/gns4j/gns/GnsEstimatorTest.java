@@ -1,6 +1,7 @@
 package gns4j.gns;
 
 import gns4j.gns.GnsEstimator.Estimate;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -41,6 +42,7 @@ class GnsEstimatorTest {
 
     /** g_b = μ + σ·ε_b in D dimensions: |G|² = |μ|², tr(Σ) = D·σ². */
     @Test
+    @Tag("simulation")
     void unbiasedOnSyntheticGradients() {
         int d = 50, b = 8, trials = 4000;
         double sigma = 0.5;

@@ -1,5 +1,6 @@
 package gns4j.gns;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -50,18 +51,21 @@ class GnsMeasurementTest {
     }
 
     @Test
+    @Tag("simulation")
     void bootstrapIntervalCoversTheTrueGnsAtItsNominalRate() {
         double c = coverage(IntervalMethod.BOOTSTRAP, 1);
         assertTrue(c >= 0.85 && c <= 0.95, "90% BCa bootstrap interval covered the true GNS in " + c + " of trials");
     }
 
     @Test
+    @Tag("simulation")
     void jackknifeIntervalCoversTheTrueGnsAtItsNominalRate() {
         double c = coverage(IntervalMethod.JACKKNIFE, 2);
         assertTrue(c >= 0.85 && c <= 0.95, "90% jackknife interval covered the true GNS in " + c + " of trials");
     }
 
     @Test
+    @Tag("simulation")
     void predictedBatchesHalveTheIntervalWidth() {
         // Median interval width over 100 measurements of N batches, then of the median predicted count.
         SplittableRandom rng = new SplittableRandom(3);
