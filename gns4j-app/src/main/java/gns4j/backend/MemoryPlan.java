@@ -40,7 +40,7 @@ public final class MemoryPlan {
                         + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F + T * Math.max(F, C)); // last: packed input rows
                 case "cuda" -> L * (10 * T * C + 8 * T + 2 * T * qkv + 4 * H * T + 6 * T * F) + 4 * (L + 1) * T * C + 2 * T * C
                         + 4 * T + 2 * T * V + 12 * T + 12 * T * C + 4 * H * T + 8 * C + 2 * T * Math.max(2 * F, qkv) + 2 * T * F
-                        + 8L * (3 + 9 * L);
+                        + 8 * (2 + 9 * L + (m.tiedHead() ? 0 : 1));
                 default -> throw new IllegalArgumentException("unknown device " + device);
             };
         }

@@ -46,7 +46,6 @@ public final class CudaBackend implements Backend {
     private final CudaAdamW adamW;
     private final long[] resid;
     private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets, gradSq, segments;
-    private int batch, seqLen;
     private boolean closed;
 
     /** True when the driver loads and reports a GPU; never throws. */
@@ -210,8 +209,6 @@ public final class CudaBackend implements Backend {
             if (inputs[i] < 0 || inputs[i] >= V || targetIds[i] < 0 || targetIds[i] >= V)
                 throw new IllegalArgumentException("token id out of range [0, " + V + ") at position " + i);
         gpu.makeCurrent();
-        batch = B;
-        seqLen = T;
         try (Arena a = Arena.ofConfined()) {
             gpu.upload(ids, a.allocateFrom(JAVA_INT, Arrays.copyOf(inputs, R)));
             gpu.upload(targets, a.allocateFrom(JAVA_INT, Arrays.copyOf(targetIds, R)));

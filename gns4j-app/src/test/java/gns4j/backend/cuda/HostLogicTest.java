@@ -1,6 +1,5 @@
 package gns4j.backend.cuda;
 
-import gns4j.backend.MemoryPlan;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
 import org.junit.jupiter.api.Assumptions;
@@ -32,16 +31,6 @@ class HostLogicTest {
             }
             assertFalse(CudaLlamaBlocks.stacked(layout.llamaBlocks[0].q(), layout.llamaBlocks[0].v()));
         }
-    }
-
-    @Test
-    void cudaLlamaMemoryPlanCountsItsActivations() {
-        ModelConfig llama = ModelConfig.llama(12, 12, 4, 768, 2048, 32000, 2048, 10000, false);
-        long perSequence = MemoryPlan.bytesPerSequence("cuda", llama);
-        // per layer alone: ln1, atty, ln2 (bf16) and mid (fp32) 10·T·C, q|k|v 2·T·1280, gate|up and act 6·T·F
-        long layers = 12L * 2048 * (10 * 768 + 2 * 1280 + 6 * 2048);
-        assertTrue(perSequence > layers && perSequence < 2 * layers, perSequence + " vs " + layers);
-        assertTrue(perSequence < MemoryPlan.bytesPerSequence("cpu", llama), "bf16 activations take less than fp32");
     }
 
     @Test
