@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Check gns4j's GPT-2 against PyTorch/transformers on the same weights and tokens (run on the GPU machine).
+"""Check gns4j's GPT-2 or Llama against PyTorch/transformers on the same weights and tokens (run on the GPU machine).
 
 Three modes:
 
-  make-fixture OUT_DIR [--n-layer 2 --n-head 2 --n-embd 64 --n-positions 64 --vocab-size 50257 --seed 0]
-      GPT2LMHeadModel(GPT2Config(...)).save_pretrained(OUT_DIR): a random Hugging Face GPT-2 folder
-      (model.safetensors + config.json), e.g. a small test fixture to commit.
+  make-fixture OUT_DIR [--arch gpt2|llama --n-layer 2 --n-head 2 --n-kv-head 2 --n-embd 64 --ffn 192
+                        --n-positions 64 --vocab-size 50257 --seed 0]
+      GPT2LMHeadModel(GPT2Config(...)) or LlamaForCausalLM(LlamaConfig(...)).save_pretrained(OUT_DIR): a random
+      Hugging Face folder (model.safetensors + config.json), e.g. a small test fixture to commit. The Llama has
+      rms_norm_eps 1e-5 (gns4j's) and an untied head.
 
   compare MODEL_DIR LOGITS.npy [--atol 1e-4 --rtol 1e-4]
       MODEL_DIR is a folder with model.safetensors + config.json: a Hugging Face GPT-2 folder, or one of our
@@ -14,9 +16,10 @@ Three modes:
       of the same tokens and compares; if the sample was greedy (--temperature 0), also compares the continuation
       with PyTorch's greedy continuation (full forward per token, context cropped to n_positions like ours).
 
-  all --java JAVA --jar GNS4J_JAR [--work DIR]
-      End to end: makes a random GPT-2 with the GPT-2 vocabulary, runs `gns4j sample` on it (greedy, logits dumped)
-      and compares; then fine-tunes it for a few steps with `gns4j train --init-from` on a small text and compares
+  all --java JAVA --jar GNS4J_JAR [--arch gpt2|llama] [--device auto|cpu|cuda] [--work DIR]
+      End to end: makes a random GPT-2 (or Llama: grouped-query, 4 heads over 2 kv heads) with the GPT-2
+      vocabulary, runs `gns4j sample` on it (greedy, logits dumped) and compares; then fine-tunes it for a few steps
+      with `gns4j train --init-from` on a small text (on --device: on the GPU machine auto is CUDA) and compares
       the resulting checkpoint (our export) the same way. JAVA may be the runtime tools/device-jre.sh builds
       (.jrt/bin/java). Exit status 0 when everything agrees.
 
@@ -29,22 +32,40 @@ import subprocess
 import sys
 
 
+def is_llama(model_dir):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        return json.load(f).get("model_type") == "llama"
+
+
 def load_model(model_dir, device):
     import torch
-    from transformers import GPT2LMHeadModel
+    from transformers import GPT2LMHeadModel, LlamaForCausalLM
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    model = GPT2LMHeadModel.from_pretrained(model_dir, torch_dtype=torch.float32, attn_implementation="eager")
+    cls = LlamaForCausalLM if is_llama(model_dir) else GPT2LMHeadModel
+    model = cls.from_pretrained(model_dir, torch_dtype=torch.float32, attn_implementation="eager")
     return model.to(device).eval()
+
+
+def context_length(config):
+    return getattr(config, "n_positions", None) or config.max_position_embeddings
 
 
 def make_fixture(args):
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
     torch.manual_seed(args.seed)
-    cfg = GPT2Config(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_positions=args.n_positions,
-                     vocab_size=args.vocab_size, layer_norm_epsilon=1e-5, activation_function="gelu_new")
-    model = GPT2LMHeadModel(cfg)
+    if args.arch == "llama":
+        cfg = LlamaConfig(vocab_size=args.vocab_size, hidden_size=args.n_embd, intermediate_size=args.ffn,
+                          num_hidden_layers=args.n_layer, num_attention_heads=args.n_head,
+                          num_key_value_heads=args.n_kv_head, max_position_embeddings=args.n_positions,
+                          rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False, attention_bias=False,
+                          mlp_bias=False)
+        model = LlamaForCausalLM(cfg)
+    else:
+        cfg = GPT2Config(n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_positions=args.n_positions,
+                         vocab_size=args.vocab_size, layer_norm_epsilon=1e-5, activation_function="gelu_new")
+        model = GPT2LMHeadModel(cfg)
     model.save_pretrained(args.out_dir, safe_serialization=True)
     size = os.path.getsize(os.path.join(args.out_dir, "model.safetensors"))
     print(f"wrote {args.out_dir}: model.safetensors ({size:,} bytes) and config.json")
@@ -59,7 +80,7 @@ def compare(model_dir, logits_file, atol=1e-4, rtol=1e-4, device=None):
         meta = json.load(f)
     ours = np.load(logits_file)
     model = load_model(model_dir, device)
-    n_positions = model.config.n_positions
+    n_positions = context_length(model.config)
     tokens = meta.get("logits_tokens") or meta["prompt_tokens"]
     with torch.no_grad():
         ids = torch.tensor([tokens], device=device)
@@ -116,16 +137,18 @@ def all_checks(args):
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     java = [args.java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-jar", args.jar]
-    hf_dir = os.path.join(work, "hf-random")
-    make_fixture(argparse.Namespace(out_dir=hf_dir, n_layer=2, n_head=4, n_embd=64, n_positions=64,
-                                    vocab_size=50257, seed=0))
+    hf_dir = os.path.join(work, "hf-random-" + args.arch)
+    make_fixture(argparse.Namespace(out_dir=hf_dir, arch=args.arch, n_layer=2, n_head=4, n_kv_head=2, n_embd=64,
+                                    ffn=192, n_positions=64, vocab_size=50257, seed=0))
     prompt = "The gradient noise scale estimates the critical batch size"
     ok = True
 
     logits = os.path.join(work, "hf-random.npy")
+    # a bare Llama folder names no tokenizer: this one was made for GPT-2's
+    tokenizer = ["--tokenizer", "gpt2"] if args.arch == "llama" else []
     run(java + ["sample", hf_dir, "--prompt", prompt, "--temperature", "0", "--max-new-tokens", "40",
-                "--dump-logits", logits])
-    print("== Hugging Face GPT-2 folder loaded by gns4j")
+                "--dump-logits", logits] + tokenizer)
+    print(f"== Hugging Face {args.arch} folder loaded by gns4j")
     ok &= compare(hf_dir, logits)
 
     # Our export: fine-tune the random model a few steps, then load the checkpoint folder in transformers.
@@ -140,8 +163,8 @@ def all_checks(args):
         import shutil
         shutil.rmtree(run_dir)
     run(java + ["train", "--init-from", hf_dir, "--data-dir", data, "--out-dir", run_dir, "--max-steps", "5",
-                "--set", "block_size=64", "--set", "micro_batch_size=4", "--set", "batch_size=8",
-                "--set", "learning_rate=1e-3", "--set", "eval_interval=0"])
+                "--device", args.device, "--set", "block_size=64", "--set", "micro_batch_size=4",
+                "--set", "batch_size=8", "--set", "learning_rate=1e-3", "--set", "eval_interval=0"])
     checkpoints = sorted(d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step-"))
     ckpt = os.path.join(run_dir, "checkpoints", checkpoints[-1])
     logits = os.path.join(work, "finetuned.npy")
@@ -158,9 +181,12 @@ def main():
     sub = p.add_subparsers(dest="mode", required=True)
     m = sub.add_parser("make-fixture")
     m.add_argument("out_dir")
+    m.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
     m.add_argument("--n-layer", type=int, default=2)
     m.add_argument("--n-head", type=int, default=2)
+    m.add_argument("--n-kv-head", type=int, default=2)
     m.add_argument("--n-embd", type=int, default=64)
+    m.add_argument("--ffn", type=int, default=192)
     m.add_argument("--n-positions", type=int, default=64)
     m.add_argument("--vocab-size", type=int, default=50257)
     m.add_argument("--seed", type=int, default=0)
@@ -174,6 +200,8 @@ def main():
     a.add_argument("--java", required=True)
     a.add_argument("--jar", required=True)
     a.add_argument("--work", default="compare-hf-work")
+    a.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    a.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = p.parse_args()
     if args.mode == "make-fixture":
         make_fixture(args)

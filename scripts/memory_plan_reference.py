@@ -28,9 +28,22 @@ def cpu_llama(T, C, L, V, H, F, kv):
     return 4 * floats
 
 
+def cuda_llama(T, C, L, V, H, F, kv, tied):
+    tensors = 2 + 9 * L + (0 if tied else 1)  # token table, final norm; per block 2 norms and 7 weights; the head
+    q = C + 2 * kv  # the fused q|k|v width
+    return (L * (10 * T * C + 8 * T + 2 * T * q + 4 * H * T + 6 * T * F)  # per layer
+            + 4 * (L + 1) * T * C                                          # residual stream
+            + 2 * T * C + 4 * T                                            # final norm
+            + 2 * T * V + 12 * T                                           # logits; losses and ids
+            + 12 * T * C + 4 * H * T + 2 * T * max(2 * F, q) + 2 * T * F   # backward
+            + 8 * C + 8 * tensors)                                         # per-example partial sums and norms
+
+
 if __name__ == "__main__":
     # GPT-2: T=11 C=14 L=3 V=97 H=2;  Llama: T=11 C=16 L=3 V=97 H=4, n_kv_head 2 (kv 8), F=40 and F=8 (< C)
     print("gpt2 cpu", cpu_gpt2(11, 14, 3, 97, 2))
     print("gpt2 cuda", cuda_gpt2(11, 14, 3, 97, 2))
     print("llama cpu F=40", cpu_llama(11, 16, 3, 97, 4, 40, 8))
     print("llama cpu F=8", cpu_llama(11, 16, 3, 97, 4, 8, 8))
+    print("llama cuda F=40", cuda_llama(11, 16, 3, 97, 4, 40, 8, False))
+    print("llama cuda F=8", cuda_llama(11, 16, 3, 97, 4, 8, 8, False))

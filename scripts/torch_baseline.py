@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """PyTorch baseline for `./gns4j bench cpu|gpu`: a nanoGPT-style GPT-2 (pre-norm, GELU-tanh MLP, tied head, biases,
-SDPA attention), timed for forward + backward + AdamW per optimizer step, the same work the gns4j benchmarks time.
-On CUDA use --bf16 (autocast, fp32 master weights) and the fused AdamW, as a PyTorch user would.
+SDPA attention) or, with --arch llama, a plain Llama (RMSNorm with a gain only, RoPE as transformers' rotate_half,
+grouped-query SDPA attention, SwiGLU MLP, no biases, untied head unless --tied), timed for forward + backward + AdamW
+per optimizer step, the same work the gns4j benchmarks time. On CUDA use --bf16 (autocast, fp32 master weights) and
+the fused AdamW, as a PyTorch user would. Modes: eager, compile (torch.compile of the same model) and, for Llama,
+hf (transformers' LlamaForCausalLM with SDPA attention, eager).
 
 Prints one JSON object per measured configuration on stdout:
-  {"name": ..., "mode": "eager"|"compile", "device": ..., "threads": n, "tok_per_s_median": x, "tok_per_s_min": ..,
-   "tok_per_s_max": .., "reps": k}
+  {"name": ..., "mode": "eager"|"compile"|"hf", "device": ..., "threads": n, "tok_per_s_median": x,
+   "tok_per_s_min": .., "tok_per_s_max": .., "reps": k}
 """
 import argparse
 import json
@@ -62,10 +65,96 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 
+class LlamaBlock(nn.Module):
+    def __init__(self, c, n_head, n_kv_head, ffn):
+        super().__init__()
+        self.n_head, self.n_kv_head, self.hs = n_head, n_kv_head, c // n_head
+        self.attn_norm = nn.RMSNorm(c, eps=1e-5, elementwise_affine=True)
+        self.qkv = nn.Linear(c, c + 2 * n_kv_head * self.hs, bias=False)
+        self.o = nn.Linear(c, c, bias=False)
+        self.mlp_norm = nn.RMSNorm(c, eps=1e-5, elementwise_affine=True)
+        self.gate_up = nn.Linear(c, 2 * ffn, bias=False)
+        self.down = nn.Linear(ffn, c, bias=False)
+
+    def forward(self, x, cos, sin):
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.attn_norm(x)).split([c, self.n_kv_head * self.hs, self.n_kv_head * self.hs], dim=2)
+        q = q.view(b, t, self.n_head, self.hs).transpose(1, 2)
+        k = k.view(b, t, self.n_kv_head, self.hs).transpose(1, 2)
+        v = v.view(b, t, self.n_kv_head, self.hs).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_head != self.n_head)
+        x = x + self.o(y.transpose(1, 2).contiguous().view(b, t, c))
+        gate, up = self.gate_up(self.mlp_norm(x)).chunk(2, dim=2)
+        return x + self.down(F.silu(gate) * up)
+
+
+def rope(x, cos, sin):
+    """transformers' rotate_half: pair i of a head is (i, i + hs/2)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+class Llama(nn.Module):
+    def __init__(self, n_layer, n_head, n_kv_head, c, ffn, block_size, vocab, rope_theta, tied):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, c)
+        self.h = nn.ModuleList(LlamaBlock(c, n_head, n_kv_head, ffn) for _ in range(n_layer))
+        self.norm = nn.RMSNorm(c, eps=1e-5, elementwise_affine=True)
+        self.lm_head = nn.Linear(c, vocab, bias=False)
+        if tied:
+            self.lm_head.weight = self.embed.weight
+        hs = c // n_head
+        inv = rope_theta ** (-torch.arange(0, hs, 2, dtype=torch.float64) / hs)
+        angles = torch.outer(torch.arange(block_size, dtype=torch.float64), inv)
+        angles = torch.cat((angles, angles), dim=-1)
+        self.register_buffer("cos", angles.cos().float(), persistent=False)
+        self.register_buffer("sin", angles.sin().float(), persistent=False)
+        for p in self.parameters():
+            if p.dim() >= 2:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, targets):
+        t = idx.shape[1]
+        x = self.embed(idx)
+        cos, sin = self.cos[:t], self.sin[:t]
+        for blk in self.h:
+            x = blk(x, cos, sin)
+        logits = self.lm_head(self.norm(x))
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+class HfLlama(nn.Module):
+    """transformers' LlamaForCausalLM of the same shape, SDPA attention, returning the loss."""
+
+    def __init__(self, args):
+        super().__init__()
+        from transformers import LlamaConfig, LlamaForCausalLM
+        cfg = LlamaConfig(vocab_size=args.vocab, hidden_size=args.n_embd, intermediate_size=args.ffn,
+                          num_hidden_layers=args.n_layer, num_attention_heads=args.n_head,
+                          num_key_value_heads=args.n_kv_head, max_position_embeddings=args.block_size,
+                          rms_norm_eps=1e-5, rope_theta=args.rope_theta, tie_word_embeddings=args.tied,
+                          attention_bias=False, mlp_bias=False, attn_implementation="sdpa")
+        self.model = LlamaForCausalLM(cfg)
+
+    def forward(self, idx, targets):
+        logits = self.model(input_ids=idx).logits
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+def build(args, mode):
+    if args.arch == "gpt2":
+        return GPT(args.n_layer, args.n_head, args.n_embd, args.block_size, args.vocab)
+    if mode == "hf":
+        return HfLlama(args)
+    return Llama(args.n_layer, args.n_head, args.n_kv_head, args.n_embd, args.ffn, args.block_size, args.vocab,
+                 args.rope_theta, args.tied)
+
+
 def measure(args, mode):
     device = torch.device(args.device)
     torch.manual_seed(0)
-    model = GPT(args.n_layer, args.n_head, args.n_embd, args.block_size, args.vocab).to(device)
+    model = build(args, mode).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1,
                             fused=device.type == "cuda")
     step_model = torch.compile(model) if mode == "compile" else model
@@ -102,19 +191,25 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--name", default="model")
     for key, default in [("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("block_size", 256), ("vocab", 50304),
-                         ("batch", 8), ("warmup", 2), ("reps", 5), ("steps", 1), ("threads", 0)]:
+                         ("batch", 8), ("warmup", 2), ("reps", 5), ("steps", 1), ("threads", 0), ("n_kv_head", 0),
+                         ("ffn", 0)]:
         p.add_argument("--" + key.replace("_", "-"), dest=key, type=int, default=default)
+    p.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    p.add_argument("--rope-theta", dest="rope_theta", type=float, default=10000.0)
+    p.add_argument("--tied", action="store_true", help="Llama: tie the head to the token embedding")
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--modes", default="eager,compile")
     args = p.parse_args()
+    args.n_kv_head = args.n_kv_head or args.n_head
+    args.ffn = args.ffn or 4 * args.n_embd
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = True
     for mode in args.modes.split(","):
         try:
             print(json.dumps(measure(args, mode)), flush=True)
-        except Exception as e:  # torch.compile needs a C compiler; report and go on with the other modes
+        except Exception as e:  # torch.compile needs a C compiler, hf needs transformers; report and go on
             print(json.dumps({"name": args.name, "mode": mode, "error": str(e).splitlines()[0][:200]}), flush=True)
 
 

@@ -19,6 +19,9 @@ import gns4j.model.ModelConfig;
  *   <li>CPU Llama (F = ffn_hidden, kv = n_kv_head·C/H): per layer 7·T·C + 3·T·F + 2·T + H·T floats, residual stream
  *       (L+1)·T·C, final norm T·C + 2T, logits T·V, forward scratch (q, k, v, proj) T·(2C + 2kv), backward scratch
  *       5·T·C + 3·T·F, the packed rows of the widest Linear input T·max(F, C).</li>
+ *   <li>CUDA Llama (Q = C + 2kv, the fused q|k|v width): per layer 10·T·C + 8·T + 2·T·Q + 4·H·T + 6·T·F bytes,
+ *       residual 4·(L+1)·T·C, final norm 2·T·C + 4·T, logits 2·T·V, losses and ids 12·T, backward 12·T·C + 4·H·T +
+ *       2·T·max(2F, Q) + 2·T·F, per-example partial sums 8·C and norms 8 per tensor.</li>
  * </ul>
  */
 public final class MemoryPlan {
@@ -37,10 +40,15 @@ public final class MemoryPlan {
     public static long bytesPerSequence(String device, ModelConfig m) {
         long T = m.blockSize(), C = m.nEmbd(), L = m.nLayer(), V = m.vocabSize(), H = m.nHead();
         if (m.arch() == Arch.LLAMA) {
-            if (!device.equals("cpu")) throw new IllegalArgumentException("arch=llama has no " + device + " backend");
-            long F = m.ffnHidden(), kv = m.kvDim();
-            return 4 * (L * (7 * T * C + 3 * T * F + 2 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V
-                    + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F + T * Math.max(F, C)); // last: packed input rows
+            long F = m.ffnHidden(), kv = m.kvDim(), qkv = C + 2 * kv;
+            return switch (device) {
+                case "cpu" -> 4 * (L * (7 * T * C + 3 * T * F + 2 * T + H * T) + (L + 1) * T * C + T * C + 2 * T + T * V
+                        + T * (2 * C + 2 * kv) + 5 * T * C + 3 * T * F + T * Math.max(F, C)); // last: packed input rows
+                case "cuda" -> L * (10 * T * C + 8 * T + 2 * T * qkv + 4 * H * T + 6 * T * F) + 4 * (L + 1) * T * C + 2 * T * C
+                        + 4 * T + 2 * T * V + 12 * T + 12 * T * C + 4 * H * T + 8 * C + 2 * T * Math.max(2 * F, qkv) + 2 * T * F
+                        + 8 * (2 + 9 * L + (m.tiedHead() ? 0 : 1));
+                default -> throw new IllegalArgumentException("unknown device " + device);
+            };
         }
         return switch (device) {
             // the last term: the packed rows of a Linear layer's widest input (4C), the weight gradient's operand

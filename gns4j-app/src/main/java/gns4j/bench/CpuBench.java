@@ -68,7 +68,7 @@ public final class CpuBench {
                         tracking == NormTracking.OFF ? "1.00x" : String.format("%+.1f%%", 100 * (off.median() / t.median() - 1)));
             }
             if (torchMissing == null) {
-                List<String> args = new ArrayList<>(List.of(m.torchArgs()));
+                List<String> args = new ArrayList<>(m.torchArgs());
                 args.addAll(List.of("--threads", "" + cores, "--warmup", "" + warmup, "--reps", "" + reps));
                 for (Map.Entry<String, Object> e : TorchBaseline.run(args).entrySet())
                     if (e.getValue() instanceof Double d) {
@@ -95,9 +95,12 @@ public final class CpuBench {
 
     /**
      * HEAD of the git repository of the working directory (run the bench from the checkout it measures), "-dirty"
-     * appended when tracked files differ; "" outside git.
+     * appended when tracked files differ; "" outside git. GNS4J_COMMIT, when set, names it instead (a jar built from
+     * one checkout and run from another directory, as on the GPU machine).
      */
-    private static String gitCommit() {
+    static String gitCommit() {
+        String given = System.getenv("GNS4J_COMMIT");
+        if (given != null && !given.isBlank()) return given.strip();
         try {
             String head = git("rev-parse", "HEAD");
             return head.isEmpty() ? "" : head + (git("status", "--porcelain", "--untracked-files=no").isEmpty() ? "" : "-dirty");

@@ -3,8 +3,14 @@ package gns4j.bench;
 import gns4j.backend.Backend;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cuda.CudaBackend;
+import gns4j.model.Arch;
+import gns4j.model.ModelConfig;
 import gns4j.parallel.Communicator;
 import gns4j.parallel.GradientBuckets;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,19 +18,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * `./gns4j bench gpu`: the nanoGNS 111M config on the CUDA backend — untracked, LayerNorm-tracked and all-layer
- * tracked — beside the PyTorch baseline (eager and torch.compile, bf16) run in the same call, as ratios. With
+ * `./gns4j bench gpu`: the nanoGNS 111M config (or, with {@code --arch llama}, a Llama of the same width) on the CUDA
+ * backend — untracked, LayerNorm-tracked and all-layer tracked — beside the PyTorch baseline (eager and torch.compile,
+ * bf16; for Llama also transformers' LlamaForCausalLM) run in the same call, as ratios; {@link #json} gives the rows. With
  * {@code --gpus N}: weak scaling of data-parallel steps ({@link #dataParallel} in each of N processes) against one GPU.
  */
 public final class GpuBench {
     static final BenchModel GPT_111M = BenchModel.gpt("111M", 10, 12, 768, 2048, 50304, 8);
+    /** A Llama of the same width: 12 layers, 12 query and 4 kv heads, SwiGLU 2048, Llama-2's 32000 tokens, untied head. */
+    static final BenchModel LLAMA_125M = new BenchModel("llama-125M", ModelConfig.llama(12, 12, 4, 768, 2048, 32000, 2048,
+            10000, false), 8);
 
     private final PrintStream out;
     private final int warmup, reps;
+    /** The last single-GPU run as JSON: card, date, commit, shape, every row's tok/s. */
+    private final JsonObject json = new JsonObject();
 
     public GpuBench(PrintStream out, int warmup, int reps) {
         this.out = out;
@@ -32,12 +47,20 @@ public final class GpuBench {
         this.reps = reps;
     }
 
-    public void run(int batch, boolean torch) throws Exception {
-        BenchModel m = new BenchModel(GPT_111M.name(), GPT_111M.config(), batch);
+    /** The benchmark model of an architecture ("gpt2" or "llama"). */
+    static BenchModel model(Arch arch, int batch) {
+        BenchModel m = arch == Arch.LLAMA ? LLAMA_125M : GPT_111M;
+        return new BenchModel(m.name(), m.config(), batch);
+    }
+
+    public void run(Arch arch, int batch, boolean torch) throws Exception {
+        BenchModel m = model(arch, batch);
         Map<NormTracking, Timing> ours = new LinkedHashMap<>();
         String device;
+        long parameters;
         try (Backend gpu = CudaBackend.open(m.config(), batch)) {
             device = gpu.name();
+            parameters = gpu.layout().numParameters();
             for (NormTracking t : new NormTracking[]{NormTracking.OFF, NormTracking.LN, NormTracking.ALL}) {
                 ours.put(t, Throughput.measure(gpu, m, t, warmup, reps));
                 printProfile(t, ((CudaBackend) gpu).takeProfile(), warmup + reps);
@@ -46,27 +69,61 @@ public final class GpuBench {
         Map<String, Object> baseline = new LinkedHashMap<>();
         String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
         if (torchMissing == null) {
-            List<String> args = new ArrayList<>(List.of(m.torchArgs()));
+            List<String> args = new ArrayList<>(m.torchArgs());
             args.addAll(List.of("--device", "cuda", "--bf16", "--warmup", "" + warmup, "--reps", "" + reps));
             baseline = TorchBaseline.run(args);
         }
-        out.printf("gns4j bench gpu: %s, %s, bf16; %d warm-up + %d measured steps each%n", device, m.shape(), warmup, reps);
-        out.printf("  %-34s %12s %8s   %s%n", "run", "tok/s", "spread", "ratios");
+        json.addProperty("card", device);
+        json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
+        json.addProperty("commit", CpuBench.gitCommit());
+        json.addProperty("model", m.name());
+        json.addProperty("shape", m.shape());
+        json.addProperty("parameters", parameters);
+        json.addProperty("warmup", warmup);
+        json.addProperty("reps", reps);
+        JsonArray rows = new JsonArray();
+        json.add("rows", rows);
+        out.printf("gns4j bench gpu: %s, %s (%,d parameters), bf16; %d warm-up + %d measured steps each%n", device, m.shape(),
+                parameters, warmup, reps);
+        out.printf("  %-40s %12s %8s   %s%n", "run", "tok/s", "spread", "ratios");
         Object eager = baseline.get("eager"), compiled = baseline.get("compile");
-        for (Map.Entry<String, Object> e : baseline.entrySet())
-            if (e.getValue() instanceof Double d) out.printf("  %-34s %12.0f %8s%n", "PyTorch " + e.getKey(), d, "");
-            else out.printf("  %-34s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
-        if (torchMissing != null) out.printf("  PyTorch baseline not run: %s%n", torchMissing);
+        for (Map.Entry<String, Object> e : baseline.entrySet()) {
+            JsonObject row = row(rows, "PyTorch " + e.getKey());
+            if (e.getValue() instanceof Double d) {
+                out.printf("  %-40s %12.0f %8s%n", "PyTorch " + e.getKey(), d, "");
+                row.addProperty("tok_per_s", d);
+            } else {
+                out.printf("  %-40s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
+                row.addProperty("error", e.getValue().toString());
+            }
+        }
+        if (torchMissing != null) {
+            out.printf("  PyTorch baseline not run: %s%n", torchMissing);
+            json.addProperty("torch", torchMissing);
+        }
         double untracked = ours.get(NormTracking.OFF).median();
         for (Map.Entry<NormTracking, Timing> e : ours.entrySet()) {
             double v = e.getValue().median();
             StringBuilder ratios = new StringBuilder(String.format("%.3fx untracked", v / untracked));
             if (eager instanceof Double d) ratios.append(String.format(", %.3fx torch eager", v / d));
             if (compiled instanceof Double d) ratios.append(String.format(", %.3fx torch.compile", v / d));
-            out.printf("  %-34s %12.0f %8s   %s%n", "gns4j cuda, per-example norms " + e.getKey().name().toLowerCase(), v,
-                    e.getValue().spread(), ratios);
+            String name = "gns4j cuda, per-example norms " + e.getKey().name().toLowerCase(Locale.ROOT);
+            out.printf("  %-40s %12.0f %8s   %s%n", name, v, e.getValue().spread(), ratios);
+            JsonObject row = row(rows, name);
+            row.addProperty("tok_per_s", v);
+            row.addProperty("spread", e.getValue().spread());
         }
     }
+
+    private static JsonObject row(JsonArray rows, String name) {
+        JsonObject row = new JsonObject();
+        row.addProperty("run", name);
+        rows.add(row);
+        return row;
+    }
+
+    /** The last {@link #run}'s rows as JSON. */
+    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
 
     /** What the scaling measurement runs: plain data parallelism and the heaviest per-example norm path. */
     static final List<NormTracking> SCALING = List.of(NormTracking.OFF, NormTracking.ALL);

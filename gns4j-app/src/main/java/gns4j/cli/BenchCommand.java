@@ -3,6 +3,7 @@ package gns4j.cli;
 import gns4j.UserError;
 import gns4j.bench.CpuBench;
 import gns4j.bench.GpuBench;
+import gns4j.model.Arch;
 import gns4j.bench.KernelBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,6 +79,15 @@ public final class BenchCommand {
         @Option(names = "--batch", defaultValue = "8", description = "Micro-batch in sequences (default: ${DEFAULT-VALUE}).")
         int batch;
 
+        @Option(names = "--arch", defaultValue = "gpt2", paramLabel = "gpt2|llama", description = "gpt2: the 111M GPT-2 "
+                + "config; llama: 12 layers, C 768, 12 heads, 4 kv heads, SwiGLU 2048, vocabulary 32000, untied head, vs a "
+                + "plain PyTorch Llama (eager, torch.compile) and transformers' LlamaForCausalLM (default: ${DEFAULT-VALUE}).")
+        String arch;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON (card, date, git commit, "
+                + "every row's tok/s) to FILE.")
+        Path json;
+
         @Option(names = "--gpus", split = ",", paramLabel = "N[,N...]", description = "Instead: data-parallel weak scaling, "
                 + "the same micro-batch per GPU on 1 GPU and on N (one process per GPU, NCCL), the gradient all-reduce after "
                 + "backward and overlapped with it; prints tok/s and the efficiency tok/s(N) / (N x tok/s(1)).")
@@ -89,13 +99,21 @@ public final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             if (batch < 1) throw new UserError("--batch must be >= 1, got " + batch);
+            Arch model = switch (arch) {
+                case "gpt2" -> Arch.GPT2;
+                case "llama" -> Arch.LLAMA;
+                default -> throw new UserError("--arch takes gpt2 or llama, got '" + arch + "'");
+            };
+            if (!gpus.isEmpty() && (model != Arch.GPT2 || json != null))
+                throw new UserError("--gpus measures the GPT-2 config only, without --json");
             int warmup = repeats.warmup(3), reps = repeats.reps(10);
             GpuBench bench = new GpuBench(System.out, warmup, reps);
             NcclBootstrap.Env rank = MultiGpu.child(System.getenv());
             if (rank != null) return measureAsRank(bench, rank);
             Cuda.require();
             if (gpus.isEmpty()) {
-                bench.run(batch, !repeats.noTorch);
+                bench.run(model, batch, !repeats.noTorch);
+                if (json != null) Files.writeString(json, bench.json());
                 return 0;
             }
             for (int n : gpus) if (n < 1) throw new UserError("--gpus takes GPU counts >= 1, got " + n);

@@ -28,7 +28,8 @@ import java.util.SplittableRandom;
 /**
  * GPU-machine correctness commands, run as {@code ./gns4j check cuda} and {@code ./gns4j check export DIR}.
  * {@link #check()}: CUDA vs the CPU reference on the same weights and batch (loss, every gradient tensor, every
- * per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several model variants, then
+ * per-example norm, |G|² per tensor, LN-only tracking, accumulation, AdamW) for several GPT-2 and Llama variants
+ * (multi-head, grouped-query and multi-query attention, partial attention tiles), then
  * {@link KernelCheck} (norm kernel variants at wide C, which GELU the cuBLASLt epilogues compute); returns 1 on any
  * failure. {@link #export}: inputs and norms for the torch.func reference check (scripts/torch_pe_norms.py).
  */
@@ -49,8 +50,16 @@ public final class CudaCheck {
         }
         variants.add(new Variant("C128 H2 T200 ln bias tied AUTO", new ModelConfig(1, 2, 128, 200, 97, true, NormType.LAYERNORM, true), LinearNormMethod.AUTO));
         variants.add(new Variant("C96 H3 V304 ln bias untied AUTO", new ModelConfig(1, 3, 96, 64, 304, true, NormType.LAYERNORM, false), LinearNormMethod.AUTO));
+        // Llama: head size 32 (tensor-core attention) with T past whole 64-row tiles; MHA, GQA 4/2 and MQA
+        for (LinearNormMethod m : new LinearNormMethod[]{LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST}) {
+            variants.add(new Variant("llama MHA 4/4 C128 T100 untied " + m, ModelConfig.llama(2, 4, 4, 128, 100, 97, 200, 10000, false), m));
+            variants.add(new Variant("llama GQA 4/2 C128 T130 untied " + m, ModelConfig.llama(2, 4, 2, 128, 130, 97, 200, 10000, false), m));
+            variants.add(new Variant("llama MQA 4/1 C128 T100 tied " + m, ModelConfig.llama(2, 4, 1, 128, 100, 97, 200, 500000, true), m));
+        }
+        // head size 4 (warp-per-row attention) and a SwiGLU width not a multiple of 8 (the scalar pointwise path)
+        variants.add(new Variant("llama GQA 4/2 C16 T20 F36 tied AUTO", ModelConfig.llama(2, 4, 2, 16, 20, 97, 36, 10000, true), LinearNormMethod.AUTO));
         int failures = 0;
-        System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s%n", "variant", "tensor", "grad_err", "norm_err", "ok");
+        System.out.printf(Locale.ROOT, "%-40s %-40s %10s %10s %6s%n", "variant", "tensor", "grad_err", "norm_err", "ok");
         for (Variant v : variants) failures += checkVariant(v);
         failures += KernelCheck.run();
         System.out.println(failures == 0 ? "CUDA check passed" : "CUDA check FAILED: " + failures + " failures");
@@ -79,7 +88,7 @@ public final class CudaCheck {
             gpu.forwardBackward(ids2, tg2, B, T, s, NormTracking.LN, v.method(), sqLn);
             double lossErr = Math.abs(lossGpu - lossCpu) / Math.abs(lossCpu), evalLoss = gpu.evaluate(ids, tg, B, T);
             boolean lossOk = lossErr <= LOSS_TOL && Math.abs(evalLoss - lossGpu) <= 1e-6 * Math.abs(lossGpu);
-            System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10s %6s  (cpu %.5f cuda %.5f eval %.5f)%n", v.name(), "loss",
+            System.out.printf(Locale.ROOT, "%-40s %-40s %10.2e %10s %6s  (cpu %.5f cuda %.5f eval %.5f)%n", v.name(), "loss",
                     lossErr, "", lossOk, lossCpu, lossGpu, evalLoss);
             if (!lossOk) failures++;
 
@@ -103,11 +112,11 @@ public final class CudaCheck {
                 worstGrad = Math.max(worstGrad, gradErr);
                 worstNorm = Math.max(worstNorm, normErr);
                 if (!ok) failures++;
-                if (!ok || v.name().startsWith("C64 ln bias tied SIMULTANEOUS"))
-                    System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10.2e %6s%s%n", v.name(), t.name(), gradErr, normErr, ok,
+                if (!ok || v.name().startsWith("C64 ln bias tied SIMULTANEOUS") || v.name().startsWith("llama GQA 4/2 C128 T130 untied SIMULTANEOUS"))
+                    System.out.printf(Locale.ROOT, "%-40s %-40s %10.2e %10.2e %6s%s%n", v.name(), t.name(), gradErr, normErr, ok,
                             lnOk ? (gsqOk ? "" : "  |G|² per tensor off") : "  LN-only rows wrong");
             }
-            System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10.2e%n", v.name(), "worst", worstGrad, worstNorm);
+            System.out.printf(Locale.ROOT, "%-40s %-40s %10.2e %10.2e%n", v.name(), "worst", worstGrad, worstNorm);
             failures += checkAdamW(gpu, cpu.params.length);
         } catch (RuntimeException e) {
             System.out.println(v.name() + ": " + e);
@@ -145,7 +154,7 @@ public final class CudaCheck {
             }
         }
         boolean ok = worst <= 1e-3;
-        System.out.printf(Locale.ROOT, "%-34s %-28s %10.2e %10s %6s%n", "", "adamw step", worst, "", ok);
+        System.out.printf(Locale.ROOT, "%-40s %-40s %10.2e %10s %6s%n", "", "adamw step", worst, "", ok);
         return ok ? 0 : 1;
     }
 

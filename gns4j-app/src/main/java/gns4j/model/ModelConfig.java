@@ -55,6 +55,22 @@ public record ModelConfig(int nLayer, int nHead, int nEmbd, int blockSize, int v
     /** Width of the keys (and of the values): nKvHead heads of headSize. */
     public int kvDim() { return nKvHead * headSize(); }
 
+    /**
+     * RoPE's tables {cos, sin}, each (block_size, hs/2): pair i of a head at position p turns by p·θ^(−2i/hs), the pairs
+     * being (i, i + hs/2) as in transformers' rotate_half. Both backends turn q and k by these.
+     */
+    public float[][] ropeTables() {
+        int half = headSize() / 2;
+        float[] cos = new float[blockSize * half], sin = new float[blockSize * half];
+        for (int p = 0; p < blockSize; p++)
+            for (int i = 0; i < half; i++) {
+                double angle = p * Math.pow(ropeTheta, -2.0 * i / headSize());
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) Math.sin(angle);
+            }
+        return new float[][]{cos, sin};
+    }
+
     /** Floats of the largest Linear weight (the MLP's F·C, or the head's V·C): the size of a packed-weight scratch. */
     public long largestMatrix() { return (long) Math.max(ffnHidden, vocabSize) * nEmbd; }
 

@@ -4,7 +4,6 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import gns4j.UserError;
 import gns4j.backend.NormTracking;
-import gns4j.backend.select.Backends;
 import gns4j.model.Arch;
 import gns4j.schedule.BatchSchedule;
 import gns4j.schedule.LrSchedule;
@@ -103,7 +102,6 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
             check(batch.adaptiveSource() != AdaptiveSource.TOTAL || gns.perExampleNorms() == NormTracking.ALL,
                     "adaptive_source", "total needs per_example_norms=all (got " + format(gns.perExampleNorms()) + ")");
         }
-        check(model.arch() == Arch.GPT2 || run.device() != Device.CUDA, "device", "cuda: " + Backends.CUDA_GPT2_ONLY);
     }
 
     /** All defaults. */

@@ -1,5 +1,22 @@
-// Causal multi-head attention without a T×T matrix in memory. qkv (B,T,3C) bf16: per token q | k | v, head h at
-// columns h·HS of each. out (B,T,C) bf16; lse and delta (B,NH,T) fp32. One warp per row; lane owns dims lane+32i.
+// Over 400 lines: both attention implementations (warp per row, any head size; tensor-core flash tiles, head sizes
+// 16..64) with their shared helpers, in one file because they share the q|k|v layout and the lse/delta contract.
+// Causal attention without a T×T matrix in memory, multi-head, grouped-query (KVH < NH: query head h reads kv head
+// h / (NH/KVH)) or multi-query (KVH = 1); GPT-2 is KVH = NH. qkv (B,T,QKV) bf16 with QKV = (NH + 2·KVH)·HS: per token
+// q (NH heads) | k (KVH heads) | v (KVH heads), head h at column h·HS of its part; dqkv has the same layout. out (B,T,C)
+// bf16 with C = NH·HS; lse and delta (B,NH,T) fp32. Warp-per-row kernels: lane owns dims lane+32i.
+
+// Row pointers of (example b, query head h): its q columns, and the k and v columns of its kv head.
+struct Heads {
+    const bf16 *q, *k, *v;
+    long rs;
+};
+
+__device__ __forceinline__ Heads heads(const bf16* qkv, int b, int h, int T, int NH, int KVH) {
+    int C = NH * HS, kh = h / (NH / KVH);
+    long rs = (long) (NH + 2 * KVH) * HS;
+    const bf16* row0 = qkv + (long) b * T * rs;
+    return {row0 + h * HS, row0 + C + kh * HS, row0 + C + (KVH + kh) * HS, rs};
+}
 
 #define ROW_SETUP                                                                     \
     long w = (blockIdx.x * (long) blockDim.x + threadIdx.x) >> 5;                     \
@@ -8,7 +25,8 @@
     int t = (int) (w % T);                                                            \
     long bh = w / T;                                                                  \
     int h = (int) (bh % NH), b = (int) (bh / NH);                                     \
-    const bf16* base = qkv + (long) b * T * 3 * C + h * HS;
+    Heads hd = heads(qkv, b, h, T, NH, KVH);                                          \
+    int C = NH * HS;
 
 __device__ __forceinline__ void loadRow(float* dst, const bf16* src, int lane, float scale) {
 #pragma unroll
@@ -29,20 +47,20 @@ __device__ __forceinline__ float dotRow(const float* a, const bf16* src, int lan
 }
 
 // Online softmax over keys u ≤ t; lse = log Σ_u exp(s_tu) with s = scale·q·k.
-extern "C" __global__ void attn_fwd(bf16* out, float* lse, const bf16* qkv, int B, int T, int C, int NH, float scale) {
+extern "C" __global__ void attn_fwd(bf16* out, float* lse, const bf16* qkv, int B, int T, int NH, int KVH, float scale) {
     ROW_SETUP
     float q[HL], o[HL], m = -INFINITY, l = 0.f;
-    loadRow(q, base + (long) t * 3 * C, lane, scale);
+    loadRow(q, hd.q + t * hd.rs, lane, scale);
 #pragma unroll
     for (int i = 0; i < HL; i++) o[i] = 0.f;
     for (int u = 0; u <= t; u++) {
-        const bf16* kr = base + (long) u * 3 * C + C;
+        const bf16 *kr = hd.k + u * hd.rs, *vr = hd.v + u * hd.rs;
         float s = dotRow(q, kr, lane), mn = fmaxf(m, s), corr = expf(m - mn), p = expf(s - mn);
         l = l * corr + p;
 #pragma unroll
         for (int i = 0; i < HL; i++) {
             int d = lane + 32 * i;
-            o[i] = o[i] * corr + (d < HS ? p * bf2f(kr[C + d]) : 0.f);
+            o[i] = o[i] * corr + (d < HS ? p * bf2f(vr[d]) : 0.f);
         }
         m = mn;
     }
@@ -57,25 +75,25 @@ extern "C" __global__ void attn_fwd(bf16* out, float* lse, const bf16* qkv, int 
 
 // dq for query row t (written into dqkv's q slot) and delta_t = dO_t·O_t for attn_bwd_dkv.
 extern "C" __global__ void attn_bwd_dq(bf16* dqkv, float* delta, const bf16* dout, const bf16* out, const bf16* qkv,
-                                      const float* lse, int B, int T, int C, int NH, float scale) {
+                                      const float* lse, int B, int T, int NH, int KVH, float scale) {
     ROW_SETUP
     long orow = ((long) b * T + t) * C + h * HS;
     float q[HL], dO[HL], dq[HL];
-    loadRow(q, base + (long) t * 3 * C, lane, scale);
+    loadRow(q, hd.q + t * hd.rs, lane, scale);
     loadRow(dO, dout + orow, lane, 1.f);
     float D = dotRow(dO, out + orow, lane), L = lse[bh * T + t];
 #pragma unroll
     for (int i = 0; i < HL; i++) dq[i] = 0.f;
     for (int u = 0; u <= t; u++) {
-        const bf16* kr = base + (long) u * 3 * C + C;
-        float p = expf(dotRow(q, kr, lane) - L), ds = p * (dotRow(dO, kr + C, lane) - D) * scale;
+        const bf16 *kr = hd.k + u * hd.rs, *vr = hd.v + u * hd.rs;
+        float p = expf(dotRow(q, kr, lane) - L), ds = p * (dotRow(dO, vr, lane) - D) * scale;
 #pragma unroll
         for (int i = 0; i < HL; i++) {
             int d = lane + 32 * i;
             if (d < HS) dq[i] += ds * bf2f(kr[d]);
         }
     }
-    bf16* dst = dqkv + ((long) b * T + t) * 3 * C + h * HS;
+    bf16* dst = dqkv + (hd.q - qkv) + t * hd.rs;
 #pragma unroll
     for (int i = 0; i < HL; i++) {
         int d = lane + 32 * i;
@@ -84,35 +102,44 @@ extern "C" __global__ void attn_bwd_dq(bf16* dqkv, float* delta, const bf16* dou
     if (lane == 0) delta[bh * T + t] = D;
 }
 
-// dk, dv for key row t (as u ranges over the queries u ≥ t that see it).
+// dk, dv for key row t of kv head g: the sum over the NH/KVH query heads that read it, as u ranges over the queries
+// u ≥ t that see it. One warp per (example, kv head, key row).
 extern "C" __global__ void attn_bwd_dkv(bf16* dqkv, const float* delta, const bf16* dout, const bf16* qkv,
-                                       const float* lse, int B, int T, int C, int NH, float scale) {
-    ROW_SETUP
+                                       const float* lse, int B, int T, int NH, int KVH, float scale) {
+    long w = (blockIdx.x * (long) blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31, group = NH / KVH, C = NH * HS;
+    if (w >= (long) B * KVH * T) return;
+    int t = (int) (w % T), g = (int) (w / T % KVH), b = (int) (w / T / KVH);
     float k[HL], v[HL], dk[HL], dv[HL];
-    loadRow(k, base + (long) t * 3 * C + C, lane, scale);
-    loadRow(v, base + (long) t * 3 * C + 2 * C, lane, 1.f);
+    Heads kv = heads(qkv, b, g * group, T, NH, KVH);
+    loadRow(k, kv.k + t * kv.rs, lane, scale);
+    loadRow(v, kv.v + t * kv.rs, lane, 1.f);
 #pragma unroll
     for (int i = 0; i < HL; i++) dk[i] = dv[i] = 0.f;
-    for (int u = t; u < T; u++) {
-        const bf16* qr = base + (long) u * 3 * C;
-        const bf16* dOr = dout + ((long) b * T + u) * C + h * HS;
-        float p = expf(dotRow(k, qr, lane) - lse[bh * T + u]), ds = p * (dotRow(v, dOr, lane) - delta[bh * T + u]) * scale;
+    for (int h = g * group; h < (g + 1) * group; h++) {
+        Heads hd = heads(qkv, b, h, T, NH, KVH);
+        long bh = (long) b * NH + h;
+        for (int u = t; u < T; u++) {
+            const bf16* qr = hd.q + u * hd.rs;
+            const bf16* dOr = dout + ((long) b * T + u) * C + h * HS;
+            float p = expf(dotRow(k, qr, lane) - lse[bh * T + u]), ds = p * (dotRow(v, dOr, lane) - delta[bh * T + u]) * scale;
 #pragma unroll
-        for (int i = 0; i < HL; i++) {
-            int d = lane + 32 * i;
-            if (d < HS) {
-                dv[i] += p * bf2f(dOr[d]);
-                dk[i] += ds * bf2f(qr[d]);
+            for (int i = 0; i < HL; i++) {
+                int d = lane + 32 * i;
+                if (d < HS) {
+                    dv[i] += p * bf2f(dOr[d]);
+                    dk[i] += ds * bf2f(qr[d]);
+                }
             }
         }
     }
-    bf16* dst = dqkv + ((long) b * T + t) * 3 * C + h * HS;
+    bf16 *dk_row = dqkv + (kv.k - qkv) + t * kv.rs, *dv_row = dqkv + (kv.v - qkv) + t * kv.rs;
 #pragma unroll
     for (int i = 0; i < HL; i++) {
         int d = lane + 32 * i;
         if (d < HS) {
-            dst[C + d] = f2bf(dk[i]);
-            dst[2 * C + d] = f2bf(dv[i]);
+            dk_row[d] = f2bf(dk[i]);
+            dv_row[d] = f2bf(dv[i]);
         }
     }
 }
@@ -245,14 +272,13 @@ __device__ __forceinline__ void storeRows(bf16* dst, long rs, float (*acc)[4], i
     }
 }
 
-// K/V double buffering of attn_fwd_tc and attn_bwd_dq_tc (base: the head's q columns of qkv, row stride rs): starts
-// streaming key tile j + 1 (when j < last) into the buffers not in use, then waits until tile j is in ks[j & 1] and
-// vs[j & 1] for the whole block.
-__device__ __forceinline__ void nextKvTile(bf16 (*ks)[TILE * LDS], bf16 (*vs)[TILE * LDS], const bf16* base, long rs, int C,
-                                           int j, int last, int T) {
+// K/V double buffering of attn_fwd_tc and attn_bwd_dq_tc (hd: the head's columns of qkv): starts streaming key tile
+// j + 1 (when j < last) into the buffers not in use, then waits until tile j is in ks[j & 1] and vs[j & 1] for the
+// whole block.
+__device__ __forceinline__ void nextKvTile(bf16 (*ks)[TILE * LDS], bf16 (*vs)[TILE * LDS], Heads hd, int j, int last, int T) {
     if (j < last) {
-        loadTile(ks[(j + 1) & 1], base + C, rs, (j + 1) * TILE, T);
-        loadTile(vs[(j + 1) & 1], base + 2 * C, rs, (j + 1) * TILE, T);
+        loadTile(ks[(j + 1) & 1], hd.k, hd.rs, (j + 1) * TILE, T);
+        loadTile(vs[(j + 1) & 1], hd.v, hd.rs, (j + 1) * TILE, T);
     }
     cpCommit();
     cpWaitPrev();
@@ -262,22 +288,21 @@ __device__ __forceinline__ void nextKvTile(bf16 (*ks)[TILE * LDS], bf16 (*vs)[TI
 // Grid (ceil(T/64), NH·B), query tiles in reverse so the longest rows start first. K/V tiles are double-buffered (tile
 // j+1 streams in by cp.async while tile j is used); scores in log2 units; only the diagonal tile is masked (after the
 // first tile every row has a finite running max, so no −∞ − −∞ arises). lse is stored in natural-log units.
-extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int C, int NH, float scale) {
+extern "C" __global__ void __launch_bounds__(128, 4) attn_fwd_tc(bf16* out, float* lse, const bf16* qkv, int T, int NH, int KVH, float scale) {
     __shared__ __align__(16) bf16 ks[2][TILE * LDS];
     __shared__ __align__(16) bf16 vs[2][TILE * LDS];
     int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, qt = gridDim.x - 1 - blockIdx.x;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = qt * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
-    long rs = 3L * C;
-    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = qt * TILE, r0 = q0 + (threadIdx.x >> 5) * 16, C = NH * HS;
+    Heads hd = heads(qkv, b, h, T, NH, KVH);
     float sl = scale * LOG2E;
-    loadTile(ks[0], base + C, rs, 0, T);
-    loadTile(vs[0], base + 2 * C, rs, 0, T);
+    loadTile(ks[0], hd.k, hd.rs, 0, T);
+    loadTile(vs[0], hd.v, hd.rs, 0, T);
     cpCommit();
     unsigned qa[HS / 16][4];
-    loadA(qa, base, rs, r0, T, lane);
+    loadA(qa, hd.q, hd.rs, r0, T, lane);
     float o[HS / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
     for (int j = 0; j <= qt; j++) {
-        nextKvTile(ks, vs, base, rs, C, j, qt, T);
+        nextKvTile(ks, vs, hd, j, qt, T);
         float s[TILE / 8][4] = {};
         mmaTile(s, qa, ks[j & 1], lane);
         float mx[2] = {m[0], m[1]};
@@ -335,19 +360,20 @@ __device__ __forceinline__ float dot2(unsigned x, unsigned y) {
 // forward (scores recomputed): S = Q·Kᵀ, dP = dO·Vᵀ, dQ += dS·K. Also writes delta (B,NH,T) = rowsum(dO ∘ O), which
 // attn_bwd_dkv_tc (launched after) reads.
 extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, float* delta, const bf16* dout, const bf16* out,
-                                                              const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+                                                              const bf16* qkv, const float* lse, int T, int NH, int KVH, float scale) {
     __shared__ __align__(16) bf16 ks[2][TILE * LDS];
     __shared__ __align__(16) bf16 vs[2][TILE * LDS];
     int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, qt = gridDim.x - 1 - blockIdx.x;
     int h = blockIdx.y % NH, b = blockIdx.y / NH, q0 = qt * TILE, r0 = q0 + (threadIdx.x >> 5) * 16;
-    long rs = 3L * C, bh = blockIdx.y, ro = (long) b * T * C + h * HS;
-    const bf16* base = qkv + (long) b * T * rs + h * HS;
+    int C = NH * HS;
+    long bh = blockIdx.y, ro = (long) b * T * C + h * HS;
+    Heads hd = heads(qkv, b, h, T, NH, KVH);
     float sl = scale * LOG2E;
-    loadTile(ks[0], base + C, rs, 0, T);
-    loadTile(vs[0], base + 2 * C, rs, 0, T);
+    loadTile(ks[0], hd.k, hd.rs, 0, T);
+    loadTile(vs[0], hd.v, hd.rs, 0, T);
     cpCommit();
     unsigned qa[HS / 16][4], da[HS / 16][4];
-    loadA(qa, base, rs, r0, T, lane);
+    loadA(qa, hd.q, hd.rs, r0, T, lane);
     loadA(da, dout + ro, C, r0, T, lane);
     float L[2], D[2] = {0.f, 0.f};
     {
@@ -368,7 +394,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, 
     }
     float dq[HS / 8][4] = {};
     for (int j = 0; j <= qt; j++) {
-        nextKvTile(ks, vs, base, rs, C, j, qt, T);
+        nextKvTile(ks, vs, hd, j, qt, T);
         float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
         mmaTile(s, qa, ks[j & 1], lane);
         mmaTile(dp, da, vs[j & 1], lane);
@@ -384,39 +410,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dq_tc(bf16* dqkv, 
         mmaFromAcc(dq, dp, ks[j & 1], lane);
         __syncthreads();
     }
-    storeRows(dqkv + (long) b * T * rs + h * HS, rs, dq, r0, T, 1.f, 1.f, lane);
+    storeRows(dqkv + (hd.q - qkv), hd.rs, dq, r0, T, 1.f, 1.f, lane);
 }
 
-// dK, dV for a tile of 64 keys (each warp 16, K/V fragments re-read from shared memory) over the query tiles at or
-// after the diagonal, with Q, dO, lse and delta double-buffered: Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q.
-// Dynamic shared memory (attnDkvSmem on the host): K, V, 2 stages of Q and dO (TILE × LDS bf16 each), 2 stages of
-// lse | delta (2·TILE fp32). Only the diagonal tile and a last tile past T are masked.
+// dK, dV for a tile of 64 keys of kv head kh (each warp 16 keys, K/V fragments re-read from shared memory): the sum
+// over the NH/KVH query heads that read it, each over its query tiles at or after the diagonal, with Q, dO, lse and
+// delta double-buffered across tiles and heads: Sᵀ = K·Qᵀ, dPᵀ = V·dOᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q. Grid (ceil(T/64),
+// KVH·B). Dynamic shared memory (attnDkvSmem on the host): K, V, 2 stages of Q and dO (TILE × LDS bf16 each), 2
+// stages of lse | delta (2·TILE fp32). Only a head's diagonal tile and a last tile past T are masked.
 extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dkv_tc(bf16* dqkv, const float* delta, const bf16* dout,
-                                                               const bf16* qkv, const float* lse, int T, int C, int NH, float scale) {
+                                                               const bf16* qkv, const float* lse, int T, int NH, int KVH, float scale) {
     extern __shared__ __align__(16) bf16 sm[];
     bf16 *ks = sm, *vs = ks + TILE * LDS, *qs = vs + TILE * LDS, *dos = qs + 2 * TILE * LDS;
     float* stat = (float*) (dos + 2 * TILE * LDS);
-    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, w = threadIdx.x >> 5;
-    int h = blockIdx.y % NH, b = blockIdx.y / NH, k0 = blockIdx.x * TILE, r0 = k0 + w * 16, nq = (T - k0 + TILE - 1) / TILE;
-    long rs = 3L * C, bh = blockIdx.y;
-    const bf16* base = qkv + (long) b * T * rs + h * HS;
-    const bf16* dob = dout + (long) b * T * C + h * HS;
+    int lane = threadIdx.x & 31, g = lane >> 2, c = (lane & 3) * 2, w = threadIdx.x >> 5, C = NH * HS, group = NH / KVH;
+    int kh = blockIdx.y % KVH, b = blockIdx.y / KVH, k0 = blockIdx.x * TILE, r0 = k0 + w * 16, nq = (T - k0 + TILE - 1) / TILE;
+    Heads kv = heads(qkv, b, kh * group, T, NH, KVH);
     float sl = scale * LOG2E;
-    auto stage = [&](int q0, int st) {
-        loadTile(qs + st * TILE * LDS, base, rs, q0, T);
-        loadTile(dos + st * TILE * LDS, dob, C, q0, T);
+    // iteration it: query head kh·group + it / nq, its query tile it % nq counted from the diagonal one
+    auto stage = [&](int it, int st) {
+        int h = kh * group + it / nq, q0 = k0 + it % nq * TILE;
+        long bh = (long) b * NH + h;
+        loadTile(qs + st * TILE * LDS, heads(qkv, b, h, T, NH, KVH).q, kv.rs, q0, T);
+        loadTile(dos + st * TILE * LDS, dout + (long) b * T * C + h * HS, C, q0, T);
         int i = threadIdx.x & (TILE - 1);
         bool ok = q0 + i < T;
         cpAsync4(stat + (2 * st + threadIdx.x / TILE) * TILE + i, (threadIdx.x < TILE ? lse : delta) + (ok ? bh * T + q0 + i : 0), ok);
     };
-    loadTile(ks, base + C, rs, k0, T);
-    loadTile(vs, base + 2 * C, rs, k0, T);
-    stage(k0, 0);
+    loadTile(ks, kv.k, kv.rs, k0, T);
+    loadTile(vs, kv.v, kv.rs, k0, T);
+    stage(0, 0);
     cpCommit();
     float dk[HS / 8][4] = {}, dv[HS / 8][4] = {};
-    for (int j = 0; j < nq; j++) {
-        int q0 = k0 + j * TILE, st = j & 1;
-        if (j + 1 < nq) stage(q0 + TILE, st ^ 1);
+    for (int it = 0; it < nq * group; it++) {
+        int j = it % nq, q0 = k0 + j * TILE, st = it & 1;
+        if (it + 1 < nq * group) stage(it + 1, st ^ 1);
         cpCommit();
         cpWaitPrev();
         __syncthreads();
@@ -445,8 +473,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) attn_bwd_dkv_tc(bf16* dqkv,
         mmaFromAcc(dk, dpT, qt, lane);
         __syncthreads();
     }
-    bf16* dst = dqkv + (long) b * T * rs + h * HS;
-    storeRows(dst + C, rs, dk, r0, T, 1.f, 1.f, lane);
-    storeRows(dst + 2 * C, rs, dv, r0, T, 1.f, 1.f, lane);
+    storeRows(dqkv + (kv.k - qkv), kv.rs, dk, r0, T, 1.f, 1.f, lane);
+    storeRows(dqkv + (kv.v - qkv), kv.rs, dv, r0, T, 1.f, 1.f, lane);
 }
 #endif

@@ -1,11 +1,11 @@
 // Token and position embeddings. out, dy: (B,T,C) fp32 residual stream; ids (B·T); tables fp32 master weights.
 
-// out[b,t] = wte[id] + wpe[t]; n = B·T·C.
+// out[b,t] = wte[id] + wpe[t] (wpe null: no position table, as in Llama); n = B·T·C.
 extern "C" __global__ void embed_fwd(float* out, const int* ids, const float* wte, const float* wpe, int T, int C, long n) {
     GRID_STRIDE(i, n) {
         long r = i / C;
         int c = (int) (i % C);
-        out[i] = wte[(long) ids[r] * C + c] + wpe[(r % T) * C + c];
+        out[i] = wte[(long) ids[r] * C + c] + (wpe ? wpe[(r % T) * C + c] : 0.f);
     }
 }
 

@@ -26,15 +26,16 @@ class MemoryPlanFormulaTest {
         assertEquals(24526, MemoryPlan.bytesPerSequence("cuda", GPT2));
         assertEquals(51964, MemoryPlan.bytesPerSequence("cpu", llama(40)));
         assertEquals(34012, MemoryPlan.bytesPerSequence("cpu", llama(8)), "packed rows of C when F < C");
+        assertEquals(26878, MemoryPlan.bytesPerSequence("cuda", llama(40)));
+        assertEquals(18782, MemoryPlan.bytesPerSequence("cuda", llama(8)), "the fused q|k|v wider than gate|up");
     }
 
     @Test
-    void unknownDevicesAndLlamaOnCudaAreRefused() {
+    void unknownDevicesAreRefused() {
         assertEquals("unknown device tpu",
                 assertThrows(IllegalArgumentException.class, () -> MemoryPlan.bytesPerSequence("tpu", GPT2)).getMessage());
-        assertEquals("arch=llama has no cuda backend",
-                assertThrows(IllegalArgumentException.class, () -> MemoryPlan.bytesPerSequence("cuda", llama(40)))
-                        .getMessage());
+        assertEquals("unknown device tpu",
+                assertThrows(IllegalArgumentException.class, () -> MemoryPlan.bytesPerSequence("tpu", llama(40))).getMessage());
     }
 
     @Test

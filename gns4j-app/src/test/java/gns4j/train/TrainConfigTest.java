@@ -102,7 +102,7 @@ class TrainConfigTest {
         assertError("norm", () -> llama.with("norm=layernorm"));
         assertError("rope_theta", () -> llama.with("rope_theta=1"));
         assertError("ffn_hidden", () -> llama.with("ffn_hidden=-2"));
-        assertError("device", () -> llama.with("device=cuda"));
+        assertEquals(TrainConfig.Device.CUDA, llama.with("device=cuda").run().device(), "Llama trains on CUDA too");
         assertError("n_kv_head", () -> TrainConfig.defaults().with("n_kv_head=2"));
         assertError("ffn_hidden", () -> TrainConfig.defaults().with("ffn_hidden=100"));
         assertError("arch", () -> TrainConfig.defaults().with("arch=mamba"));

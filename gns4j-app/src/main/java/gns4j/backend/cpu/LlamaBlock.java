@@ -48,7 +48,7 @@ final class LlamaBlock {
         this.F = config.ffnHidden();
         this.linear = linear;
         this.attention = attention;
-        this.rope = LlamaKernels.Rope.of(config.blockSize(), config.headSize(), config.ropeTheta());
+        this.rope = LlamaKernels.Rope.of(config);
     }
 
     /**

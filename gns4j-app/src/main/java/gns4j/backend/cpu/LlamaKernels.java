@@ -1,5 +1,7 @@
 package gns4j.backend.cpu;
 
+import gns4j.model.ModelConfig;
+
 import java.util.Arrays;
 
 /**
@@ -15,16 +17,9 @@ final class LlamaKernels {
      * head (Hugging Face's rotate_half), so weights are interchangeable with transformers' Llama.
      */
     record Rope(float[] cos, float[] sin, int half) {
-        static Rope of(int positions, int headSize, double theta) {
-            int half = headSize / 2;
-            float[] cos = new float[positions * half], sin = new float[positions * half];
-            for (int p = 0; p < positions; p++)
-                for (int i = 0; i < half; i++) {
-                    double angle = p * Math.pow(theta, -2.0 * i / headSize);
-                    cos[p * half + i] = (float) Math.cos(angle);
-                    sin[p * half + i] = (float) Math.sin(angle);
-                }
-            return new Rope(cos, sin, half);
+        static Rope of(ModelConfig config) {
+            float[][] tables = config.ropeTables();
+            return new Rope(tables[0], tables[1], config.headSize() / 2);
         }
 
         /**

@@ -118,9 +118,17 @@ public final class CublasLt implements AutoCloseable {
 
     /** dW_i (N,K) fp32 or bf16 (type) = alpha·dy_iᵀ·x_i + beta·dW_i for `count` consecutive slices of `rows` rows of dy (·,N) and x (·,K) bf16 (dW_i stride N·K). */
     public void weightGrad(long dw, int type, long dy, long x, int rows, int K, int N, int count, float alpha, float beta) {
-        long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * N : 0, sw = count > 1 ? (long) N * K : 0;
+        weightGrad(dw, type, dy, N, x, rows, K, N, count, alpha, beta);
+    }
+
+    /**
+     * As {@link #weightGrad(long, int, long, long, int, int, int, int, float, float)} with dy N columns of a wider
+     * matrix (row stride ldy): one weight's slice of a fused projection's output gradient.
+     */
+    public void weightGrad(long dw, int type, long dy, int ldy, long x, int rows, int K, int N, int count, float alpha, float beta) {
+        long sx = count > 1 ? (long) rows * K : 0, sy = count > 1 ? (long) rows * ldy : 0, sw = count > 1 ? (long) N * K : 0;
         int ew = type == R_32F ? 4 : 2;
-        run(new Gemm(false, true, K, N, rows, K, N, K, sx, sy, sw, count, type, alignment(x, 2 * sx), alignment(dy, 2 * sy),
+        run(new Gemm(false, true, K, N, rows, K, ldy, K, sx, sy, sw, count, type, alignment(x, 2 * sx), alignment(dy, 2 * sy),
                 alignment(dw, ew * sw), alignment(dw, ew * sw), EPI_NONE), x, dy, dw, dw, alpha, beta);
     }
 

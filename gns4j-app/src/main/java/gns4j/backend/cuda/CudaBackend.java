@@ -1,4 +1,3 @@
-// Over 400 lines: the GPU step in one place (its device buffers, and each op's forward launch beside its backward).
 package gns4j.backend.cuda;
 
 import gns4j.backend.AdamWSettings;
@@ -6,18 +5,14 @@ import gns4j.backend.Backend;
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
 import gns4j.parallel.Communicator;
-import gns4j.parallel.GradientBuckets;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
-import gns4j.model.NormType;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 
 import static gns4j.backend.cuda.CublasLt.R_16BF;
@@ -28,47 +23,30 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The GPT model on one CUDA GPU: fp32 master weights, gradients and AdamW moments in flat buffers with the
- * {@link ParameterLayout} offsets; a bf16 copy of the weights and bf16 activations feed cuBLASLt (fp32 accumulation);
- * the residual stream, norm statistics and everything reduced stay fp32. The op sequence and the per-example norms
- * are those of the CPU reference (CpuModel); the tied embedding/head norm is always computed exactly (simultaneous).
+ * The model on one CUDA GPU: embedding, the architecture's blocks ({@link CudaBlocks}: GPT-2's or Llama's, the CPU
+ * backend's op sequence), final norm, head (tied or not) and loss, forward and backward with the per-example norms of
+ * every tensor. fp32 master weights, gradients and AdamW moments in flat buffers with the {@link ParameterLayout}
+ * offsets; a bf16 copy of the weights and bf16 activations feed cuBLASLt (fp32 accumulation); the residual stream, norm
+ * statistics and everything reduced stay fp32. The tied embedding/head norm is always computed exactly (simultaneous).
  * All pointers below are device byte addresses; shapes: B examples, T tokens, R = B·T rows, C channels, V vocabulary.
  */
 public final class CudaBackend implements Backend {
-    public static final int MAX_CHUNK = 8;
-    static final long WORKSPACE_BUDGET = 2L << 30;
-    private static final int BIAS_ROWS = 64, MAX_C = 8192;
+    /** Examples per batched per-example GEMM at most (the simultaneous method's chunk). */
+    public static final int MAX_CHUNK = CudaOps.MAX_CHUNK;
+    private static final int MAX_C = 8192;
 
     private final ModelConfig cfg;
     private final ParameterLayout layout;
-    private final int maxB, C, V, NH, L, P;
+    private final int maxB, C, V, L, P;
     private final Gpu gpu;
     private final CublasLt lt;
-    private final long params, paramsBf, adamM, adamV;
-    /**
-     * The fp32 gradient; with an overlapped all-reduce ({@link #overlapGradReduce}) the buckets are summed out of place
-     * into {@code gradsSum} (allocated then), so this rank's gradient stays readable until {@link #allReduceGrads}
-     * swaps the two.
-     */
-    private long grads, gradsSum;
+    private final CudaOps ops;
+    private final CudaBlocks blocks;
+    private final GradientOverlap overlap;
+    private final CudaAdamW adamW;
     private final long[] resid;
-    private final Activations[] acts;
-    private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets;
-    private final long dresid, dresidBf, dnorm, dbig, datty, delta, partG, partB, partBias, sq, gradSq, segments, ws;
-    private final long wsElems;
-    private long gramX, gramY;
-    private int batch, seqLen;
+    private final long lnf, lnfMean, lnfRstd, logits, losses, ids, targets, gradSq, segments;
     private boolean closed;
-    // Overlapped all-reduce: requested for the next backward (overlapNext); begun and queued on queuedOn until
-    // allReduceGrads. nextBucket: buckets queued so far; finalFrom: backward has finished tensors finalFrom.. so far.
-    private GradientBuckets buckets;
-    private long bucketReady;
-    private Communicator overlapNext, queuedOn;
-    private int nextBucket, finalFrom;
-
-    /** Saved activations of one block (bf16 unless noted). */
-    private record Activations(long ln1, long ln1Mean, long ln1Rstd, long qkv, long atty, long lse, long mid, long ln2,
-                               long ln2Mean, long ln2Rstd, long fc, long fcAct) {}
 
     /** True when the driver loads and reports a GPU; never throws. */
     public static boolean available() {
@@ -121,52 +99,30 @@ public final class CudaBackend implements Backend {
         maxB = maxMicroBatch;
         C = config.nEmbd();
         V = config.vocabSize();
-        NH = config.nHead();
         L = config.nLayer();
         P = layout.totalSize;
         if (C > MAX_C) throw new IllegalArgumentException("the CUDA norm kernels support n_embd <= " + MAX_C + ", got " + C);
         gpu = new Gpu(ordinal, Map.of("HS", Integer.toString(config.headSize())));
         try {
             lt = new CublasLt(gpu);
-            long R = (long) maxB * config.blockSize(), RC = R * C, heads = (long) maxB * NH * config.blockSize();
-            boolean ln = config.norm() == NormType.LAYERNORM;
-            params = gpu.alloc(4L * P);
-            paramsBf = gpu.alloc(2L * P);
-            grads = gpu.alloc(4L * P);
-            adamM = gpu.alloc(4L * P);
-            adamV = gpu.alloc(4L * P);
+            overlap = new GradientOverlap(gpu, layout.tensors, P);
+            ops = new CudaOps(gpu, lt, config, layout, maxB, overlap);
+            blocks = CudaBlocks.of(ops);
+            long R = (long) maxB * config.blockSize(), RC = R * C;
+            adamW = new CudaAdamW(gpu, layout);
             resid = new long[L + 1];
             for (int l = 0; l <= L; l++) resid[l] = gpu.alloc(4 * RC);
-            acts = new Activations[L];
-            for (int l = 0; l < L; l++)
-                acts[l] = new Activations(gpu.alloc(2 * RC), ln ? gpu.alloc(4 * R) : 0, gpu.alloc(4 * R), gpu.alloc(6 * RC),
-                        gpu.alloc(2 * RC), gpu.alloc(4 * heads), gpu.alloc(4 * RC), gpu.alloc(2 * RC), ln ? gpu.alloc(4 * R) : 0,
-                        gpu.alloc(4 * R), gpu.alloc(8 * RC), gpu.alloc(8 * RC));
             lnf = gpu.alloc(2 * RC);
-            lnfMean = ln ? gpu.alloc(4 * R) : 0;
+            long meanBytes = ops.meanBytes(R);
+            lnfMean = meanBytes == 0 ? 0 : gpu.alloc(meanBytes);
             lnfRstd = gpu.alloc(4 * R);
             logits = gpu.alloc(2 * R * V);
             losses = gpu.alloc(4 * R);
             ids = gpu.alloc(4 * R);
             targets = gpu.alloc(4 * R);
-            dresid = gpu.alloc(4 * RC);
-            dresidBf = gpu.alloc(2 * RC);
-            dnorm = gpu.alloc(4 * RC);
-            dbig = gpu.alloc(8 * RC);
-            datty = gpu.alloc(2 * RC);
-            delta = gpu.alloc(4 * heads);
-            partG = gpu.alloc(4L * maxB * C);
-            partB = gpu.alloc(4L * maxB * C);
-            partBias = config.bias() ? gpu.alloc(16L * maxB * C) : 0;
             int nt = layout.numTensors();
-            sq = gpu.alloc(8L * nt * maxB);
             gradSq = gpu.alloc(8L * nt);
             segments = gpu.alloc(8L * (nt + 1));
-            long maxNK = (long) V * C;
-            for (ParamTensor t : layout.tensors) if (t.shape().length == 2) maxNK = Math.max(maxNK, t.size());
-            wsElems = workspaceElems(maxB, maxNK);
-            ws = gpu.alloc(2 * wsElems);
-            if (tensorCoreAttention()) gpu.setMaxDynamicShared("attn_bwd_dkv_tc", attnDkvSmem());
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment off = a.allocate(JAVA_LONG, nt + 1);
                 for (ParamTensor t : layout.tensors) off.setAtIndex(JAVA_LONG, t.index(), t.offset());
@@ -174,12 +130,6 @@ public final class CudaBackend implements Backend {
                 gpu.upload(segments, off);
                 gpu.sync();
             }
-            gpu.zero(partG, 4L * maxB * C);
-            gpu.zero(partB, 4L * maxB * C);
-            if (partBias != 0) gpu.zero(partBias, 16L * maxB * C);
-            gpu.zero(grads, 4L * P);
-            gpu.zero(adamM, 4L * P);
-            gpu.zero(adamV, 4L * P);
             gpu.sync();
         } catch (RuntimeException | Error e) {
             gpu.close();
@@ -204,26 +154,26 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void readParams(float[] dst) { download(dst, params); }
+    public void readParams(float[] dst) { download(dst, ops.params); }
 
     @Override
     public void writeParams(float[] src) {
-        upload(params, src);
-        gpu.launch("to_bf16", gpu.blocksFor(P), 1, 256, 0, paramsBf, params, (long) P);
+        upload(ops.params, src);
+        gpu.launch("to_bf16", gpu.blocksFor(P), 1, 256, 0, ops.paramsBf, ops.params, (long) P);
         gpu.sync();
     }
 
     @Override
     public void readGrads(float[] dst) {
         requireNoQueuedSum("readGrads");
-        download(dst, grads);
+        download(dst, ops.grads);
     }
 
     @Override
     public void zeroGrad() {
         requireNoQueuedSum("zeroGrad");
         gpu.makeCurrent();
-        gpu.zero(grads, 4L * P);
+        gpu.zero(ops.grads, 4L * P);
     }
 
     @Override
@@ -233,29 +183,23 @@ public final class CudaBackend implements Backend {
         if (tracking != NormTracking.OFF && (sqOut == null || sqOut.length < nt * B))
             throw new IllegalArgumentException("per-example norm buffer must hold tensors × B = " + nt * B);
         requireNoQueuedSum("forwardBackward");
-        Communicator reduce = overlapNext;
-        overlapNext = null;
         double loss = forward(inputs, targetIds, B, T, true);
-        backward(gradScale, tracking, method, reduce);
+        backward(new CudaOps.Step(B, T, gradScale, tracking, method));
         if (tracking != NormTracking.OFF) {
             double[] got = new double[nt * B];
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment s = a.allocate(JAVA_DOUBLE, (long) nt * B);
-                gpu.download(s, sq);
+                gpu.download(s, ops.sq);
                 MemorySegment.copy(s, JAVA_DOUBLE, 0, got, 0, nt * B);
             }
-            for (ParamTensor t : layout.tensors) {
-                boolean tracked = tracking == NormTracking.ALL || t.kind().isNorm();
-                for (int b = 0; b < B; b++) sqOut[t.index() * B + b] = tracked ? got[t.index() * B + b] : Double.NaN;
-            }
+            for (ParamTensor t : layout.tensors)
+                for (int b = 0; b < B; b++) sqOut[t.index() * B + b] = tracking.tracks(t) ? got[t.index() * B + b] : Double.NaN;
         }
         return loss;
     }
 
     @Override
     public double evaluate(int[] inputs, int[] targetIds, int B, int T) { return forward(inputs, targetIds, B, T, false); }
-
-    // ---------------------------------------------------------------- forward
 
     private double forward(int[] inputs, int[] targetIds, int B, int T, boolean withBackward) {
         if (B < 1 || B > maxB) throw new IllegalArgumentException("batch " + B + " outside [1, " + maxB + "]");
@@ -265,34 +209,17 @@ public final class CudaBackend implements Backend {
             if (inputs[i] < 0 || inputs[i] >= V || targetIds[i] < 0 || targetIds[i] >= V)
                 throw new IllegalArgumentException("token id out of range [0, " + V + ") at position " + i);
         gpu.makeCurrent();
-        batch = B;
-        seqLen = T;
         try (Arena a = Arena.ofConfined()) {
             gpu.upload(ids, a.allocateFrom(JAVA_INT, Arrays.copyOf(inputs, R)));
             gpu.upload(targets, a.allocateFrom(JAVA_INT, Arrays.copyOf(targetIds, R)));
             gpu.sync();
         }
         long RC = (long) R * C;
-        gpu.launch("embed_fwd", gpu.blocksFor(RC), 1, 256, 0, resid[0], ids, param(layout.wte), param(layout.wpe), T, C, RC);
-        for (int l = 0; l < L; l++) {
-            ParameterLayout.Block w = layout.blocks[l];
-            Activations a = acts[l];
-            normForward(a.ln1, a.ln1Mean, a.ln1Rstd, resid[l], w.ln1Weight(), w.ln1Bias(), R);
-            linear(a.qkv, R_16BF, a.ln1, bf(w.qkvWeight()), R, C, 3 * C, 0, w.qkvBias(), 0);
-            if (tensorCoreAttention())
-                gpu.launch("attn_fwd_tc", (T + 63) / 64, NH * B, 128, 0, a.atty, a.lse, a.qkv, T, C, NH, attnScale());
-            else gpu.launch("attn_fwd", rowWarpBlocks(B, T), 1, 256, 0, a.atty, a.lse, a.qkv, B, T, C, NH, attnScale());
-            linear(a.mid, R_32F, a.atty, bf(w.attnProjWeight()), R, C, C, resid[l], w.attnProjBias(), 0);
-            normForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.mid, w.ln2Weight(), w.ln2Bias(), R);
-            if (geluEpilogue()) linear(a.fcAct, R_16BF, a.ln2, bf(w.fcWeight()), R, C, 4 * C, 0, w.fcBias(), a.fc);
-            else {
-                linear(a.fc, R_16BF, a.ln2, bf(w.fcWeight()), R, C, 4 * C, 0, null, 0);
-                gpu.launch("gelu_fwd", gpu.blocksFor(4 * RC), 1, 256, 0, a.fcAct, a.fc, w.fcBias() == null ? 0L : param(w.fcBias()), 4 * RC, 4 * C);
-            }
-            linear(resid[l + 1], R_32F, a.fcAct, bf(w.mlpProjWeight()), R, 4 * C, C, a.mid, w.mlpProjBias(), 0);
-        }
-        normForward(lnf, lnfMean, lnfRstd, resid[L], layout.lnfWeight, layout.lnfBias, R);
-        linear(logits, R_16BF, lnf, bf(head()), R, C, V, 0, null, 0);
+        gpu.launch("embed_fwd", gpu.blocksFor(RC), 1, 256, 0, resid[0], ids, ops.param(layout.wte),
+                layout.wpe == null ? 0L : ops.param(layout.wpe), T, C, RC);
+        for (int l = 0; l < L; l++) blocks.forward(l, resid[l], resid[l + 1], B, T);
+        ops.normForward(lnf, lnfMean, lnfRstd, resid[L], layout.lnfWeight, layout.lnfBias, R);
+        ops.linear(logits, R_16BF, lnf, head(), R, C, V, 0, null, 0);
         gpu.launch("cross_entropy", R, 1, 256, 0, logits, losses, targets, V, 1f / T, withBackward ? 1 : 0);
         float[] perToken = new float[R];
         try (Arena a = Arena.ofConfined()) {
@@ -305,170 +232,39 @@ public final class CudaBackend implements Backend {
         return total / R;
     }
 
-    private void normForward(long y, long mean, long rstd, long x, ParamTensor g, ParamTensor b, int R) {
-        NormKernels.forward(gpu, y, mean, rstd, x, param(g), b == null ? 0L : param(b), R, C);
-    }
-
-    // ---------------------------------------------------------------- backward
-
     /**
-     * Gradients in decreasing layout index: each {@link #gradsFinal} call marks the tensors from the one named up as
-     * final (no later op of this backward writes them), so with {@code reduce} their buckets are queued there.
+     * Gradients in decreasing layout index: each {@link CudaOps#gradsFinal} marks the tensors from the one named up as
+     * final (no later op of this backward writes them), so that an overlapped all-reduce can queue their buckets.
      */
-    private void backward(float s, NormTracking tracking, LinearNormMethod method, Communicator reduce) {
-        int B = batch, T = seqLen, R = B * T;
+    private void backward(CudaOps.Step st) {
+        int B = st.B(), T = st.T(), R = st.R();
         long RC = (long) R * C;
-        boolean all = tracking == NormTracking.ALL, norms = tracking != NormTracking.OFF;
-        if (norms) gpu.zero(sq, 8L * layout.numTensors() * B);
+        float s = st.scale();
         ParameterLayout p = layout;
-        if (reduce != null) {
-            queuedOn = reduce;
-            nextBucket = 0;
-            finalFrom = p.numTensors();
-        }
-        lt.linearBackwardInput(dnorm, R_32F, logits, bf(head()), R, C, V, 0);
+        overlap.begin();
+        ops.beginBackward(st);
+        lt.linearBackwardInput(ops.dnorm, R_32F, logits, ops.bf(head()), R, C, V, 0);
         if (p.lmHead != null) {
-            linearWeight(p.lmHead, null, logits, lnf, B, T, C, V, s, all, method);
-            gradsFinal(p.lmHead);
+            ops.linearWeights(logits, lnf, C, st, null, p.lmHead);
+            ops.gradsFinal(p.lmHead);
         }
-        gpu.zero(dresid, 4 * RC);
-        normBackward(dnorm, resid[L], lnfMean, lnfRstd, p.lnfWeight, p.lnfBias, B, T, s, norms);
-        gradsFinal(p.lnfWeight);
-        for (int l = L - 1; l >= 0; l--) {
-            ParameterLayout.Block w = p.blocks[l];
-            Activations a = acts[l];
-            lt.linearBackwardInput(dbig, R_16BF, dresidBf, bf(w.mlpProjWeight()), R, 4 * C, C, geluEpilogue() ? a.fc : 0);
-            linearWeight(w.mlpProjWeight(), w.mlpProjBias(), dresidBf, a.fcAct, B, T, 4 * C, C, s, all, method);
-            gradsFinal(w.mlpProjWeight());
-            if (!geluEpilogue()) gpu.launch("gelu_bwd", gpu.blocksFor(4 * RC), 1, 256, 0, dbig, a.fc, dbig, 4 * RC);
-            lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.fcWeight()), R, C, 4 * C, 0);
-            linearWeight(w.fcWeight(), w.fcBias(), dbig, a.ln2, B, T, C, 4 * C, s, all, method);
-            gradsFinal(w.fcWeight());
-            normBackward(dnorm, a.mid, a.ln2Mean, a.ln2Rstd, w.ln2Weight(), w.ln2Bias(), B, T, s, norms);
-            gradsFinal(w.ln2Weight());
-            lt.linearBackwardInput(datty, R_16BF, dresidBf, bf(w.attnProjWeight()), R, C, C, 0);
-            linearWeight(w.attnProjWeight(), w.attnProjBias(), dresidBf, a.atty, B, T, C, C, s, all, method);
-            gradsFinal(w.attnProjWeight());
-            attentionBackward(a, B, T);
-            lt.linearBackwardInput(dnorm, R_32F, dbig, bf(w.qkvWeight()), R, C, 3 * C, 0);
-            linearWeight(w.qkvWeight(), w.qkvBias(), dbig, a.ln1, B, T, C, 3 * C, s, all, method);
-            gradsFinal(w.qkvWeight());
-            normBackward(dnorm, resid[l], a.ln1Mean, a.ln1Rstd, w.ln1Weight(), w.ln1Bias(), B, T, s, norms);
-            gradsFinal(w.ln1Weight());
+        gpu.zero(ops.dresid, 4 * RC);
+        ops.normBackward(ops.dnorm, resid[L], lnfMean, lnfRstd, p.lnfWeight, p.lnfBias, st);
+        ops.gradsFinal(p.lnfWeight);
+        for (int l = L - 1; l >= 0; l--) blocks.backward(l, resid[l], st);
+        if (p.wpe != null) {
+            long TC = (long) T * C;
+            gpu.launch("pos_bwd", gpu.blocksFor(TC), 1, 256, 0, ops.grad(p.wpe), ops.dresid, B, TC, s);
+            ops.gradsFinal(p.wpe);
+            if (st.all()) gpu.launch("dot_per_example", gpu.blocksFor(TC), B, 256, 0, ops.sqRow(p.wpe), ops.dresid, ops.dresid, TC);
         }
-        long TC = (long) T * C;
-        gpu.launch("pos_bwd", gpu.blocksFor(TC), 1, 256, 0, grad(p.wpe), dresid, B, TC, s);
-        gradsFinal(p.wpe);
-        if (all) gpu.launch("dot_per_example", gpu.blocksFor(TC), B, 256, 0, sqRow(p.wpe), dresid, dresid, TC);
         // the tied embedding: the head's gradient (deferred to here), then the lookup's scatter
-        if (p.lmHead == null && all) perExample(grad(p.wte), sqRow(p.wte), logits, lnf, B, T, C, V, s, dresid);
-        else if (p.lmHead == null) lt.weightGrad(grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
-        gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, grad(p.wte), dresid, ids, C, RC, s);
-        gradsFinal(p.wte);
-        if (all) gpu.launch("embed_group_sq", T, B, 256, 4 * T, sqRow(p.wte), dresid, ids, T, C);
-        if (reduce != null && nextBucket != buckets.size())
-            throw new IllegalStateException("backward queued " + nextBucket + " of " + buckets.size() + " gradient buckets");
-    }
-
-    /**
-     * Backward has finished the gradients of tensors {@code lowest.index()} and up. During an overlapped all-reduce,
-     * queues the sums of the buckets this completes ({@link GradientBuckets#readyAfter}), in bucket order, behind an
-     * event recorded on the compute stream after the kernels that wrote them.
-     */
-    private void gradsFinal(ParamTensor lowest) {
-        if (queuedOn == null) return;
-        int t = lowest.index();
-        if (t >= finalFrom)
-            throw new IllegalStateException("backward finished " + lowest.name() + " after tensor " + finalFrom + ": not in decreasing layout order");
-        List<GradientBuckets.Bucket> ready = new ArrayList<>();
-        for (int i = finalFrom - 1; i >= t; i--) ready.addAll(buckets.readyAfter(i));
-        finalFrom = t;
-        if (ready.isEmpty()) return;
-        gpu.driver.eventRecord(bucketReady, gpu.stream);
-        for (GradientBuckets.Bucket b : ready) {
-            if (b.index() != nextBucket) throw new IllegalStateException("gradient bucket " + b.index() + " ready before bucket " + nextBucket);
-            queuedOn.queueAllReduceSum(grads + 4L * b.offset(), gradsSum + 4L * b.offset(), b.length(), Communicator.DataType.FLOAT32, bucketReady);
-            nextBucket++;
-        }
-    }
-
-    /** dqkv (in dbig) from datty: tensor-core flash kernels (dQ and delta per query tile, then dK/dV per key tile) or one warp per row. */
-    private void attentionBackward(Activations a, int B, int T) {
-        if (tensorCoreAttention()) {
-            int tiles = (T + 63) / 64;
-            gpu.launch("attn_bwd_dq_tc", tiles, NH * B, 128, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, T, C, NH, attnScale());
-            gpu.launch("attn_bwd_dkv_tc", tiles, NH * B, 128, attnDkvSmem(), dbig, delta, datty, a.qkv, a.lse, T, C, NH, attnScale());
-        } else {
-            gpu.launch("attn_bwd_dq", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.atty, a.qkv, a.lse, B, T, C, NH, attnScale());
-            gpu.launch("attn_bwd_dkv", rowWarpBlocks(B, T), 1, 256, 0, dbig, delta, datty, a.qkv, a.lse, B, T, C, NH, attnScale());
-        }
-    }
-
-    /** Norm-layer backward: dresid += dx (and its bf16 copy), per-example γ/β partials, then grads and norms. */
-    private void normBackward(long dy, long x, long mean, long rstd, ParamTensor g, ParamTensor b, int B, int T, float s,
-                              boolean tracked) {
-        NormKernels.backward(gpu, dresid, dresidBf, partG, partB, dy, x, mean, rstd, param(g), grad(g), b == null ? 0L : grad(b),
-                tracked ? sqRow(g) : 0L, tracked && b != null ? sqRow(b) : 0L, B, T, C, s);
-    }
-
-    /** Weight (and bias) gradient of y = x·Wᵀ + b with dy (R,N) and x (R,K) bf16, plus per-example norms if tracked. */
-    private void linearWeight(ParamTensor w, ParamTensor bias, long dy, long x, int B, int T, int K, int N, float s,
-                              boolean tracked, LinearNormMethod method) {
-        if (!tracked || method.useGhost(T, K, N)) lt.weightGrad(grad(w), R_32F, dy, x, B * T, K, N, 1, s, 1f);
-        if (tracked && method.useGhost(T, K, N)) ghostNorm(sqRow(w), x, dy, B, T, K, N);
-        else if (tracked) perExample(grad(w), sqRow(w), dy, x, B, T, K, N, s, 0);
-        if (bias != null) {
-            int tiles = (T + BIAS_ROWS - 1) / BIAS_ROWS;
-            int cols = N % 2 == 0 ? N / 2 : N, threads = Math.min(256, (cols + 31) / 32 * 32);
-            gpu.launch("bias_partial", (cols + threads - 1) / threads, B * tiles, threads, 0, partBias, dy, T, N, BIAS_ROWS, tiles);
-            gpu.launch("norm_wgrad", (N + 255) / 256, 1, 256, 0, grad(bias), tracked ? sqRow(bias) : 0L, partBias, B, N, s);
-        }
-    }
-
-    /**
-     * Simultaneous method: per-example dW_b (N,K) for a chunk of examples by one batched GEMM into the workspace (bf16,
-     * as PyTorch's autocast weight gradients, halving this pass's traffic), then one fused pass adds scale·Σ_b dW_b
-     * to the gradient and |dW_b|² to the norms. embDy != 0: tied head (dW_b = H_b, V×C), whose per-example gradient also
-     * has the token-embedding scatter S_b of dy rows of the residual gradient: adds the cross term 2⟨H_b, S_b⟩ here; the
-     * caller adds the scatter to the gradient and |S_b|² (embed_bwd, embed_group_sq).
-     */
-    private void perExample(long gw, long sqRow, long dy, long x, int B, int T, int K, int N, float s, long embDy) {
-        long NK = (long) N * K;
-        int chunk = chunk(B, NK, wsElems);
-        for (int b0 = 0; b0 < B; b0 += chunk) {
-            int nb = Math.min(chunk, B - b0);
-            lt.weightGrad(ws, R_16BF, dy + 2L * b0 * T * N, x + 2L * b0 * T * K, T, K, N, nb, 1f, 0f);
-            if (embDy != 0)
-                gpu.launch("tied_cross", (T + 7) / 8, nb, 256, 0, sqRow + 8L * b0, ws, embDy + 4L * b0 * T * C, ids + 4L * b0 * T, T, C, NK);
-            gpu.launch("pe_reduce", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, gw, sqRow + 8L * b0, ws, nb, NK, s);
-        }
-    }
-
-    /** Ghost norm: |dW_b|² = ⟨x_b x_bᵀ, dy_b dy_bᵀ⟩ from two batched T×T Gram matrices. */
-    private void ghostNorm(long sqRow, long x, long dy, int B, int T, int K, int N) {
-        if (gramX == 0) {
-            long bytes = 4L * maxB * cfg.blockSize() * cfg.blockSize();
-            gramX = gpu.alloc(bytes);
-            gramY = gpu.alloc(bytes);
-        }
-        gram(gramX, x, B, T, K);
-        gram(gramY, dy, B, T, N);
-        long TT = (long) T * T;
-        gpu.launch("dot_per_example", gpu.blocksFor(TT), B, 256, 0, sqRow, gramX, gramY, TT);
-    }
-
-    // ---------------------------------------------------------------- GEMMs (row-major views of column-major cuBLASLt)
-
-    /** CublasLt.linear with bias a parameter (may be null): fp32 for fp32 out, its bf16 copy for bf16 out. */
-    private void linear(long out, int outType, long x, long w, int R, int K, int N, long residual, ParamTensor bias, long geluIn) {
-        lt.linear(out, outType, x, w, R, K, N, residual, bias == null ? 0 : outType == R_32F ? param(bias) : bf(bias), geluIn);
-    }
-
-    /** g_b (T,T) fp32 = x_b·x_bᵀ for each example of x (B,T,K) bf16. */
-    private void gram(long g, long x, int B, int T, int K) {
-        long sx = B > 1 ? (long) T * K : 0, sg = B > 1 ? (long) T * T : 0;
-        lt.run(new CublasLt.Gemm(true, false, T, T, K, K, K, T, sx, sx, sg, B, R_32F, CublasLt.alignment(x, 2 * sx),
-                CublasLt.alignment(x, 2 * sx), CublasLt.alignment(g, 4 * sg), CublasLt.alignment(g, 4 * sg), CublasLt.EPI_NONE), x, x, g, g, 1f, 0f);
+        if (p.lmHead == null && st.all()) ops.perExample(ops.grad(p.wte), ops.sqRow(p.wte), logits, V, lnf, B, T, C, V, s, ops.dresid, ids);
+        else if (p.lmHead == null) lt.weightGrad(ops.grad(p.wte), R_32F, logits, lnf, R, C, V, 1, s, 1f);
+        gpu.launch("embed_bwd", gpu.blocksFor(RC), 1, 256, 0, ops.grad(p.wte), ops.dresid, ids, C, RC, s);
+        ops.gradsFinal(p.wte);
+        if (st.all()) gpu.launch("embed_group_sq", T, B, 256, 4 * T, ops.sqRow(p.wte), ops.dresid, ids, T, C);
+        overlap.endBackward();
     }
 
     // ---------------------------------------------------------------- whole-buffer ops
@@ -478,7 +274,7 @@ public final class CudaBackend implements Backend {
         gpu.makeCurrent();
         int nt = layout.numTensors();
         gpu.zero(gradSq, 8L * nt);
-        gpu.launch("sumsq_segments", 4 * gpu.smCount, nt, 256, 0, gradSq, grads, segments);
+        gpu.launch("sumsq_segments", 4 * gpu.smCount, nt, 256, 0, gradSq, ops.grads, segments);
         double[] out = new double[nt];
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(JAVA_DOUBLE, nt);
@@ -489,25 +285,20 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * After an overlapped backward: waits for the bucket sums queued on the communicator's stream (the host polls, with
-     * the communicator's timeout and abort), then makes their buffer the gradient. Otherwise one in-place all-reduce
-     * of the whole fp32 gradient once backward has finished on this GPU, waited for before this returns.
+     * After an overlapped backward: waits for the bucket sums queued on the communicator's stream, then makes their
+     * buffer the gradient ({@link GradientOverlap#complete}). Otherwise one in-place all-reduce of the whole fp32
+     * gradient once backward has finished on this GPU, waited for before this returns.
      */
     @Override
     public void allReduceGrads(Communicator comm) {
         requireDeviceBuffers(comm);
         gpu.makeCurrent();
-        if (queuedOn != null) {
-            if (comm != queuedOn) throw new IllegalStateException("allReduceGrads on another communicator than the sum begun in backward");
-            comm.awaitQueued();
-            long local = grads;
-            grads = gradsSum;
-            gradsSum = local;
-            queuedOn = null;
+        if (overlap.queued()) {
+            ops.grads = overlap.complete(comm, ops.grads);
             return;
         }
         gpu.sync();
-        comm.allReduceSum(MemorySegment.ofAddress(grads), P, Communicator.DataType.FLOAT32);
+        comm.allReduceSum(MemorySegment.ofAddress(ops.grads), P, Communicator.DataType.FLOAT32);
     }
 
     /**
@@ -519,12 +310,7 @@ public final class CudaBackend implements Backend {
         requireDeviceBuffers(comm);
         requireNoQueuedSum("overlapGradReduce");
         gpu.makeCurrent();
-        if (gradsSum == 0) {
-            bucketReady = gpu.driver.eventCreate(Driver.EVENT_DISABLE_TIMING);
-            gradsSum = gpu.alloc(4L * P);
-        }
-        if (buckets == null || buckets.bucketBytes() != bucketBytes) buckets = new GradientBuckets(layout.tensors, bucketBytes, 4);
-        overlapNext = comm;
+        overlap.request(comm, bucketBytes);
     }
 
     private static void requireDeviceBuffers(Communicator comm) {
@@ -534,7 +320,7 @@ public final class CudaBackend implements Backend {
 
     /** The gradient may not be touched between an overlapped backward and the allReduceGrads that completes its sum. */
     private void requireNoQueuedSum(String call) {
-        if (queuedOn != null)
+        if (overlap.queued())
             throw new IllegalStateException(call + " while the gradient all-reduce begun in backward is queued: call allReduceGrads first");
     }
 
@@ -542,7 +328,7 @@ public final class CudaBackend implements Backend {
     public void scaleGrads(float factor) {
         requireNoQueuedSum("scaleGrads");
         gpu.makeCurrent();
-        gpu.launch("scale_f32", gpu.blocksFor(P), 1, 256, 0, grads, (long) P, factor);
+        gpu.launch("scale_f32", gpu.blocksFor(P), 1, 256, 0, ops.grads, (long) P, factor);
     }
 
     /** AdamW over runs of consecutive tensors sharing their weight-decay flag; refreshes the bf16 weights. */
@@ -550,49 +336,19 @@ public final class CudaBackend implements Backend {
     public void adamwStep(AdamWSettings st, double lr, int step) {
         requireNoQueuedSum("adamwStep");
         gpu.makeCurrent();
-        float bc1 = (float) (1 - Math.pow(st.beta1(), step)), bc2 = (float) (1 - Math.pow(st.beta2(), step));
-        for (DecayRun r : decayRuns(layout)) {
-            long off = r.offset(), n = r.size();
-            gpu.launch("adamw", gpu.blocksFor(n), 1, 256, 0, params + 4 * off, paramsBf + 2 * off, grads + 4 * off,
-                    adamM + 4 * off, adamV + 4 * off, n, (float) lr, (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
-                    r.decayed() ? (float) st.weightDecay() : 0f, bc1, bc2);
-        }
-        gpu.sync();
-    }
-
-    /** A maximal run [offset, offset + size) of consecutive tensors with the same weight-decay flag. */
-    record DecayRun(long offset, long size, boolean decayed) {}
-
-    static List<DecayRun> decayRuns(ParameterLayout layout) {
-        List<DecayRun> runs = new ArrayList<>();
-        for (ParamTensor t : layout.tensors) {
-            DecayRun last = runs.isEmpty() ? null : runs.getLast();
-            if (last != null && last.decayed() == t.kind().decayed) runs.set(runs.size() - 1, new DecayRun(last.offset(), last.size() + t.size(), last.decayed()));
-            else runs.add(new DecayRun(t.offset(), t.size(), t.kind().decayed));
-        }
-        return runs;
-    }
-
-    /** Examples per batched per-example GEMM: at most MAX_CHUNK and B, and as many N·K matrices as the workspace holds. */
-    static int chunk(int B, long NK, long workspaceElems) {
-        return (int) Math.max(1, Math.min(Math.min(MAX_CHUNK, B), workspaceElems / NK));
-    }
-
-    /** Workspace floats: room for min(MAX_CHUNK, maxB) of the largest matrix within the budget, never less than one. */
-    static long workspaceElems(int maxB, long maxNK) {
-        return Math.max(maxNK, Math.min((long) Math.min(MAX_CHUNK, maxB) * maxNK, WORKSPACE_BUDGET / 2));
+        adamW.step(st, lr, step, ops.params, ops.paramsBf, ops.grads);
     }
 
     @Override
     public void readOptimizerState(float[] m, float[] v) {
-        download(m, adamM);
-        download(v, adamV);
+        download(m, adamW.m);
+        download(v, adamW.v);
     }
 
     @Override
     public void writeOptimizerState(float[] m, float[] v) {
-        upload(adamM, m);
-        upload(adamV, v);
+        upload(adamW.m, m);
+        upload(adamW.v, v);
     }
 
     /** GPU milliseconds per kernel/GEMM since the last call when run with -Dgns4j.cuda.profile=true, else empty. */
@@ -605,16 +361,10 @@ public final class CudaBackend implements Backend {
     public void close() {
         if (closed) return;
         closed = true;
-        // Bucket sums still queued (backward or allReduceGrads failed) read and write our gradient buffers: abort them
-        // (ncclCommAbort ends the pending collectives) before the buffers are freed.
-        if (queuedOn != null) queuedOn.abort(new IllegalStateException("the backend closed with a gradient sum queued"));
-        gpu.makeCurrent();
-        if (bucketReady != 0) gpu.driver.eventDestroy(bucketReady);
+        overlap.close();
         lt.close();
         gpu.close();
     }
-
-    // ---------------------------------------------------------------- helpers
 
     private void download(float[] dst, long src) {
         gpu.makeCurrent();
@@ -635,26 +385,4 @@ public final class CudaBackend implements Backend {
     }
 
     private ParamTensor head() { return layout.lmHead != null ? layout.lmHead : layout.wte; }
-
-    /** The mma.sync flash kernels cover head sizes that are multiples of 16 up to 64 (attention.cu). */
-    private boolean tensorCoreAttention() { return cfg.headSize() % 16 == 0 && cfg.headSize() <= 64; }
-
-    /** attn_bwd_dkv_tc's shared memory: K, V and two stages of Q and dO (64 × (HS + 8) bf16), two of lse | delta. */
-    private int attnDkvSmem() { return 6 * 64 * (cfg.headSize() + 8) * 2 + 4 * 64 * 4; }
-
-    /** GELU (and its gradient) in the cuBLASLt epilogue; its aux matrix needs a leading dimension 4·C divisible by 8. */
-    private boolean geluEpilogue() { return C % 2 == 0; }
-
-    private float attnScale() { return (float) (1.0 / Math.sqrt(cfg.headSize())); }
-
-    /** 256-thread blocks holding one warp per (example, head, token) row. */
-    private int rowWarpBlocks(int B, int T) { return (int) (((long) B * NH * T + 7) / 8); }
-
-    private long param(ParamTensor t) { return params + 4L * t.offset(); }
-
-    private long bf(ParamTensor t) { return paramsBf + 2L * t.offset(); }
-
-    private long grad(ParamTensor t) { return grads + 4L * t.offset(); }
-
-    private long sqRow(ParamTensor t) { return sq + 8L * t.index() * batch; }
 }

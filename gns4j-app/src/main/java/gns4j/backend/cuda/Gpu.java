@@ -24,7 +24,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class Gpu implements AutoCloseable {
     /** Kernel sources in src/main/resources/gns4j/cuda, compiled as one module after common.cuh. */
     static final List<String> SOURCES = List.of("embedding.cu", "norm.cu", "attention.cu", "pointwise.cu", "loss.cu",
-            "linear.cu", "optim.cu");
+            "linear.cu", "optim.cu", "llama.cu");
     private static final int MAX_ARGS = 32;
 
     final Driver driver;

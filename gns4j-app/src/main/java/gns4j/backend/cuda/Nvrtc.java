@@ -15,12 +15,13 @@ final class Nvrtc {
     private final MethodHandle version, create, compile, cubinSize, cubin, logSize, log, destroy, errorString;
 
     static synchronized Nvrtc get() {
-        if (instance == null) instance = new Nvrtc();
+        if (instance == null) instance = new Nvrtc(NativeLibrary.toolkitNames("libnvrtc"));
         return instance;
     }
 
-    private Nvrtc() {
-        NativeLibrary lib = NativeLibrary.load("NVRTC", NativeLibrary.toolkitNames("libnvrtc"));
+    /** NVRTC from the first of these library names that opens (tests also try older toolkits' sonames). */
+    Nvrtc(List<String> names) {
+        NativeLibrary lib = NativeLibrary.load("NVRTC", names);
         version = lib.fn("nvrtcVersion", JAVA_INT, ADDRESS, ADDRESS);
         create = lib.fn("nvrtcCreateProgram", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
         compile = lib.fn("nvrtcCompileProgram", JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS);

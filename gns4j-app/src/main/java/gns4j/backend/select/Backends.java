@@ -6,7 +6,6 @@ import gns4j.backend.MemoryPlan;
 import gns4j.backend.cpu.CpuBackend;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.cuda.CudaUnavailableException;
-import gns4j.model.Arch;
 import gns4j.model.ModelConfig;
 
 import java.util.function.Consumer;
@@ -27,7 +26,6 @@ public final class Backends {
     public static Backend open(String device, ModelConfig config, int maxMicroBatch, int threads, int gpu, Consumer<String> notice) {
         return switch (resolve(device, config, notice)) {
             case "cuda" -> {
-                if (config.arch() != Arch.GPT2) throw new UserError(CUDA_GPT2_ONLY);
                 try {
                     yield CudaBackend.open(config, maxMicroBatch, gpu);
                 } catch (CudaUnavailableException e) {
@@ -38,22 +36,11 @@ public final class Backends {
         };
     }
 
-    /** Why a Llama model does not train on CUDA. */
-    public static final String CUDA_GPT2_ONLY =
-            "the CUDA backend trains GPT-2 blocks only for now; arch=llama trains on the CPU (--device cpu)";
-
-    /**
-     * "cpu" or "cuda" for a device setting and model; auto gives the CPU and a notice without a usable GPU, or for a
-     * model whose blocks only the CPU backend has.
-     */
+    /** "cpu" or "cuda" for a device setting and model; auto gives the CPU and a notice without a usable GPU. */
     public static String resolve(String device, ModelConfig model, Consumer<String> notice) {
         return switch (device) {
             case "cpu", "cuda" -> device;
             case "auto" -> {
-                if (model.arch() != Arch.GPT2) {
-                    notice.accept("device auto: " + CUDA_GPT2_ONLY.replace(" (--device cpu)", "") + "; using the CPU");
-                    yield "cpu";
-                }
                 if (CudaBackend.available()) yield "cuda";
                 notice.accept("device auto: " + CudaBackend.unavailableReason() + "; using the CPU");
                 yield "cpu";

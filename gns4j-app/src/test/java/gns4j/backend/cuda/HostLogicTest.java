@@ -1,5 +1,7 @@
 package gns4j.backend.cuda;
 
+import gns4j.model.ModelConfig;
+import gns4j.model.ParameterLayout;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +21,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Host-side logic that needs no GPU: library search, cache keys and files, error text, alignment, the probe. */
 class HostLogicTest {
+    @Test
+    void llamaFusedProjectionsAreConsecutiveInTheLayout() {
+        for (boolean tied : new boolean[]{false, true}) {
+            ParameterLayout layout = new ParameterLayout(ModelConfig.llama(3, 4, 2, 64, 16, 97, 192, 10000, tied));
+            for (ParameterLayout.LlamaBlock w : layout.llamaBlocks) {
+                assertTrue(CudaLlamaBlocks.stacked(w.q(), w.k(), w.v()));
+                assertTrue(CudaLlamaBlocks.stacked(w.gate(), w.up()));
+            }
+            assertFalse(CudaLlamaBlocks.stacked(layout.llamaBlocks[0].q(), layout.llamaBlocks[0].v()));
+        }
+    }
+
     @Test
     void libraryCandidatesTryPlainNamesFirstThenEachDirectory() {
         assertEquals(List.of("libx.so.1", "libx.so", "/a/libx.so.1", "/a/libx.so", "/b/libx.so.1", "/b/libx.so"),
@@ -91,7 +105,7 @@ class HostLogicTest {
     void decayRunsCoverEveryParameterOnceWithUniformFlags() {
         for (boolean tied : new boolean[]{true, false}) {
             var layout = new gns4j.model.ParameterLayout(new gns4j.model.ModelConfig(2, 2, 8, 6, 11, true, gns4j.model.NormType.LAYERNORM, tied));
-            var runs = CudaBackend.decayRuns(layout);
+            var runs = CudaAdamW.decayRuns(layout);
             long next = 0;
             for (int i = 0; i < runs.size(); i++) {
                 var r = runs.get(i);
@@ -108,14 +122,14 @@ class HostLogicTest {
     @Test
     void perExampleChunksFitTheWorkspace() {
         long head = 50304L * 768;
-        long ws = CudaBackend.workspaceElems(8, head);
-        assertTrue(ws * 2 <= CudaBackend.WORKSPACE_BUDGET && ws >= head);
-        assertEquals(8, CudaBackend.chunk(8, head, ws));
-        assertEquals(8, CudaBackend.chunk(16, 768L * 3072, ws));
-        assertEquals(3, CudaBackend.chunk(3, 768L * 3072, ws));
-        assertEquals(1, CudaBackend.chunk(8, 3 * head, 3 * head));
-        long huge = CudaBackend.WORKSPACE_BUDGET;
-        assertEquals(huge, CudaBackend.workspaceElems(8, huge));
+        long ws = CudaOps.workspaceElems(8, head);
+        assertTrue(ws * 2 <= CudaOps.WORKSPACE_BUDGET && ws >= head);
+        assertEquals(8, CudaOps.chunk(8, head, ws));
+        assertEquals(8, CudaOps.chunk(16, 768L * 3072, ws));
+        assertEquals(3, CudaOps.chunk(3, 768L * 3072, ws));
+        assertEquals(1, CudaOps.chunk(8, 3 * head, 3 * head));
+        long huge = CudaOps.WORKSPACE_BUDGET;
+        assertEquals(huge, CudaOps.workspaceElems(8, huge));
     }
 
     @Test

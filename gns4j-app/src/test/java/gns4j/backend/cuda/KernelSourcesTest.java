@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Every .cu resource compiles with nvcc for sm_90 (skipped without nvcc), and the module lists all of them. */
+/**
+ * Every .cu resource compiles for sm_90 with NVRTC, as the backend compiles them, for every head size the attention
+ * kernels specialise (skipped, with the reason, where no libnvrtc loads), and with nvcc (skipped without nvcc); the
+ * module lists all of them.
+ */
 class KernelSourcesTest {
     static final Path RESOURCES = Path.of("gns4j-app/src/main/resources/gns4j/cuda");
 
@@ -60,6 +65,27 @@ class KernelSourcesTest {
             assertEquals(0, p.exitValue(), file + " (HS=" + hs + "):\n" + log);
             assertTrue(Files.size(out) > 0);
         }
+    }
+
+    /** NVRTC of this machine: the backend's sonames, then CUDA 11's (Debian's libnvrtc11.2 package, NVRTC 11.8). */
+    static Nvrtc nvrtc() {
+        List<String> names = new ArrayList<>(NativeLibrary.toolkitNames("libnvrtc"));
+        names.add("libnvrtc.so.11.2");
+        try {
+            return new Nvrtc(names);
+        } catch (CudaUnavailableException e) {
+            return null;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"4", "64"}) // the warp-per-row and the tensor-core attention kernels
+    void moduleCompilesWithNvrtcForSm90(String headSize) {
+        Nvrtc nvrtc = nvrtc();
+        if (nvrtc == null) System.err.println("KernelSourcesTest: NVRTC compile check SKIPPED (no libnvrtc on this machine)");
+        assumeTrue(nvrtc != null, "no libnvrtc on this machine");
+        byte[] cubin = nvrtc.compile(Gpu.source(), "gns4j.cu", Gpu.options("sm_90", Map.of("HS", headSize)));
+        assertTrue(cubin.length > 0);
     }
 
     @Test
