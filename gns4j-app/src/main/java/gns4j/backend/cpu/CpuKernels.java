@@ -149,14 +149,25 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- pointwise
 
-    /** GELU, tanh approximation (GPT-2's); out and x of one shape. */
-    static void geluForward(Parallel par, Mat out, Mat x) {
-        par.forEach(x.rows(), r -> VectorMath.gelu(x.data(), x.row(r), out.data(), out.row(r), x.cols()));
+    /**
+     * GELU, tanh approximation (GPT-2's), fused into the product that makes its input: each finished block of the
+     * product x is also written through GELU into out (x's shape).
+     */
+    static Gemm.Epilogue gelu(Mat out) {
+        return (x, c, ldc, i, j, m, n) -> {
+            for (int r = 0; r < m; r++) VectorMath.gelu(x, c + r * ldc, out.data(), out.row(i + r) + j, n);
+        };
     }
 
-    /** dx = GELU'(x) ⊙ dout, all of one shape. */
-    static void geluBackward(Parallel par, Mat dx, Mat x, Mat dout) {
-        par.forEach(x.rows(), r -> VectorMath.geluBackward(x.data(), x.row(r), dout.data(), dout.row(r), dx.data(), dx.row(r), x.cols()));
+    /**
+     * Backward of {@link #gelu} fused into the product that makes dout: each finished block of it is multiplied in
+     * place by GELU'(x), x the saved pre-activation (dout's shape), so it becomes dx.
+     */
+    static Gemm.Epilogue geluBackward(Mat x) {
+        return (dy, c, ldc, i, j, m, n) -> {
+            for (int r = 0; r < m; r++)
+                VectorMath.geluBackward(x.data(), x.row(i + r) + j, dy, c + r * ldc, dy, c + r * ldc, n);
+        };
     }
 
     /** out (R,C) = a + b. */

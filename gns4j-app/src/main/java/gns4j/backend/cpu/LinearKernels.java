@@ -20,17 +20,23 @@ final class LinearKernels {
         return Gemm.pack(par, Gemm.View.transposed(w), w.cols(), w.rows(), scratch, 0);
     }
 
-    /** out (R,N) = inp (R,K) · Wᵀ + bias (1,N) (null: none); Wᵀ from {@link #packTransposed}. */
-    static void forward(Parallel par, Mat out, Mat inp, Gemm.Packed weightT, Mat bias) {
+    /**
+     * out (R,N) = inp (R,K) · Wᵀ + bias (1,N) (null: none), then after (null: nothing) on each finished block of out;
+     * Wᵀ from {@link #packTransposed}.
+     */
+    static void forward(Parallel par, Mat out, Mat inp, Gemm.Packed weightT, Mat bias, Gemm.Epilogue after) {
         Gemm.multiply(par, Gemm.View.of(inp), weightT, 0, inp.rows(), weightT.N(), inp.cols(), out.data(), out.offset(),
-                out.cols(), Gemm.Addend.bias(bias));
+                out.cols(), Gemm.Addend.bias(bias), after);
     }
 
-    /** dinp (R,K) = dout (R,N) · W (N,K); W is packed into scratch ({@link Gemm#packedSize}(N, K) floats) first. */
-    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch) {
+    /**
+     * dinp (R,K) = dout (R,N) · W (N,K), then after (null: nothing) on each finished block of dinp; W is packed into
+     * scratch ({@link Gemm#packedSize}(N, K) floats) first.
+     */
+    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch, Gemm.Epilogue after) {
         Gemm.Packed packed = Gemm.pack(par, Gemm.View.of(w), w.rows(), w.cols(), scratch, 0);
         Gemm.multiply(par, Gemm.View.of(dout), packed, 0, dout.rows(), w.cols(), w.rows(), dinp.data(), dinp.offset(),
-                dinp.cols(), null);
+                dinp.cols(), null, after);
     }
 
     /** Rows of the token table that also receive the embedding scatter (tied head): see tiedEmbeddingHeadBackward. */
@@ -66,7 +72,7 @@ final class LinearKernels {
         float[] dy = dout.data();
         par.forEach(blocks, blk -> {
             int n0 = blk / colBlocks * W_ROWS, rows = Math.min(W_ROWS, N - n0);
-            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * Gemm.NR, cols = Math.min(panelsPerBlock * Gemm.NR, K - k0);
+            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * x.nr(), cols = Math.min(panelsPerBlock * x.nr(), K - k0);
             Gemm.Packed xCols = x.columns(jp0, cols);
             boolean withBias = bias != null && k0 == 0;
             float[] acc = new float[rows * cols], dyT = new float[T * rows];
