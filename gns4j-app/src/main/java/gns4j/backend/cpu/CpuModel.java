@@ -133,12 +133,15 @@ public final class CpuModel implements AutoCloseable {
 
     public int threads() { return par.threads; }
 
+    /** The threads of every kernel of this model, also the optimizer's. */
+    Parallel parallel() { return par; }
+
     public int maxBatch() { return maxBatch; }
 
     /** GPT-2 initialisation ({@link Gpt2Init}). */
     public void initWeights(long seed) { Gpt2Init.fill(layout, seed, params); }
 
-    public void zeroGrad() { Arrays.fill(grads, 0f); }
+    public void zeroGrad() { par.forChunks(grads.length, (k, start, end) -> Arrays.fill(grads, start, end, 0f)); }
 
     /**
      * Forward pass over B sequences of T tokens (T ≤ block_size, B ≤ maxBatch); inputs and targets are [B·T].
