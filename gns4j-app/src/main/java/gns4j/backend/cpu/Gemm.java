@@ -156,7 +156,7 @@ final class Gemm {
 
     /** {@link #multiply} on the calling thread, without an epilogue. */
     static void serial(View A, Packed B, int p0, int M, int N, int P, float[] C, int c, int ldc, Addend add) {
-        tile(A, B, p0, 0, M, 0, B.panels(), N, P, C, c, ldc, add, null);
+        tile(A, B, p0, 0, M, 0, ceilDiv(N, B.nr()), N, P, C, c, ldc, add, null);
     }
 
     /** Rows i0..i0+m of C, panels jp0..jp1; blocked over p so each panel slice is reused from L1 by all m rows. */

@@ -9,6 +9,9 @@ final class Parallel implements AutoCloseable {
     private final ForkJoinPool pool;
     final int threads;
 
+    /** The calling thread alone (its pool is never used, so it starts no thread): for work inside another task. */
+    static final Parallel SERIAL = new Parallel(1);
+
     Parallel(int threads) {
         this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         this.pool = new ForkJoinPool(this.threads);
