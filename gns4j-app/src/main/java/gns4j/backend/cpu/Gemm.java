@@ -185,26 +185,28 @@ final class Gemm {
 
     /**
      * C[c + i·ldc + j] = Σ_{p<kc} A[a + i·ai + p·ap] · B[b + p·NR + j] (+ add[ao + i·ars + j]) for i < m ≤ MR, j < n ≤ NR.
-     * Rows past m repeat row 0 (never read outside A) and are not stored; scratch holds a partial tile (MR·NR).
+     * Rows past m repeat row 0 (never read outside A) and are not stored; scratch holds a partial tile (MR·NR). The
+     * register tile stores plain sums and the addend follows from memory (y + 1·x is exactly y + x): vector arguments to
+     * a helper the JIT leaves out of line would be boxed, and the 8-row tile leaves it no room to inline one.
      */
     private static void kernel(Tile tile, float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] C,
                                int c, int ldc, int n, float[] add, int ao, int ars, float[] scratch) {
-        boolean full = m == tile.mr && n == tile.nr, direct = full && VectorMath.VECTOR;
+        boolean direct = m == tile.mr && n == tile.nr && VectorMath.VECTOR;
         float[] out = direct ? C : scratch;
         int o = direct ? c : 0, ld = direct ? ldc : tile.nr;
-        float[] with = direct ? add : null;
         if (!VectorMath.VECTOR) scalarKernel(tile, A, a, ai, ap, m, B, b, kc, scratch);
-        else if (tile == Tile.AVX512) kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld, with, ao, ars);
-        else kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld, with, ao, ars);
+        else if (tile == Tile.AVX512) kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+        else kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
         if (!direct) storePartial(scratch, tile.nr, m, n, C, c, ldc, add, ao, ars);
+        else if (add != null) for (int i = 0; i < m; i++) VectorMath.axpy(1f, add, ao + i * ars, C, c + i * ldc, n);
     }
 
     /** Offset of row i of A's tile: a + i·ai for i < m, a (row 0) past it. */
     private static int row(int a, int ai, int m, int i) { return a + (i < m ? i * ai : 0); }
 
-    /** The AVX2 register tile: out[o + i·ld + j] = Σ_p A[row i + p·ap] · B[b + p·NR + j] (+ add[ao + i·ars + j]). */
+    /** The AVX2 register tile: out[o + i·ld + j] = Σ_p A[row i + p·ap] · B[b + p·NR + j]. */
     private static void kernel4x3(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] out, int o,
-                                  int ld, float[] add, int ao, int ars) {
+                                  int ld) {
         VectorSpecies<Float> s = S256;
         int l = s.length(), nr = 3 * l;
         int a0 = a, a1 = row(a, ai, m, 1), a2 = row(a, ai, m, 2), a3 = row(a, ai, m, 3);
@@ -231,15 +233,23 @@ final class Gemm {
             c31 = x.fma(b1, c31);
             c32 = x.fma(b2, c32);
         }
-        storeRow(c00, c01, c02, out, o, add, ao);
-        storeRow(c10, c11, c12, out, o + ld, add, ao + ars);
-        storeRow(c20, c21, c22, out, o + 2 * ld, add, ao + 2 * ars);
-        storeRow(c30, c31, c32, out, o + 3 * ld, add, ao + 3 * ars);
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + l);
+        c02.intoArray(out, o + 2 * l);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + l);
+        c12.intoArray(out, o + ld + 2 * l);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + l);
+        c22.intoArray(out, o + 2 * ld + 2 * l);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + l);
+        c32.intoArray(out, o + 3 * ld + 2 * l);
     }
 
     /** The AVX-512 register tile: as {@link #kernel4x3} with 8 rows of 3 vectors of 16 floats. */
     private static void kernel8x3(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] out, int o,
-                                  int ld, float[] add, int ao, int ars) {
+                                  int ld) {
         VectorSpecies<Float> s = S512;
         int l = s.length(), nr = 3 * l;
         int a0 = a, a1 = row(a, ai, m, 1), a2 = row(a, ai, m, 2), a3 = row(a, ai, m, 3), a4 = row(a, ai, m, 4),
@@ -284,14 +294,30 @@ final class Gemm {
             c71 = x.fma(b1, c71);
             c72 = x.fma(b2, c72);
         }
-        storeRow(c00, c01, c02, out, o, add, ao);
-        storeRow(c10, c11, c12, out, o + ld, add, ao + ars);
-        storeRow(c20, c21, c22, out, o + 2 * ld, add, ao + 2 * ars);
-        storeRow(c30, c31, c32, out, o + 3 * ld, add, ao + 3 * ars);
-        storeRow(c40, c41, c42, out, o + 4 * ld, add, ao + 4 * ars);
-        storeRow(c50, c51, c52, out, o + 5 * ld, add, ao + 5 * ars);
-        storeRow(c60, c61, c62, out, o + 6 * ld, add, ao + 6 * ars);
-        storeRow(c70, c71, c72, out, o + 7 * ld, add, ao + 7 * ars);
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + l);
+        c02.intoArray(out, o + 2 * l);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + l);
+        c12.intoArray(out, o + ld + 2 * l);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + l);
+        c22.intoArray(out, o + 2 * ld + 2 * l);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + l);
+        c32.intoArray(out, o + 3 * ld + 2 * l);
+        c40.intoArray(out, o + 4 * ld);
+        c41.intoArray(out, o + 4 * ld + l);
+        c42.intoArray(out, o + 4 * ld + 2 * l);
+        c50.intoArray(out, o + 5 * ld);
+        c51.intoArray(out, o + 5 * ld + l);
+        c52.intoArray(out, o + 5 * ld + 2 * l);
+        c60.intoArray(out, o + 6 * ld);
+        c61.intoArray(out, o + 6 * ld + l);
+        c62.intoArray(out, o + 6 * ld + 2 * l);
+        c70.intoArray(out, o + 7 * ld);
+        c71.intoArray(out, o + 7 * ld + l);
+        c72.intoArray(out, o + 7 * ld + 2 * l);
     }
 
     /**
@@ -309,21 +335,7 @@ final class Gemm {
             }
     }
 
-    /** Three vectors of one tile row stored at C[c..], each plus add[ao..] when add is not null. */
-    private static void storeRow(FloatVector v0, FloatVector v1, FloatVector v2, float[] C, int c, float[] add, int ao) {
-        int l = v0.length();
-        if (add != null) {
-            VectorSpecies<Float> s = v0.species();
-            v0 = v0.add(FloatVector.fromArray(s, add, ao));
-            v1 = v1.add(FloatVector.fromArray(s, add, ao + l));
-            v2 = v2.add(FloatVector.fromArray(s, add, ao + 2 * l));
-        }
-        v0.intoArray(C, c);
-        v1.intoArray(C, c + l);
-        v2.intoArray(C, c + 2 * l);
-    }
-
-    /** The m × n corner of a tile held in scratch (rows of nr floats), stored as {@link #storeRow} would, lane by lane. */
+    /** The m × n corner of a tile held in scratch (rows of nr floats), the addend added lane by lane. */
     private static void storePartial(float[] scratch, int nr, int m, int n, float[] C, int c, int ldc, float[] add, int ao,
                                      int ars) {
         for (int i = 0; i < m; i++)
