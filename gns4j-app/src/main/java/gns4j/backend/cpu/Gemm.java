@@ -185,20 +185,20 @@ final class Gemm {
 
     /**
      * C[c + i·ldc + j] = Σ_{p<kc} A[a + i·ai + p·ap] · B[b + p·NR + j] (+ add[ao + i·ars + j]) for i < m ≤ MR, j < n ≤ NR.
-     * Rows past m repeat row 0 (never read outside A) and are not stored; scratch holds a partial tile (MR·NR). The
-     * register tile stores plain sums and the addend follows from memory (y + 1·x is exactly y + x): vector arguments to
-     * a helper the JIT leaves out of line would be boxed, and the 8-row tile leaves it no room to inline one.
+     * Rows past m repeat row 0 (never read outside A) and are not stored. The register tile stores plain sums: straight
+     * into C when the tile is whole and nothing is added, else into scratch (MR·NR), stored from there with the addend
+     * (which may be C itself). Adding inside the tile would pass its vectors to a store helper that the JIT, out of
+     * inlining room with the 8-row tile, leaves out of line, and so boxes them.
      */
     private static void kernel(Tile tile, float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] C,
                                int c, int ldc, int n, float[] add, int ao, int ars, float[] scratch) {
-        boolean direct = m == tile.mr && n == tile.nr && VectorMath.VECTOR;
+        boolean direct = m == tile.mr && n == tile.nr && add == null && VectorMath.VECTOR;
         float[] out = direct ? C : scratch;
         int o = direct ? c : 0, ld = direct ? ldc : tile.nr;
         if (!VectorMath.VECTOR) scalarKernel(tile, A, a, ai, ap, m, B, b, kc, scratch);
         else if (tile == Tile.AVX512) kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
         else kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
-        if (!direct) storePartial(scratch, tile.nr, m, n, C, c, ldc, add, ao, ars);
-        else if (add != null) for (int i = 0; i < m; i++) VectorMath.axpy(1f, add, ao + i * ars, C, c + i * ldc, n);
+        if (!direct) store(scratch, tile.nr, m, n, C, c, ldc, add, ao, ars);
     }
 
     /** Offset of row i of A's tile: a + i·ai for i < m, a (row 0) past it. */
@@ -335,14 +335,18 @@ final class Gemm {
             }
     }
 
-    /** The m × n corner of a tile held in scratch (rows of nr floats), the addend added lane by lane. */
-    private static void storePartial(float[] scratch, int nr, int m, int n, float[] C, int c, int ldc, float[] add, int ao,
-                                     int ars) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                float v = scratch[i * nr + j];
-                C[c + i * ldc + j] = add != null ? v + add[ao + i * ars + j] : v;
-            }
+    /** C[c + i·ldc + j] = tile[i·nr + j] (+ add[ao + i·ars + j]) for i < m, j < n: a tile held in scratch, stored. */
+    private static void store(float[] tile, int nr, int m, int n, float[] C, int c, int ldc, float[] add, int ao, int ars) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        for (int i = 0; i < m; i++) {
+            int j = 0, t = i * nr, o = c + i * ldc, x = ao + i * ars;
+            if (VectorMath.VECTOR)
+                for (int bound = s.loopBound(n); j < bound; j += s.length()) {
+                    FloatVector v = FloatVector.fromArray(s, tile, t + j);
+                    (add == null ? v : v.add(FloatVector.fromArray(s, add, x + j))).intoArray(C, o + j);
+                }
+            for (; j < n; j++) C[o + j] = add != null ? tile[t + j] + add[x + j] : tile[t + j];
+        }
     }
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
