@@ -19,7 +19,9 @@ import java.util.Map;
 /**
  * `./gns4j bench cpu`: tok/s of forward + backward + AdamW on the CPU backend with per-example norms off,
  * LayerNorm-only and all layers, the overhead of each, a thread-scaling curve, and the PyTorch baseline run from
- * the same process when python3 with torch is present. The same table can also be written as JSON ({@link #json()}).
+ * the same process when python3 with torch is present. The same table can also be written as JSON ({@link #json()}),
+ * with each model's ratios: ours untracked over each PyTorch mode, each tracking mode over untracked, and the
+ * thread-scaling efficiency of the last thread count.
  */
 public final class CpuBench {
     static final List<BenchModel> MODELS = List.of(
@@ -40,18 +42,20 @@ public final class CpuBench {
     public void run(List<String> names, List<Integer> threadCounts, boolean torch) throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
         String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
-        out.printf("gns4j bench cpu: %d cores, %d warm-up + %d measured steps per cell; PyTorch baseline: %s%n",
-                cores, warmup, reps, torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
+        out.printf("gns4j bench cpu: %d cores, %s, %d warm-up + %d measured steps per cell; PyTorch baseline: %s%n",
+                cores, CpuBackend.kernelDescription(), warmup, reps,
+                torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
         json.addProperty("cpu", CpuInfo.model());
         json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
         json.addProperty("commit", gitCommit());
         json.addProperty("threads", cores);
+        json.addProperty("kernel", CpuBackend.kernelDescription());
         json.addProperty("warmup", warmup);
         json.addProperty("reps", reps);
         JsonArray models = new JsonArray();
         json.add("models", models);
         for (BenchModel m : select(names)) {
-            JsonObject model = new JsonObject(), rows = new JsonObject(), scaling = new JsonObject();
+            JsonObject model = new JsonObject(), rows = new JsonObject(), scaling = new JsonObject(), ratios = new JsonObject();
             model.addProperty("name", m.name());
             model.addProperty("shape", m.shape());
             model.add("tok_per_s", rows);
@@ -64,6 +68,7 @@ public final class CpuBench {
                 Timing t = measure(m, tracking, cores);
                 if (tracking == NormTracking.OFF) off = t;
                 rows.add(label(tracking), t.toJson());
+                if (tracking != NormTracking.OFF) ratios.addProperty(label(tracking) + " / off", round(t.median() / off.median()));
                 out.printf("  %-28s %12.0f %8s %10s%n", label(tracking), t.median(), t.spread(),
                         tracking == NormTracking.OFF ? "1.00x" : String.format("%+.1f%%", 100 * (off.median() / t.median() - 1)));
             }
@@ -73,20 +78,26 @@ public final class CpuBench {
                 for (Map.Entry<String, Object> e : TorchBaseline.run(args).entrySet())
                     if (e.getValue() instanceof Double d) {
                         rows.addProperty("PyTorch " + e.getKey(), d);
+                        ratios.addProperty("off / PyTorch " + e.getKey(), round(off.median() / d));
                         out.printf("  %-28s %12.0f %8s %10s  (ours untracked / torch = %.2fx)%n", "PyTorch " + e.getKey(), d, "",
                                 "", off.median() / d);
                     } else out.printf("  %-28s failed: %s%n", "PyTorch " + e.getKey(), e.getValue());
             }
             out.printf("  thread scaling (norms off):");
-            double one = 0;
+            double one = 0, efficiency = 0;
+            int last = 0;
             for (int threads : threadCounts.isEmpty() ? powersOfTwo(cores) : threadCounts) {
                 Timing t = measure(m, NormTracking.OFF, threads);
                 if (one == 0) one = t.median() / threads;
+                efficiency = t.median() / (one * threads);
+                last = threads;
                 scaling.add("" + threads, t.toJson());
-                out.printf("  %d: %.0f (%.0f%%)", threads, t.median(), 100 * t.median() / (one * threads));
+                out.printf("  %d: %.0f (%.0f%%)", threads, t.median(), 100 * efficiency);
             }
             out.println();
             model.add("thread_scaling_norms_off", scaling);
+            ratios.addProperty("scaling efficiency at " + last + " threads", round(efficiency));
+            model.add("ratios", ratios);
         }
     }
 
@@ -144,6 +155,8 @@ public final class CpuBench {
                     .orElseThrow(() -> new gns4j.UserError("unknown bench model '" + n + "' (L4-C256, L6-C384)")));
         return out;
     }
+
+    private static double round(double ratio) { return Math.round(ratio * 1000) / 1000.0; }
 
     private static List<Integer> powersOfTwo(int cores) {
         List<Integer> out = new ArrayList<>();

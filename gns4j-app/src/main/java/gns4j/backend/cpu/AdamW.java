@@ -6,7 +6,6 @@ import gns4j.model.ParameterLayout;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.IntStream;
 
 /**
  * AdamW (Loshchilov &amp; Hutter) over the flat parameter buffer, matching PyTorch's {@code torch.optim.AdamW}: bias
@@ -15,9 +14,6 @@ import java.util.stream.IntStream;
  * The moments {@link #m} and {@link #v} are public for checkpointing.
  */
 public final class AdamW {
-    /** Elements per parallel task: big enough to amortise scheduling, small enough to balance the large embeddings. */
-    private static final int CHUNK = 1 << 16;
-
     public final float[] m, v;
     private final List<Range> ranges = new ArrayList<>();
 
@@ -27,12 +23,15 @@ public final class AdamW {
         this.m = new float[layout.totalSize];
         this.v = new float[layout.totalSize];
         for (ParamTensor t : layout.tensors)
-            for (int s = t.offset(); s < t.offset() + t.size(); s += CHUNK)
-                ranges.add(new Range(s, Math.min(s + CHUNK, t.offset() + t.size()), t.kind().decayed));
+            for (int s = t.offset(); s < t.offset() + t.size(); s += Parallel.CHUNK)
+                ranges.add(new Range(s, Math.min(s + Parallel.CHUNK, t.offset() + t.size()), t.kind().decayed));
     }
 
-    /** One update of {@code params} from {@code grads}; {@code t} is the 1-based optimizer step count. */
-    public void step(float[] params, float[] grads, AdamWSettings s, double lr, int t) {
+    /**
+     * One update of {@code params} from {@code grads} on par's threads (the model's, so a thread count holds for the
+     * whole step); {@code t} is the 1-based optimizer step count.
+     */
+    void step(Parallel par, float[] params, float[] grads, AdamWSettings s, double lr, int t) {
         if (t < 1) throw new IllegalArgumentException("AdamW step count t is 1-based, got " + t);
         if (params.length != m.length || grads.length != m.length)
             throw new IllegalArgumentException("params/grads length " + params.length + "/" + grads.length
@@ -43,7 +42,7 @@ public final class AdamW {
         float invSqrtBc2 = (float) (1 / Math.sqrt(1 - Math.pow(s.beta2(), t)));
         float decay = (float) (1 - lr * s.weightDecay());
         // Element-wise, so the result does not depend on how the ranges are split among threads.
-        IntStream.range(0, ranges.size()).parallel().forEach(r -> {
+        par.forEach(ranges.size(), r -> {
             Range range = ranges.get(r);
             float keep = range.decayed ? decay : 1f;
             for (int i = range.start; i < range.end; i++) {

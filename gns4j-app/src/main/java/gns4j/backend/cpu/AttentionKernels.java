@@ -4,26 +4,73 @@ import java.util.Arrays;
 
 /**
  * Causal multi-head attention, NH heads of size hs = C/NH. Training attends over the batch's own rows (qkv (B·T,3C)
- * holds q|k|v per token); sampling attends over a KV cache. Both go through {@link #attendRow}, so a cached step
- * does the arithmetic of a full recomputation in the same order.
+ * holds q|k|v per token) in blocks of {@link #BQ} queries, each block's scores (BQ, keys up to its last query) made by
+ * the packed product and kept in L2 through softmax and the product with V; backward recomputes them from the saved
+ * log-sum-exp the same way. Sampling attends over a KV cache row by row ({@link #attendRow}), so a cached step does the
+ * arithmetic of a full recomputation in the same order.
  */
 final class AttentionKernels {
+    /** Queries per block: a block's scores (BQ, T) take 64 KiB at T 256. */
+    private static final int BQ = 64;
+
     private AttentionKernels() {}
+
+    /** One head of one example in qkv (B·T,3C): its q, k, v as (T, hs) views and k, v as (hs, T) views. */
+    private record Head(Gemm.View q, Gemm.View k, Gemm.View v, Gemm.View kT, Gemm.View vT) {
+        static Head of(Mat qkv, int b, int h, int T, int hs) {
+            float[] x = qkv.data();
+            int C = qkv.cols() / 3, q = qkv.row(b * T) + h * hs, ld = qkv.cols();
+            return new Head(new Gemm.View(x, q, ld, 1), new Gemm.View(x, q + C, ld, 1), new Gemm.View(x, q + 2 * C, ld, 1),
+                    new Gemm.View(x, q + C, 1, ld), new Gemm.View(x, q + 2 * C, 1, ld));
+        }
+    }
+
+    /** (P,N) of view packed, on the calling thread, into a new array. */
+    private static Gemm.Packed pack(Gemm.View view, int P, int N) {
+        return Gemm.pack(Parallel.SERIAL, view, P, N, new float[Gemm.packedSize(P, N)], 0);
+    }
+
+    /**
+     * scores (m, n), rows ld apart = probabilities of queries t0..t0+m over keys 0..n-1 (n = t0 + m), zero past each
+     * query's position: softmax of scale·q·k, its log-sum-exp saved to lse[lo..lo+m); or, recompute, exp(scale·q·k − lse)
+     * from the saved one.
+     */
+    private static void probabilities(Head head, Gemm.Packed kT, int t0, int m, int hs, float scale, float[] scores, int ld,
+                                      float[] lse, int lo, boolean recompute) {
+        int n = t0 + m;
+        Gemm.serial(new Gemm.View(head.q().data(), head.q().offset() + t0 * head.q().rs(), head.q().rs(), 1), kT, 0, m, n, hs,
+                scores, 0, ld, null);
+        for (int i = 0; i < m; i++) {
+            int row = i * ld, keys = t0 + i + 1;
+            VectorMath.scale(scale, scores, row, keys);
+            if (recompute) VectorMath.expShiftedInPlace(scores, row, keys, lse[lo + i]);
+            else {
+                float max = VectorMath.max(scores, row, keys);
+                double sum = VectorMath.expShiftedInPlace(scores, row, keys, max);
+                VectorMath.scale((float) (1.0 / sum), scores, row, keys);
+                lse[lo + i] = max + (float) Math.log(sum);
+            }
+            Arrays.fill(scores, row + keys, row + n, 0f);
+        }
+    }
 
     /**
      * out (B·T,C) = attention of qkv (B·T,3C); lse (B,NH,T) keeps each softmax row's log-sum-exp so backward
-     * recomputes probabilities row by row instead of storing T×T matrices.
+     * recomputes probabilities block by block instead of storing T×T matrices.
      */
     static void forward(Parallel par, Mat out, float[] lse, Mat qkv, int B, int NH) {
         int T = qkv.rows() / B, C = out.cols(), hs = C / NH;
         float scale = (float) (1.0 / Math.sqrt(hs));
         par.forEach(B * NH, bh -> {
             int b = bh / NH, h = bh % NH;
-            Mat keys = new Mat(qkv.data(), qkv.row(b * T) + C, T, 3 * C), values = new Mat(qkv.data(), keys.offset() + C, T, 3 * C);
-            float[] p = new float[T];
-            for (int t = 0; t < T; t++)
-                lse[bh * T + t] = attendRow(qkv.data(), qkv.row(b * T + t) + h * hs, keys, values, t, h * hs, hs, scale,
-                        p, out.data(), out.row(b * T + t) + h * hs);
+            Head head = Head.of(qkv, b, h, T, hs);
+            Gemm.Packed kT = pack(head.kT(), hs, T), v = pack(head.v(), T, hs);
+            float[] p = new float[BQ * T];
+            for (int t0 = 0; t0 < T; t0 += BQ) {
+                int m = Math.min(BQ, T - t0), n = t0 + m;
+                probabilities(head, kT, t0, m, hs, scale, p, n, lse, bh * T + t0, false);
+                Gemm.serial(new Gemm.View(p, 0, n, 1), v, 0, m, hs, n, out.data(), out.row(b * T + t0) + h * hs, C, null);
+            }
         });
     }
 
@@ -63,35 +110,39 @@ final class AttentionKernels {
         return max + (float) Math.log(sum);
     }
 
-    /** dqkv (B·T,3C) = backward of attention given dout (B·T,C); recomputes each row's probabilities from lse. */
+    /**
+     * dqkv (B·T,3C) = backward of attention given dout (B·T,C); recomputes each block's probabilities P from lse. Per
+     * block of queries: dP = dO·Vᵀ, dS = P ⊙ (dP − Σ_u P·dP)·scale, dQ = dS·K, and dK += dSᵀ·Q, dV += Pᵀ·dO summed
+     * over the blocks in order.
+     */
     static void backward(Parallel par, Mat dqkv, Mat dout, Mat qkv, float[] lse, int B, int NH) {
         int T = qkv.rows() / B, C = dout.cols(), hs = C / NH;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        float[] x = qkv.data(), dx = dqkv.data(), dy = dout.data();
+        float[] dx = dqkv.data();
         par.forEach(B * NH, bh -> {
-            int b = bh / NH, h = bh % NH;
-            for (int t = 0; t < T; t++)
-                for (int part = 0; part < 3; part++) {
-                    int o = dqkv.row(b * T + t) + part * C + h * hs;
-                    Arrays.fill(dx, o, o + hs, 0f);
-                }
-            float[] p = new float[T], dp = new float[T];
+            int b = bh / NH, h = bh % NH, dq = dqkv.row(b * T) + h * hs, dk = dq + C, dv = dk + C, ld = dqkv.cols();
             for (int t = 0; t < T; t++) {
-                int q = qkv.row(b * T + t) + h * hs, dq = dqkv.row(b * T + t) + h * hs, d = dout.row(b * T + t) + h * hs;
-                double sumPdP = 0;
-                for (int u = 0; u <= t; u++) {
-                    int ku = qkv.row(b * T + u) + C + h * hs, dku = dqkv.row(b * T + u) + C + h * hs;
-                    p[u] = (float) Math.exp(scale * VectorMath.dot(x, q, x, ku, hs) - lse[bh * T + t]);
-                    dp[u] = VectorMath.dot(dy, d, x, ku + C, hs);
-                    sumPdP += p[u] * dp[u];
-                    VectorMath.axpy(p[u], dy, d, dx, dku + C, hs);
+                Arrays.fill(dx, dk + t * ld, dk + t * ld + hs, 0f);
+                Arrays.fill(dx, dv + t * ld, dv + t * ld + hs, 0f);
+            }
+            Head head = Head.of(qkv, b, h, T, hs);
+            Gemm.Packed kT = pack(head.kT(), hs, T), vT = pack(head.vT(), hs, T), k = pack(head.k(), T, hs);
+            Gemm.View dO = new Gemm.View(dout.data(), dout.row(b * T) + h * hs, C, 1);
+            float[] p = new float[BQ * T], ds = new float[BQ * T];
+            for (int t0 = 0; t0 < T; t0 += BQ) {
+                int m = Math.min(BQ, T - t0), n = t0 + m;
+                probabilities(head, kT, t0, m, hs, scale, p, n, lse, bh * T + t0, true);
+                Gemm.View dOBlock = new Gemm.View(dO.data(), dO.offset() + t0 * C, C, 1);
+                Gemm.serial(dOBlock, vT, 0, m, n, hs, ds, 0, n, null);  // dP (m, n)
+                for (int i = 0; i < m; i++) {
+                    float rowSum = VectorMath.dot(p, i * n, ds, i * n, t0 + i + 1);
+                    for (int u = 0; u < n; u++) ds[i * n + u] = p[i * n + u] * (ds[i * n + u] - rowSum) * scale;
                 }
-                for (int u = 0; u <= t; u++) {
-                    int ku = qkv.row(b * T + u) + C + h * hs, dku = dqkv.row(b * T + u) + C + h * hs;
-                    float ds = p[u] * (dp[u] - (float) sumPdP) * scale;
-                    VectorMath.axpy(ds, x, ku, dx, dq, hs);
-                    VectorMath.axpy(ds, x, q, dx, dku, hs);
-                }
+                Gemm.serial(new Gemm.View(ds, 0, n, 1), k, 0, m, hs, n, dx, dq + t0 * ld, ld, null);
+                Gemm.Packed qBlock = pack(new Gemm.View(head.q().data(), head.q().offset() + t0 * head.q().rs(), head.q().rs(), 1),
+                        m, hs);
+                Gemm.serial(new Gemm.View(ds, 0, 1, n), qBlock, 0, n, hs, m, dx, dk, ld, new Gemm.Addend(dx, dk, ld));
+                Gemm.serial(new Gemm.View(p, 0, 1, n), pack(dOBlock, m, hs), 0, n, hs, m, dx, dv, ld, new Gemm.Addend(dx, dv, ld));
             }
         });
     }

@@ -9,6 +9,9 @@ import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
+import java.util.Arrays;
+import java.util.List;
+
 /** The fp32 CPU reference backend: {@link CpuModel} plus AdamW on the same flat buffers. */
 public final class CpuBackend implements Backend {
     private final CpuModel model;
@@ -19,7 +22,13 @@ public final class CpuBackend implements Backend {
         this.adam = new AdamW(model.layout);
     }
 
-    @Override public String name() { return "cpu (" + model.threads() + " threads" + (VectorMath.VECTOR ? ", vector" : ", scalar") + ")"; }
+    @Override public String name() { return "cpu (" + model.threads() + " threads, " + kernelDescription() + ")"; }
+
+    /** The inner loops this JVM runs: "scalar", or the vector width and the product's register tile. */
+    public static String kernelDescription() {
+        return VectorMath.VECTOR ? VectorMath.LANES * 32 + "-bit vectors, " + Gemm.TILE + " tile " + Gemm.TILE.mr + "x" + Gemm.NR
+                : "scalar";
+    }
 
     @Override public ParameterLayout layout() { return model.layout; }
 
@@ -45,10 +54,23 @@ public final class CpuBackend implements Backend {
 
     @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return model.forward(inputs, targets, B, T); }
 
+    /** Each tensor's |g|², summed over chunks of fixed size (the large embeddings spread over threads), in order. */
     @Override
     public double[] gradSqPerTensor() {
+        List<ParamTensor> tensors = model.layout.tensors;
+        int[] first = new int[tensors.size() + 1];
+        for (int i = 0; i < tensors.size(); i++) first[i + 1] = first[i] + Parallel.chunks(tensors.get(i).size());
+        double[] partial = new double[first[tensors.size()]];
+        int[] owner = new int[partial.length];
+        for (int i = 0; i < tensors.size(); i++) Arrays.fill(owner, first[i], first[i + 1], i);
+        model.parallel().forEach(partial.length, k -> {
+            ParamTensor t = tensors.get(owner[k]);
+            int start = (k - first[owner[k]]) * Parallel.CHUNK;
+            partial[k] = VectorMath.sumSq(model.grads, t.offset() + start, Math.min(Parallel.CHUNK, t.size() - start));
+        });
         double[] out = new double[model.layout.numTensors()];
-        for (ParamTensor t : model.layout.tensors) out[t.index()] = VectorMath.sumSq(model.grads, t.offset(), t.size());
+        for (int i = 0; i < tensors.size(); i++)
+            for (int k = first[i]; k < first[i + 1]; k++) out[tensors.get(i).index()] += partial[k];
         return out;
     }
 
@@ -59,7 +81,7 @@ public final class CpuBackend implements Backend {
     public void scaleGrads(float factor) { VectorMath.scale(factor, model.grads, 0, model.grads.length); }
 
     @Override
-    public void adamwStep(AdamWSettings settings, double lr, int step) { adam.step(model.params, model.grads, settings, lr, step); }
+    public void adamwStep(AdamWSettings settings, double lr, int step) { adam.step(model.parallel(), model.params, model.grads, settings, lr, step); }
 
     @Override
     public void readOptimizerState(float[] m, float[] v) {

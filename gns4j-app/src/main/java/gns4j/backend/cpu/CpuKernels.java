@@ -11,6 +11,8 @@ import java.util.Arrays;
  */
 final class CpuKernels {
     static final float NORM_EPS = 1e-5f;
+    /** Tokens of one norm-backward task. */
+    private static final int NORM_ROWS = 64;
 
     private CpuKernels() {}
 
@@ -118,12 +120,16 @@ final class CpuKernels {
      */
     static void normBackward(Parallel par, Mat dx, Mat dy, Mat x, NormStats stats, Param gamma, Param beta, int B,
                              float scale) {
-        int T = x.rows() / B, C = x.cols();
-        float[] dGamma = new float[B * C], dBeta = new float[B * C], g = gamma.value().data();
+        int T = x.rows() / B, C = x.cols(), chunks = (T + NORM_ROWS - 1) / NORM_ROWS;
+        float[] g = gamma.value().data();
         int go = gamma.value().offset();
-        par.forEach(B, b -> {
+        // Tasks of NORM_ROWS tokens of one example, each with its own partial dγ_b and dβ_b (chunks fixed by T alone),
+        // then summed per example in chunk order: enough tasks for 16 threads at B 8, the same bits for any count.
+        float[] partGamma = new float[B * chunks * C], partBeta = new float[B * chunks * C];
+        par.forEach(B * chunks, task -> {
+            int b = task / chunks, t0 = task % chunks * NORM_ROWS, p = task * C;
             float[] xhat = new float[C], dnorm = new float[C];
-            for (int t = 0; t < T; t++) {
+            for (int t = t0; t < Math.min(T, t0 + NORM_ROWS); t++) {
                 int r = b * T + t, o = x.row(r), d = dy.row(r), e = dx.row(r);
                 float m = stats.mean() != null ? stats.mean()[r] : 0f, s = stats.rstd()[r];
                 double sumD = 0, sumDX = 0;
@@ -132,11 +138,18 @@ final class CpuKernels {
                     dnorm[c] = dy.data()[d + c] * g[go + c];
                     sumD += dnorm[c];
                     sumDX += dnorm[c] * xhat[c];
-                    dGamma[b * C + c] += dy.data()[d + c] * xhat[c];
-                    dBeta[b * C + c] += dy.data()[d + c];
+                    partGamma[p + c] += dy.data()[d + c] * xhat[c];
+                    partBeta[p + c] += dy.data()[d + c];
                 }
                 float meanD = stats.mean() != null ? (float) (sumD / C) : 0f, meanDX = (float) (sumDX / C);
                 for (int c = 0; c < C; c++) dx.data()[e + c] += s * (dnorm[c] - meanD - xhat[c] * meanDX);
+            }
+        });
+        float[] dGamma = new float[B * C], dBeta = new float[B * C];
+        par.forEach(B, b -> {
+            for (int k = 0; k < chunks; k++) {
+                VectorMath.axpy(1f, partGamma, (b * chunks + k) * C, dGamma, b * C, C);
+                VectorMath.axpy(1f, partBeta, (b * chunks + k) * C, dBeta, b * C, C);
             }
             if (gamma.norms() != null) gamma.norms().put(b, VectorMath.sumSq(dGamma, b * C, C));
             if (beta != null && beta.norms() != null) beta.norms().put(b, VectorMath.sumSq(dBeta, b * C, C));
@@ -149,14 +162,25 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- pointwise
 
-    /** GELU, tanh approximation (GPT-2's); out and x of one shape. */
-    static void geluForward(Parallel par, Mat out, Mat x) {
-        par.forEach(x.rows(), r -> VectorMath.gelu(x.data(), x.row(r), out.data(), out.row(r), x.cols()));
+    /**
+     * GELU, tanh approximation (GPT-2's), fused into the product that makes its input: each finished block of the
+     * product x is also written through GELU into out (x's shape).
+     */
+    static Gemm.Epilogue gelu(Mat out) {
+        return (x, c, ldc, i, j, m, n) -> {
+            for (int r = 0; r < m; r++) VectorMath.gelu(x, c + r * ldc, out.data(), out.row(i + r) + j, n);
+        };
     }
 
-    /** dx = GELU'(x) ⊙ dout, all of one shape. */
-    static void geluBackward(Parallel par, Mat dx, Mat x, Mat dout) {
-        par.forEach(x.rows(), r -> VectorMath.geluBackward(x.data(), x.row(r), dout.data(), dout.row(r), dx.data(), dx.row(r), x.cols()));
+    /**
+     * Backward of {@link #gelu} fused into the product that makes dout: each finished block of it is multiplied in
+     * place by GELU'(x), x the saved pre-activation (dout's shape), so it becomes dx.
+     */
+    static Gemm.Epilogue geluBackward(Mat x) {
+        return (dy, c, ldc, i, j, m, n) -> {
+            for (int r = 0; r < m; r++)
+                VectorMath.geluBackward(x.data(), x.row(i + r) + j, dy, c + r * ldc, dy, c + r * ldc, n);
+        };
     }
 
     /** out (R,C) = a + b. */

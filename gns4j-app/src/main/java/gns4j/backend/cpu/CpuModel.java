@@ -54,8 +54,8 @@ public final class CpuModel implements AutoCloseable {
         dnormOut = new float[R * C];
         packed = new float[packedSize(layout, R)];
         // Training packs each weight into packed when it is used; attention is over the batch's own rows.
-        GptBlock.Linear linear = (out, in, w, b) ->
-                LinearKernels.forward(par, out, in, LinearKernels.packTransposed(par, Mat.of(params, w), packed), Mat.of(params, b));
+        GptBlock.Linear linear = (out, in, w, b, after) -> LinearKernels.forward(par, out, in,
+                LinearKernels.packTransposed(par, Mat.of(params, w), packed), Mat.of(params, b), after);
         GptBlock.Attention attention = (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead());
         blocks = config.arch() == Arch.LLAMA ? llamaBlocks(R, linear, attention) : gptBlocks(R, linear, attention);
     }
@@ -78,8 +78,7 @@ public final class CpuModel implements AutoCloseable {
             layers[l] = new GptBlock.Buffers(resid[l], new float[R * C], CpuKernels.NormStats.of(ln, R), new float[3 * R * C],
                     new float[R * C], new float[maxBatch * config.nHead() * config.blockSize()], proj, new float[R * C],
                     new float[R * C], CpuKernels.NormStats.of(ln, R), new float[4 * R * C], new float[4 * R * C], resid[l + 1]);
-        GptBlock.Scratch scratch = new GptBlock.Scratch(dnormOut, new float[3 * R * C], proj, new float[4 * R * C],
-                new float[4 * R * C], packed);
+        GptBlock.Scratch scratch = new GptBlock.Scratch(dnormOut, new float[3 * R * C], proj, new float[4 * R * C], packed);
         GptBlock block = new GptBlock(par, params, config, linear, attention);
         ParameterLayout.Block[] w = layout.blocks;
         return new Blocks() {
@@ -134,12 +133,15 @@ public final class CpuModel implements AutoCloseable {
 
     public int threads() { return par.threads; }
 
+    /** The threads of every kernel of this model, also the optimizer's. */
+    Parallel parallel() { return par; }
+
     public int maxBatch() { return maxBatch; }
 
     /** GPT-2 initialisation ({@link Gpt2Init}). */
     public void initWeights(long seed) { Gpt2Init.fill(layout, seed, params); }
 
-    public void zeroGrad() { Arrays.fill(grads, 0f); }
+    public void zeroGrad() { par.forChunks(grads.length, (k, start, end) -> Arrays.fill(grads, start, end, 0f)); }
 
     /**
      * Forward pass over B sequences of T tokens (T ≤ block_size, B ≤ maxBatch); inputs and targets are [B·T].
@@ -162,7 +164,7 @@ public final class CpuModel implements AutoCloseable {
         for (int l = 0; l < L; l++) blocks.forward(l, R, T);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
         CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), packed), null); // (R,C) -> (R,V)
+        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), packed), null, null); // (R,C) -> (R,V)
         return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets);
     }
 
@@ -193,7 +195,7 @@ public final class CpuModel implements AutoCloseable {
         Mat dnorm = Mat.of(dnormOut, R, C);
 
         CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
-        LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed);
+        LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed, null);
         if (p.lmHead != null)
             LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null,
                     packed);

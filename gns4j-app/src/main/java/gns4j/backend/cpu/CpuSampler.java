@@ -63,7 +63,8 @@ public final class CpuSampler implements AutoCloseable {
         stats = CpuKernels.NormStats.of(config.norm() == NormType.LAYERNORM, T);
         lastNorm = new float[T * C];
         logits = new float[Math.multiplyExact(T, config.vocabSize())];
-        GptBlock.Linear linear = (out, in, w, b) -> LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b));
+        GptBlock.Linear linear = (out, in, w, b, after) ->
+                LinearKernels.forward(par, out, in, transposed(w), Mat.of(params, b), after);
         if (config.arch() == Arch.LLAMA) {
             int kvC = config.kvDim(), F = config.ffnHidden();
             LlamaBlock.Buffers buffers = new LlamaBlock.Buffers(x, norm, stats, new float[T * C], new float[T * kvC],
@@ -118,7 +119,7 @@ public final class CpuSampler implements AutoCloseable {
         int rows = allLogits ? n : 1;
         Mat last = new Mat(x, (n - rows) * C, rows, C), lastNormed = Mat.of(lastNorm, rows, C);
         CpuKernels.normForward(par, lastNormed, stats, last, Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, Mat.of(logits, rows, V), lastNormed, transposed(p.lmHead != null ? p.lmHead : p.wte), null);
+        LinearKernels.forward(par, Mat.of(logits, rows, V), lastNormed, transposed(p.lmHead != null ? p.lmHead : p.wte), null, null);
         pos += n;
     }
 

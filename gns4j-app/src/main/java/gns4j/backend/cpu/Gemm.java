@@ -6,26 +6,61 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * The one matrix product of the CPU backend: C (M,N) = A (M,P) · B (P,N), plus C itself, a bias row or nothing.
- * B is first packed into panels of NR columns ({@link Packed}: P rows of NR contiguous floats, zero padded past N),
- * so the micro-kernel streams it whatever B's layout was (a weight read transposed, a weight, activations) and needs
- * no column edge case. A is read in place through two strides, one scalar at a time, broadcast.
+ * The one matrix product of the CPU backend: C (M,N) = A (M,P) · B (P,N), plus C itself, a bias row or nothing, then
+ * optionally an {@link Epilogue} on each finished block of C. B is first packed into panels of NR columns
+ * ({@link Packed}: P rows of NR contiguous floats, zero padded past N), so the micro-kernel streams it whatever B's
+ * layout was (a weight read transposed, a weight, activations) and needs no column edge case. A is read in place
+ * through two strides, one scalar at a time, broadcast.
  *
- * <p>Micro-kernel: an MR × NR tile of C in MR·3 = 12 vector accumulators; with the 3 vectors of B and one broadcast
- * that is the 16 registers of AVX2 (7 loads per 12 FMAs, no horizontal sums). A 512-bit species widens NR to 48.
+ * <p>Micro-kernel: an MR × NR tile of C held in MR·3 vector accumulators ({@link Tile}): 4 × 3 vectors of 256 bits on
+ * AVX2 (16 registers), 8 × 3 vectors of 512 bits on AVX-512 (32 registers), chosen from the CPU's preferred species.
  *
- * <p>Summation order: every element of C is the sum over the KC-blocks of p in order, each block summed in one
- * register from zero before it is added to C. It depends only on P, never on how tiles are spread over threads.
+ * <p>Summation order: every element of C is the sum over the KC-blocks of p in order, each block summed from zero by
+ * one fused multiply-add per p before it is added to C. It depends only on P, never on how tiles are spread over
+ * threads, nor on the tile: both kernels and the scalar one give the same bits.
  */
 final class Gemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final int L = S.length(), MR = 4, NR = 3 * L;
-    /** Reduction block: a KC × NR slice of a panel (24 KiB for AVX2) stays in L1 while MC rows of A pass over it. */
+    private static final VectorSpecies<Float> S256 = narrowSpecies(), S512 = FloatVector.SPECIES_512;
+
+    /** The register tile: MR rows × NR = 3 vectors. */
+    enum Tile {
+        /** 4 × 3 vectors of 256 bits (or the preferred width where narrower): 12 accumulators, 3 of B and a broadcast. */
+        AVX2(4, 3 * narrowSpecies().length()),
+        /** 8 × 3 vectors of 512 bits: 24 accumulators + 4 of the 32 registers, 11 loads per 24 FMAs (AVX2: 7 per 12). */
+        AVX512(8, 48);
+
+        final int mr, nr;
+
+        Tile(int mr, int nr) {
+            this.mr = mr;
+            this.nr = nr;
+        }
+    }
+
+    /**
+     * The tile of this JVM: {@code -Dgns4j.gemm=avx2|avx512} picks one (to compare them); by default AVX512 where the
+     * preferred species has 512 bits, else AVX2.
+     */
+    static final Tile TILE = switch (System.getProperty("gns4j.gemm", "auto")) {
+        case "avx2" -> Tile.AVX2;
+        case "avx512" -> Tile.AVX512;
+        case "auto" -> FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? Tile.AVX512 : Tile.AVX2;
+        default -> throw new IllegalArgumentException("-Dgns4j.gemm must be avx2, avx512 or auto, got "
+                + System.getProperty("gns4j.gemm"));
+    };
+    /** Panel width of {@link #TILE}. */
+    static final int NR = TILE.nr;
+    /** Reduction block: a KC × NR slice of a panel (48 KiB for AVX-512) stays in L1/L2 while MC rows of A pass over it. */
     static final int KC = 256;
     /** Rows and panels of one task at most: its MC × KC block of A (128 KiB) stays in L2 across the task's panels. */
     private static final int MC = 128, PANELS = 10;
 
     private Gemm() {}
+
+    /** 256-bit lanes, or the preferred species where that is narrower. */
+    private static VectorSpecies<Float> narrowSpecies() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256 ? FloatVector.SPECIES_256 : FloatVector.SPECIES_PREFERRED;
+    }
 
     /** A matrix read through strides: element (i, j) = data[offset + i·rs + j·cs]. */
     record View(float[] data, int offset, int rs, int cs) {
@@ -36,39 +71,47 @@ final class Gemm {
     }
 
     /**
-     * B (P,N) packed: panel jp holds columns jp·NR.. as P rows of NR floats (zeros past N), element (p, j) at
-     * data[offset + ((j / NR)·P + p)·NR + j mod NR]. Rows p0..p0+P' of it are B's rows p0.. for any slice of P.
+     * B (P,N) packed for tile's kernel: panel jp holds columns jp·NR.. as P rows of NR floats (zeros past N), element
+     * (p, j) at data[offset + ((j / NR)·P + p)·NR + j mod NR]. Rows p0..p0+P' of it are B's rows p0.. for any slice of P.
      */
-    record Packed(float[] data, int offset, int P, int N) {
-        int panels() { return (N + NR - 1) / NR; }
+    record Packed(float[] data, int offset, int P, int N, Tile tile) {
+        int nr() { return tile.nr; }
+
+        int panels() { return (N + nr() - 1) / nr(); }
 
         /** Index of row p of panel jp. */
-        int at(int jp, int p) { return offset + (jp * P + p) * NR; }
+        int at(int jp, int p) { return offset + (jp * P + p) * nr(); }
 
         /** Columns jp0·NR .. jp0·NR + n (inside this one): the panels from jp0. */
-        Packed columns(int jp0, int n) { return new Packed(data, at(jp0, 0), P, n); }
+        Packed columns(int jp0, int n) { return new Packed(data, at(jp0, 0), P, n, tile); }
     }
 
-    /** Floats a {@link Packed} (P,N) takes. */
-    static int packedSize(int P, int N) { return Math.multiplyExact(P, (N + NR - 1) / NR * NR); }
+    /** Floats a {@link Packed} (P,N) of {@link #TILE} takes. */
+    static int packedSize(int P, int N) { return Math.multiplyExact(P, roundUp(N, NR)); }
 
-    /** B (P,N) packed into dst from dstOff (at least {@link #packedSize} floats). */
+    /** B (P,N) packed for {@link #TILE} into dst from dstOff (at least {@link #packedSize} floats). */
     static Packed pack(Parallel par, View B, int P, int N, float[] dst, int dstOff) {
-        Packed out = new Packed(dst, dstOff, P, N);
+        return pack(par, TILE, B, P, N, dst, dstOff);
+    }
+
+    /** B (P,N) packed for tile (at most {@link #packedSize} floats: {@link #TILE}'s panels are the widest). */
+    static Packed pack(Parallel par, Tile tile, View B, int P, int N, float[] dst, int dstOff) {
+        Packed out = new Packed(dst, dstOff, P, N, tile);
+        int nr = tile.nr;
         float[] src = B.data();
         par.forEach(out.panels(), jp -> {
-            int j0 = jp * NR, n = Math.min(NR, N - j0), o = out.at(jp, 0);
+            int j0 = jp * nr, n = Math.min(nr, N - j0), o = out.at(jp, 0);
             if (B.cs() == 1) { // rows of B contiguous (a weight, activations): n floats a row
                 for (int p = 0; p < P; p++) {
-                    System.arraycopy(src, B.offset() + p * B.rs() + j0, dst, o + p * NR, n);
-                    if (n < NR) Arrays.fill(dst, o + p * NR + n, o + (p + 1) * NR, 0f);
+                    System.arraycopy(src, B.offset() + p * B.rs() + j0, dst, o + p * nr, n);
+                    if (n < nr) Arrays.fill(dst, o + p * nr + n, o + (p + 1) * nr, 0f);
                 }
                 return;
             }
             // columns contiguous (a weight read transposed): read each column along p, write with stride NR
-            for (int j = 0; j < NR; j++) {
+            for (int j = 0; j < nr; j++) {
                 int s = B.offset() + (j0 + j) * B.cs();
-                for (int p = 0; p < P; p++) dst[o + p * NR + j] = j < n ? src[s + p * B.rs()] : 0f;
+                for (int p = 0; p < P; p++) dst[o + p * nr + j] = j < n ? src[s + p * B.rs()] : 0f;
             }
         });
         return out;
@@ -83,42 +126,58 @@ final class Gemm {
     }
 
     /**
-     * C (M,N) = A (M,P) · rows p0..p0+P of B + add, C row-major from c with row stride ldc. Split over tiles of C
-     * sized by the work: a few per thread, as large as {@link #MC} × {@link #PANELS} panels.
+     * Work on a finished m × n block of C (rows i.., columns j.. of the product, at C[c..] with row stride ldc), done
+     * by the thread that stored it right after its last KC block, while it is in L1: a pointwise op fused into the
+     * product. It must treat each element alone, so the result does not depend on the tile.
      */
-    static void multiply(Parallel par, View A, Packed B, int p0, int M, int N, int P, float[] C, int c, int ldc, Addend add) {
-        int panels = (N + NR - 1) / NR, mc = Math.min(MC, roundUp(M, MR)), np = Math.min(PANELS, panels);
-        while (ceilDiv(M, mc) * ceilDiv(panels, np) < 4 * par.threads && (mc > MR || np > 1)) {
-            if (np > 1 && (np * NR >= mc || mc == MR)) np = (np + 1) / 2;
-            else mc = roundUp(mc / 2, MR);
+    interface Epilogue {
+        void apply(float[] C, int c, int ldc, int i, int j, int m, int n);
+    }
+
+    /**
+     * C (M,N) = A (M,P) · rows p0..p0+P of B + add, C row-major from c with row stride ldc, then after (or null) on
+     * every finished block. Split over tiles of C sized by the work: a few per thread, at most {@link #MC} rows ×
+     * {@link #PANELS} panels.
+     */
+    static void multiply(Parallel par, View A, Packed B, int p0, int M, int N, int P, float[] C, int c, int ldc, Addend add,
+                         Epilogue after) {
+        int mr = B.tile().mr, nr = B.nr(), panels = (N + nr - 1) / nr;
+        int mc = Math.min(MC, roundUp(M, mr)), np = Math.min(PANELS, panels);
+        while (ceilDiv(M, mc) * ceilDiv(panels, np) < 4 * par.threads && (mc > mr || np > 1)) {
+            if (np > 1 && (np * nr >= mc || mc == mr)) np = (np + 1) / 2;
+            else mc = roundUp(mc / 2, mr);
         }
         int rowTiles = ceilDiv(M, mc), colTiles = ceilDiv(panels, np), tileRows = mc, tilePanels = np;
         par.forEach(rowTiles * colTiles, tile -> {
             int i0 = tile / colTiles * tileRows, jp0 = tile % colTiles * tilePanels;
-            tile(A, B, p0, i0, Math.min(tileRows, M - i0), jp0, Math.min(jp0 + tilePanels, panels), N, P, C, c, ldc, add);
+            tile(A, B, p0, i0, Math.min(tileRows, M - i0), jp0, Math.min(jp0 + tilePanels, panels), N, P, C, c, ldc, add, after);
         });
     }
 
-    /** {@link #multiply} on the calling thread. */
+    /** {@link #multiply} on the calling thread, without an epilogue. */
     static void serial(View A, Packed B, int p0, int M, int N, int P, float[] C, int c, int ldc, Addend add) {
-        tile(A, B, p0, 0, M, 0, (N + NR - 1) / NR, N, P, C, c, ldc, add);
+        tile(A, B, p0, 0, M, 0, ceilDiv(N, B.nr()), N, P, C, c, ldc, add, null);
     }
 
     /** Rows i0..i0+m of C, panels jp0..jp1; blocked over p so each panel slice is reused from L1 by all m rows. */
     private static void tile(View A, Packed B, int p0, int i0, int m, int jp0, int jp1, int N, int P, float[] C, int c,
-                             int ldc, Addend add) {
-        float[] scratch = new float[MR * NR];
+                             int ldc, Addend add, Epilogue after) {
+        Tile tile = B.tile();
+        int mr = tile.mr, nr = tile.nr;
+        float[] scratch = new float[mr * nr];
         for (int pc = 0; pc < P; pc += KC) {
             int kc = Math.min(KC, P - pc);
+            boolean last = pc + kc >= P;
             // the first block adds the addend, later ones what the earlier blocks stored
             Addend first = pc == 0 ? add : new Addend(C, c, ldc);
             for (int jp = jp0; jp < jp1; jp++) {
-                int j = jp * NR, n = Math.min(NR, N - j), b = B.at(jp, p0 + pc);
-                for (int i = i0; i < i0 + m; i += MR) {
-                    int a = A.offset() + i * A.rs() + pc * A.cs();
-                    kernel(A.data(), a, A.rs(), A.cs(), Math.min(MR, i0 + m - i), B.data(), b, kc, C, c + i * ldc + j, ldc,
-                            n, first == null ? null : first.data(), first == null ? 0 : first.offset() + i * first.rs() + j,
+                int j = jp * nr, n = Math.min(nr, N - j), b = B.at(jp, p0 + pc);
+                for (int i = i0; i < i0 + m; i += mr) {
+                    int a = A.offset() + i * A.rs() + pc * A.cs(), rows = Math.min(mr, i0 + m - i), o = c + i * ldc + j;
+                    kernel(tile, A.data(), a, A.rs(), A.cs(), rows, B.data(), b, kc, C, o, ldc, n,
+                            first == null ? null : first.data(), first == null ? 0 : first.offset() + i * first.rs() + j,
                             first == null ? 0 : first.rs(), scratch);
+                    if (last && after != null) after.apply(C, o, ldc, i, j, rows, n);
                 }
             }
         }
@@ -126,79 +185,168 @@ final class Gemm {
 
     /**
      * C[c + i·ldc + j] = Σ_{p<kc} A[a + i·ai + p·ap] · B[b + p·NR + j] (+ add[ao + i·ars + j]) for i < m ≤ MR, j < n ≤ NR.
-     * Rows past m repeat row 0 (never read outside A) and are not stored; scratch holds a partial tile (MR·NR).
+     * Rows past m repeat row 0 (never read outside A) and are not stored. The register tile stores plain sums: straight
+     * into C when the tile is whole and nothing is added, else into scratch (MR·NR), stored from there with the addend
+     * (which may be C itself). Adding inside the tile would pass its vectors to a store helper that the JIT, out of
+     * inlining room with the 8-row tile, leaves out of line, and so boxes them.
      */
-    private static void kernel(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] C, int c,
-                               int ldc, int n, float[] add, int ao, int ars, float[] scratch) {
-        int a1 = a + (m > 1 ? ai : 0), a2 = a + (m > 2 ? 2 * ai : 0), a3 = a + (m > 3 ? 3 * ai : 0);
-        boolean full = m == MR && n == NR;
-        if (!VectorMath.VECTOR) scalarKernel(A, new int[]{a, a1, a2, a3}, ap, B, b, kc, scratch);
-        else if (full) vectorKernel(A, a, a1, a2, a3, ap, B, b, kc, C, c, ldc, add, ao, ars);
-        else vectorKernel(A, a, a1, a2, a3, ap, B, b, kc, scratch, 0, NR, null, 0, 0);
-        if (!full || !VectorMath.VECTOR) storePartial(scratch, m, n, C, c, ldc, add, ao, ars);
+    private static void kernel(Tile tile, float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] C,
+                               int c, int ldc, int n, float[] add, int ao, int ars, float[] scratch) {
+        boolean direct = m == tile.mr && n == tile.nr && add == null && VectorMath.VECTOR;
+        float[] out = direct ? C : scratch;
+        int o = direct ? c : 0, ld = direct ? ldc : tile.nr;
+        if (!VectorMath.VECTOR) scalarKernel(tile, A, a, ai, ap, m, B, b, kc, scratch);
+        else if (tile == Tile.AVX512) kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+        else kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+        if (!direct) store(scratch, tile.nr, m, n, C, c, ldc, add, ao, ars);
     }
 
-    /** The register tile: out[o + i·ld + j] = Σ_p A[a_i + p·ap] · B[b + p·NR + j] (+ add[ao + i·ars + j]). */
-    private static void vectorKernel(float[] A, int a0, int a1, int a2, int a3, int ap, float[] B, int b, int kc,
-                                     float[] out, int o, int ld, float[] add, int ao, int ars) {
-        FloatVector z = FloatVector.zero(S);
+    /** Offset of row i of A's tile: a + i·ai for i < m, a (row 0) past it. */
+    private static int row(int a, int ai, int m, int i) { return a + (i < m ? i * ai : 0); }
+
+    /** The AVX2 register tile: out[o + i·ld + j] = Σ_p A[row i + p·ap] · B[b + p·NR + j]. */
+    private static void kernel4x3(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] out, int o,
+                                  int ld) {
+        VectorSpecies<Float> s = S256;
+        int l = s.length(), nr = 3 * l;
+        int a0 = a, a1 = row(a, ai, m, 1), a2 = row(a, ai, m, 2), a3 = row(a, ai, m, 3);
+        FloatVector z = FloatVector.zero(s);
         FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
         for (int p = 0; p < kc; p++) {
-            int bp = b + p * NR, pa = p * ap;
-            FloatVector b0 = FloatVector.fromArray(S, B, bp), b1 = FloatVector.fromArray(S, B, bp + L),
-                    b2 = FloatVector.fromArray(S, B, bp + 2 * L);
-            FloatVector x = FloatVector.broadcast(S, A[a0 + pa]);
+            int bp = b + p * nr, pa = p * ap;
+            FloatVector b0 = FloatVector.fromArray(s, B, bp), b1 = FloatVector.fromArray(s, B, bp + l),
+                    b2 = FloatVector.fromArray(s, B, bp + 2 * l);
+            FloatVector x = FloatVector.broadcast(s, A[a0 + pa]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
             c02 = x.fma(b2, c02);
-            x = FloatVector.broadcast(S, A[a1 + pa]);
+            x = FloatVector.broadcast(s, A[a1 + pa]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
             c12 = x.fma(b2, c12);
-            x = FloatVector.broadcast(S, A[a2 + pa]);
+            x = FloatVector.broadcast(s, A[a2 + pa]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
             c22 = x.fma(b2, c22);
-            x = FloatVector.broadcast(S, A[a3 + pa]);
+            x = FloatVector.broadcast(s, A[a3 + pa]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
             c32 = x.fma(b2, c32);
         }
-        store(c00, out, o, add, ao);
-        store(c01, out, o + L, add, ao + L);
-        store(c02, out, o + 2 * L, add, ao + 2 * L);
-        store(c10, out, o + ld, add, ao + ars);
-        store(c11, out, o + ld + L, add, ao + ars + L);
-        store(c12, out, o + ld + 2 * L, add, ao + ars + 2 * L);
-        store(c20, out, o + 2 * ld, add, ao + 2 * ars);
-        store(c21, out, o + 2 * ld + L, add, ao + 2 * ars + L);
-        store(c22, out, o + 2 * ld + 2 * L, add, ao + 2 * ars + 2 * L);
-        store(c30, out, o + 3 * ld, add, ao + 3 * ars);
-        store(c31, out, o + 3 * ld + L, add, ao + 3 * ars + L);
-        store(c32, out, o + 3 * ld + 2 * L, add, ao + 3 * ars + 2 * L);
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + l);
+        c02.intoArray(out, o + 2 * l);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + l);
+        c12.intoArray(out, o + ld + 2 * l);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + l);
+        c22.intoArray(out, o + 2 * ld + 2 * l);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + l);
+        c32.intoArray(out, o + 3 * ld + 2 * l);
     }
 
-    /** The tile without vectors (-Dgns4j.scalar=true): tile (MR, NR) = Σ_p A[rows[i] + p·ap] · B[b + p·NR + j]. */
-    private static void scalarKernel(float[] A, int[] rows, int ap, float[] B, int b, int kc, float[] tile) {
-        Arrays.fill(tile, 0f);
+    /** The AVX-512 register tile: as {@link #kernel4x3} with 8 rows of 3 vectors of 16 floats. */
+    private static void kernel8x3(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] out, int o,
+                                  int ld) {
+        VectorSpecies<Float> s = S512;
+        int l = s.length(), nr = 3 * l;
+        int a0 = a, a1 = row(a, ai, m, 1), a2 = row(a, ai, m, 2), a3 = row(a, ai, m, 3), a4 = row(a, ai, m, 4),
+                a5 = row(a, ai, m, 5), a6 = row(a, ai, m, 6), a7 = row(a, ai, m, 7);
+        FloatVector z = FloatVector.zero(s);
+        FloatVector c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
+        FloatVector c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z, c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
+        for (int p = 0; p < kc; p++) {
+            int bp = b + p * nr, pa = p * ap;
+            FloatVector b0 = FloatVector.fromArray(s, B, bp), b1 = FloatVector.fromArray(s, B, bp + l),
+                    b2 = FloatVector.fromArray(s, B, bp + 2 * l);
+            FloatVector x = FloatVector.broadcast(s, A[a0 + pa]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(s, A[a1 + pa]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(s, A[a2 + pa]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(s, A[a3 + pa]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            x = FloatVector.broadcast(s, A[a4 + pa]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            c42 = x.fma(b2, c42);
+            x = FloatVector.broadcast(s, A[a5 + pa]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            c52 = x.fma(b2, c52);
+            x = FloatVector.broadcast(s, A[a6 + pa]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            c62 = x.fma(b2, c62);
+            x = FloatVector.broadcast(s, A[a7 + pa]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+            c72 = x.fma(b2, c72);
+        }
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + l);
+        c02.intoArray(out, o + 2 * l);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + l);
+        c12.intoArray(out, o + ld + 2 * l);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + l);
+        c22.intoArray(out, o + 2 * ld + 2 * l);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + l);
+        c32.intoArray(out, o + 3 * ld + 2 * l);
+        c40.intoArray(out, o + 4 * ld);
+        c41.intoArray(out, o + 4 * ld + l);
+        c42.intoArray(out, o + 4 * ld + 2 * l);
+        c50.intoArray(out, o + 5 * ld);
+        c51.intoArray(out, o + 5 * ld + l);
+        c52.intoArray(out, o + 5 * ld + 2 * l);
+        c60.intoArray(out, o + 6 * ld);
+        c61.intoArray(out, o + 6 * ld + l);
+        c62.intoArray(out, o + 6 * ld + 2 * l);
+        c70.intoArray(out, o + 7 * ld);
+        c71.intoArray(out, o + 7 * ld + l);
+        c72.intoArray(out, o + 7 * ld + 2 * l);
+    }
+
+    /**
+     * The tile without vectors (-Dgns4j.scalar=true): tile (MR, NR) = Σ_p A[row i + p·ap] · B[b + p·NR + j], one fused
+     * multiply-add per p as in the vector lanes, so the same bits.
+     */
+    private static void scalarKernel(Tile tile, float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc,
+                                     float[] out) {
+        int mr = tile.mr, nr = tile.nr;
+        Arrays.fill(out, 0, mr * nr, 0f);
         for (int p = 0; p < kc; p++)
-            for (int i = 0; i < MR; i++) {
-                float x = A[rows[i] + p * ap];
-                for (int j = 0; j < NR; j++) tile[i * NR + j] += x * B[b + p * NR + j];
+            for (int i = 0; i < mr; i++) {
+                float x = A[row(a, ai, m, i) + p * ap];
+                for (int j = 0; j < nr; j++) out[i * nr + j] = Math.fma(x, B[b + p * nr + j], out[i * nr + j]);
             }
     }
 
-    private static void store(FloatVector v, float[] C, int c, float[] add, int ao) {
-        (add != null ? v.add(FloatVector.fromArray(S, add, ao)) : v).intoArray(C, c);
-    }
-
-    /** The m × n corner of a tile held in scratch (MR, NR), stored as {@link #store} would, lane by lane. */
-    private static void storePartial(float[] scratch, int m, int n, float[] C, int c, int ldc, float[] add, int ao, int ars) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                float v = scratch[i * NR + j];
-                C[c + i * ldc + j] = add != null ? v + add[ao + i * ars + j] : v;
-            }
+    /** C[c + i·ldc + j] = tile[i·nr + j] (+ add[ao + i·ars + j]) for i < m, j < n: a tile held in scratch, stored. */
+    private static void store(float[] tile, int nr, int m, int n, float[] C, int c, int ldc, float[] add, int ao, int ars) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        for (int i = 0; i < m; i++) {
+            int j = 0, t = i * nr, o = c + i * ldc, x = ao + i * ars;
+            if (VectorMath.VECTOR)
+                for (int bound = s.loopBound(n); j < bound; j += s.length()) {
+                    FloatVector v = FloatVector.fromArray(s, tile, t + j);
+                    (add == null ? v : v.add(FloatVector.fromArray(s, add, x + j))).intoArray(C, o + j);
+                }
+            for (; j < n; j++) C[o + j] = add != null ? tile[t + j] + add[x + j] : tile[t + j];
+        }
     }
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }

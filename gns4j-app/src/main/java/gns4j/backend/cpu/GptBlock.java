@@ -17,7 +17,10 @@ import java.util.function.Function;
 final class GptBlock {
     /** out (R,N) = in (R,K) · Wᵀ + b for W (N,K) and b (N) (null: none). */
     interface Linear {
-        void forward(Mat out, Mat in, ParamTensor weight, ParamTensor bias);
+        /** As {@link #forward(Mat, Mat, ParamTensor, ParamTensor)}, then after (null: nothing) on each block of out. */
+        void forward(Mat out, Mat in, ParamTensor weight, ParamTensor bias, Gemm.Epilogue after);
+
+        default void forward(Mat out, Mat in, ParamTensor weight, ParamTensor bias) { forward(out, in, weight, bias, null); }
     }
 
     /** out (R,C) = causal attention of qkv (R,3C) in block {@code layer}; lse (training only) saved for backward. */
@@ -36,7 +39,7 @@ final class GptBlock {
      * Scratch of backward, each at least (R, width) as named; packed holds a weight or an input packed for a
      * product ({@link Gemm#packedSize} of the largest).
      */
-    record Scratch(float[] dnormOut, float[] dqkv, float[] datty, float[] dfc, float[] dfcAct, float[] packed) {}
+    record Scratch(float[] dnormOut, float[] dqkv, float[] datty, float[] dfc, float[] packed) {}
 
     private final Parallel par;
     private final float[] params;
@@ -64,8 +67,7 @@ final class GptBlock {
         linear.forward(proj, atty, w.attnProjWeight(), w.attnProjBias());     // (R,C) -> (R,C)
         CpuKernels.add(par, mid, in, proj);
         CpuKernels.normForward(par, ln2, a.ln2Stats(), mid, Mat.of(params, w.ln2Weight()), Mat.of(params, w.ln2Bias()));
-        linear.forward(fc, ln2, w.fcWeight(), w.fcBias());                    // (R,C) -> (R,4C)
-        CpuKernels.geluForward(par, fcAct, fc);
+        linear.forward(fc, ln2, w.fcWeight(), w.fcBias(), CpuKernels.gelu(fcAct)); // (R,C) -> (R,4C), fcAct = gelu(fc)
         linear.forward(proj, fcAct, w.mlpProjWeight(), w.mlpProjBias());      // (R,4C) -> (R,C)
         CpuKernels.add(par, Mat.of(a.out(), R, C), mid, proj);
     }
@@ -79,32 +81,32 @@ final class GptBlock {
                   LinearNormMethod method, int B, int T, float scale) {
         int R = B * T;
         Mat dres = Mat.of(dresid, R, C), dnormOut = Mat.of(d.dnormOut(), R, C), dqkv = Mat.of(d.dqkv(), R, 3 * C);
-        Mat datty = Mat.of(d.datty(), R, C), dfc = Mat.of(d.dfc(), R, 4 * C), dfcAct = Mat.of(d.dfcAct(), R, 4 * C);
-        // MLP: out = mid + proj(gelu(fc(ln2(mid))))
+        Mat datty = Mat.of(d.datty(), R, C), dfc = Mat.of(d.dfc(), R, 4 * C);
+        // MLP: out = mid + proj(gelu(fc(ln2(mid)))); d(fcAct) becomes dfc as each block of it is stored
         Mat fcAct = Mat.of(a.fcAct(), R, 4 * C), ln2 = Mat.of(a.ln2(), R, C);
-        linearBackward(par, dfcAct, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B,
-                scale, d.packed());
-        CpuKernels.geluBackward(par, dfc, Mat.of(a.fc(), R, 4 * C), dfcAct);
-        linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale, d.packed());
+        linearBackward(par, dfc, dres, fcAct, param.apply(w.mlpProjWeight()), param.apply(w.mlpProjBias()), method, B,
+                scale, d.packed(), CpuKernels.geluBackward(Mat.of(a.fc(), R, 4 * C)));
+        linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale, d.packed(),
+                null);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.ln2Weight()),
                 param.apply(w.ln2Bias()), B, scale);
         // attention: mid = in + proj(attn(qkv(ln1(in))))
         Mat atty = Mat.of(a.atty(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C), ln1 = Mat.of(a.ln1(), R, C);
         linearBackward(par, datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B,
-                scale, d.packed());
+                scale, d.packed(), null);
         AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH);
-        linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale, d.packed());
+        linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale, d.packed(), null);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.ln1Weight()),
                 param.apply(w.ln1Bias()), B, scale);
     }
 
     /**
-     * dinp (R,K) = dout (R,N) · W, and W's (and the bias's) gradient and per-example norms; packed is scratch for the
-     * products' packed operands ({@link Scratch#packed}).
+     * dinp (R,K) = dout (R,N) · W, then after (null: nothing) on each block of it, and W's (and the bias's) gradient
+     * and per-example norms; packed is scratch for the products' packed operands ({@link Scratch#packed}).
      */
     static void linearBackward(Parallel par, Mat dinp, Mat dout, Mat inp, Param weight, Param bias,
-                               LinearNormMethod method, int B, float scale, float[] packed) {
-        LinearKernels.backwardInput(par, dinp, dout, weight.value(), packed);
+                               LinearNormMethod method, int B, float scale, float[] packed, Gemm.Epilogue after) {
+        LinearKernels.backwardInput(par, dinp, dout, weight.value(), packed, after);
         LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
                 method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null, packed);
     }

@@ -8,10 +8,16 @@ import java.util.Arrays;
  * it. Weight gradients add {@code scale}·Σ_b g_b, g_b the gradient of example b's own mean loss.
  */
 final class LinearKernels {
-    /** Rows of W per weight-gradient block: their 64 columns of an example's dout, gathered, fill 64 KiB at T 256. */
-    private static final int W_ROWS = 64;
-    /** Weight-gradient blocks wanted at least: narrow layers are split along K too. Depends on shapes only (see below). */
-    private static final int MIN_BLOCKS = 32;
+    /**
+     * Rows of W per weight-gradient block, at most: their 64 columns of an example's dout, gathered, fill 64 KiB at
+     * T 256. Narrow layers take fewer, down to {@link #MIN_ROWS}.
+     */
+    private static final int W_ROWS = 64, MIN_ROWS = 16;
+    /**
+     * Weight-gradient blocks wanted at least, so 16 threads get about four each: narrow layers are split into fewer
+     * rows and along K too. Depends on shapes only (see below).
+     */
+    private static final int MIN_BLOCKS = 64;
 
     private LinearKernels() {}
 
@@ -20,17 +26,23 @@ final class LinearKernels {
         return Gemm.pack(par, Gemm.View.transposed(w), w.cols(), w.rows(), scratch, 0);
     }
 
-    /** out (R,N) = inp (R,K) · Wᵀ + bias (1,N) (null: none); Wᵀ from {@link #packTransposed}. */
-    static void forward(Parallel par, Mat out, Mat inp, Gemm.Packed weightT, Mat bias) {
+    /**
+     * out (R,N) = inp (R,K) · Wᵀ + bias (1,N) (null: none), then after (null: nothing) on each finished block of out;
+     * Wᵀ from {@link #packTransposed}.
+     */
+    static void forward(Parallel par, Mat out, Mat inp, Gemm.Packed weightT, Mat bias, Gemm.Epilogue after) {
         Gemm.multiply(par, Gemm.View.of(inp), weightT, 0, inp.rows(), weightT.N(), inp.cols(), out.data(), out.offset(),
-                out.cols(), Gemm.Addend.bias(bias));
+                out.cols(), Gemm.Addend.bias(bias), after);
     }
 
-    /** dinp (R,K) = dout (R,N) · W (N,K); W is packed into scratch ({@link Gemm#packedSize}(N, K) floats) first. */
-    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch) {
+    /**
+     * dinp (R,K) = dout (R,N) · W (N,K), then after (null: nothing) on each finished block of dinp; W is packed into
+     * scratch ({@link Gemm#packedSize}(N, K) floats) first.
+     */
+    static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch, Gemm.Epilogue after) {
         Gemm.Packed packed = Gemm.pack(par, Gemm.View.of(w), w.rows(), w.cols(), scratch, 0);
         Gemm.multiply(par, Gemm.View.of(dout), packed, 0, dout.rows(), w.cols(), w.rows(), dinp.data(), dinp.offset(),
-                dinp.cols(), null);
+                dinp.cols(), null, after);
     }
 
     /** Rows of the token table that also receive the embedding scatter (tied head): see tiedEmbeddingHeadBackward. */
@@ -56,17 +68,19 @@ final class LinearKernels {
         boolean perExample = w.norms() != null && !ghost;
         Param.Norms biasNorms = bias == null ? null : bias.norms();
         Gemm.Packed x = Gemm.pack(par, Gemm.View.of(inp), inp.rows(), K, scratch, 0);
-        // Blocks of W_ROWS rows × a run of panels. The per-example norms are summed block by block in block order, so
+        // Blocks of wRows rows × a run of panels. The per-example norms are summed block by block in block order, so
         // the blocks are a function of the shapes alone: the same bits whatever the thread count.
-        int rowBlocks = (N + W_ROWS - 1) / W_ROWS, panels = x.panels();
+        int panels = x.panels(), blockRows = W_ROWS;
+        while (ceilDiv(N, blockRows) * panels < MIN_BLOCKS && blockRows > MIN_ROWS) blockRows /= 2;
+        int rowBlocks = ceilDiv(N, blockRows), wRows = blockRows;
         int panelsPerBlock = ceilDiv(panels, Math.min(panels, ceilDiv(MIN_BLOCKS, rowBlocks)));
         int colBlocks = ceilDiv(panels, panelsPerBlock), blocks = rowBlocks * colBlocks;
         double[] partW = perExample ? new double[blocks * B] : null;
         double[] partB = biasNorms != null ? new double[blocks * B] : null;
         float[] dy = dout.data();
         par.forEach(blocks, blk -> {
-            int n0 = blk / colBlocks * W_ROWS, rows = Math.min(W_ROWS, N - n0);
-            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * Gemm.NR, cols = Math.min(panelsPerBlock * Gemm.NR, K - k0);
+            int n0 = blk / colBlocks * wRows, rows = Math.min(wRows, N - n0);
+            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * x.nr(), cols = Math.min(panelsPerBlock * x.nr(), K - k0);
             Gemm.Packed xCols = x.columns(jp0, cols);
             boolean withBias = bias != null && k0 == 0;
             float[] acc = new float[rows * cols], dyT = new float[T * rows];

@@ -87,23 +87,23 @@ final class LlamaBlock {
         Mat dres = Mat.of(dresid, R, C), dnormOut = Mat.of(d.dnormOut(), R, C), datty = Mat.of(d.datty(), R, C);
         // MLP: out = mid + down(silu(gate(ln2)) ⊙ up(ln2)); ln2's gradient is the sum over gate and up.
         Mat ln2 = Mat.of(a.ln2(), R, C), dact = Mat.of(d.dact(), R, F), dgate = Mat.of(d.dgate(), R, F), dup = Mat.of(d.dup(), R, F);
-        GptBlock.linearBackward(par, dact, dres, Mat.of(a.act(), R, F), param.apply(w.down()), null, method, B, scale, d.packed());
+        GptBlock.linearBackward(par, dact, dres, Mat.of(a.act(), R, F), param.apply(w.down()), null, method, B, scale, d.packed(), null);
         LlamaKernels.swigluBackward(par, dgate, dup, Mat.of(a.gate(), R, F), Mat.of(a.up(), R, F), dact);
-        GptBlock.linearBackward(par, dnormOut, dgate, ln2, param.apply(w.gate()), null, method, B, scale, d.packed());
-        GptBlock.linearBackward(par, datty, dup, ln2, param.apply(w.up()), null, method, B, scale, d.packed()); // datty: free here
+        GptBlock.linearBackward(par, dnormOut, dgate, ln2, param.apply(w.gate()), null, method, B, scale, d.packed(), null);
+        GptBlock.linearBackward(par, datty, dup, ln2, param.apply(w.up()), null, method, B, scale, d.packed(), null); // datty: free here
         CpuKernels.add(par, dnormOut, dnormOut, datty);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.mlpNorm()), null,
                 B, scale);
         // attention: mid = in + o(attn(expand(q, k, v of ln1))); ln1's gradient is the sum over q, k and v.
         Mat ln1 = Mat.of(a.ln1(), R, C), dqkv = Mat.of(d.dqkv(), R, 3 * C);
         Mat dq = Mat.of(d.dq(), R, C), dk = Mat.of(d.dk(), R, kvC), dv = Mat.of(d.dv(), R, kvC);
-        GptBlock.linearBackward(par, datty, dres, Mat.of(a.atty(), R, C), param.apply(w.o()), null, method, B, scale, d.packed());
+        GptBlock.linearBackward(par, datty, dres, Mat.of(a.atty(), R, C), param.apply(w.o()), null, method, B, scale, d.packed(), null);
         AttentionKernels.backward(par, dqkv, datty, Mat.of(a.qkv(), R, 3 * C), a.lse(), B, NH);
         LlamaKernels.reduceQkv(par, dq, dk, dv, dqkv, rope, NH, KVH, T);
-        GptBlock.linearBackward(par, dnormOut, dq, ln1, param.apply(w.q()), null, method, B, scale, d.packed());
-        GptBlock.linearBackward(par, datty, dk, ln1, param.apply(w.k()), null, method, B, scale, d.packed()); // datty: free again
+        GptBlock.linearBackward(par, dnormOut, dq, ln1, param.apply(w.q()), null, method, B, scale, d.packed(), null);
+        GptBlock.linearBackward(par, datty, dk, ln1, param.apply(w.k()), null, method, B, scale, d.packed(), null); // datty: free again
         CpuKernels.add(par, dnormOut, dnormOut, datty);
-        GptBlock.linearBackward(par, datty, dv, ln1, param.apply(w.v()), null, method, B, scale, d.packed());
+        GptBlock.linearBackward(par, datty, dv, ln1, param.apply(w.v()), null, method, B, scale, d.packed(), null);
         CpuKernels.add(par, dnormOut, dnormOut, datty);
         CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.attnNorm()), null,
                 B, scale);

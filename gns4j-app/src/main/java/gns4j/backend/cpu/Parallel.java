@@ -11,6 +11,9 @@ final class Parallel implements AutoCloseable {
     private final ForkJoinPool pool;
     final int threads;
 
+    /** The calling thread alone (its pool is never used, so it starts no thread): for work inside another task. */
+    static final Parallel SERIAL = new Parallel(1);
+
     /** ForkJoinPool's own limit on its parallelism. */
     static final int POOL_LIMIT = 0x7fff;
 
@@ -28,6 +31,22 @@ final class Parallel implements AutoCloseable {
             return;
         }
         pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+    }
+
+    /** Elements of one {@link #forChunks} task: enough to amortise scheduling, few enough to balance an embedding. */
+    static final int CHUNK = 1 << 16;
+
+    /** A range start..end of one chunk k. */
+    interface ChunkBody {
+        void accept(int k, int start, int end);
+    }
+
+    /** Chunks of [0, n) as {@link #forChunks} makes them: fixed by n, whatever the thread count. */
+    static int chunks(int n) { return (n + CHUNK - 1) / CHUNK; }
+
+    /** body(k, k·CHUNK, min(n, (k+1)·CHUNK)) for every chunk k of [0, n), across the threads. */
+    void forChunks(int n, ChunkBody body) {
+        forEach(chunks(n), k -> body.accept(k, k * CHUNK, Math.min(n, (k + 1) * CHUNK)));
     }
 
     @Override

@@ -194,15 +194,31 @@ final class VectorMath {
         return y.mul(twoK).blend(0f, underflow);
     }
 
+    /**
+     * {@link #exp(FloatVector)} of one float by the same IEEE operations in the same order, so the same bits: a scalar
+     * tail gives what a lane would, and a pointwise op does not depend on where a vector starts.
+     */
+    static float exp(float x) {
+        float c = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        float k = c * LOG2E + ROUND - ROUND;
+        float r = Math.fma(k, -LN2_LO, Math.fma(k, -LN2_HI, c));
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P0, P1), r, P2), r, P3), r, P4), r, P5);
+        float y = p * (r * r) + r + 1f;
+        return x < EXP_MIN ? 0f : y * Float.intBitsToFloat(((int) k + 127) << 23);
+    }
+
     /** tanh lane by lane as 1 − 2/(e^{2x} + 1) from {@link #exp}: ±1 where exp saturates or underflows. */
     static FloatVector tanh(FloatVector x) {
         return FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(x.mul(2f)).add(1f)));
     }
 
+    /** {@link #tanh(FloatVector)} of one float, the same bits. */
+    static float tanh(float x) { return 1f - 2f / (exp(x * 2f) + 1f); }
+
     // GELU, tanh form (GPT-2's): gelu(v) = ½·v·(1 + tanh(u)), u = √(2/π)·(v + 0.044715·v³).
     private static final float GELU_K = (float) Math.sqrt(2.0 / Math.PI), GELU_C = 0.044715f;
 
-    /** out[oo+i] = gelu(x[xo+i]), i < n. Math.tanh in the scalar tail is a JIT-independent call too. */
+    /** out[oo+i] = gelu(x[xo+i]), i < n; a scalar tail gives the lanes' bits ({@link #exp(float)}). */
     static void gelu(float[] x, int xo, float[] out, int oo, int n) {
         int i = 0;
         if (VECTOR)
@@ -213,11 +229,11 @@ final class VectorMath {
             }
         for (; i < n; i++) {
             float v = x[xo + i];
-            out[oo + i] = 0.5f * v * (1f + (float) Math.tanh(GELU_K * (v + GELU_C * v * v * v)));
+            out[oo + i] = v * 0.5f * (tanh((v * v * v * GELU_C + v) * GELU_K) + 1f);
         }
     }
 
-    /** dx[o+i] = gelu'(x[xo+i])·dy[yo+i], i < n. */
+    /** dx[o+i] = gelu'(x[xo+i])·dy[yo+i], i < n (dx may be dy); the scalar tail as {@link #gelu}'s. */
     static void geluBackward(float[] x, int xo, float[] dy, int yo, float[] dx, int o, int n) {
         int i = 0;
         if (VECTOR)
@@ -229,11 +245,10 @@ final class VectorMath {
                 th.add(1f).mul(0.5f).add(slope).mul(FloatVector.fromArray(S, dy, yo + i)).intoArray(dx, o + i);
             }
         for (; i < n; i++) {
-            float v = x[xo + i];
-            float th = (float) Math.tanh(GELU_K * (v + GELU_C * v * v * v));
-            float sech2 = 1f - th * th;
-            float local = 0.5f * (1f + th) + 0.5f * v * sech2 * GELU_K * (1f + 3f * GELU_C * v * v);
-            dx[o + i] = local * dy[yo + i];
+            float v = x[xo + i], v2 = v * v;
+            float th = tanh((v2 * v * GELU_C + v) * GELU_K);
+            float slope = (v2 * (3f * GELU_C) + 1f) * (1f - th * th) * v * (0.5f * GELU_K);
+            dx[o + i] = ((th + 1f) * 0.5f + slope) * dy[yo + i];
         }
     }
 

@@ -28,10 +28,12 @@ class AdamWTest {
         float[] grads = new float[layout.totalSize];
         Arrays.fill(params, p0);
         AdamW adam = new AdamW(layout);
-        Arrays.fill(grads, g1);
-        adam.step(params, grads, new AdamWSettings(b1, b2, eps, wd), lr1, 1);
-        Arrays.fill(grads, g2);
-        adam.step(params, grads, new AdamWSettings(b1, b2, eps, wd), lr2, 2);
+        try (Parallel par = new Parallel(2)) {
+            Arrays.fill(grads, g1);
+            adam.step(par, params, grads, new AdamWSettings(b1, b2, eps, wd), lr1, 1);
+            Arrays.fill(grads, g2);
+            adam.step(par, params, grads, new AdamWSettings(b1, b2, eps, wd), lr2, 2);
+        }
 
         // The same two steps written out in double, once with decay and once without.
         double m1 = (1 - b1) * g1, v1 = (1 - b2) * g1 * g1;

@@ -70,4 +70,25 @@ class VectorExpTest {
             assertEquals(slope * dy[i], dx[i], 1e-6 * (1 + Math.abs(dy[i] * v)), "gelu'(" + v + ")");
         }
     }
+
+    @Test
+    void scalarTailGivesTheLanesBits() {
+        SplittableRandom r = new SplittableRandom(4);
+        int n = 3 * VectorMath.LANES;
+        float[] x = new float[n], dy = new float[n], y = new float[n], dx = new float[n], y1 = new float[n], dx1 = new float[n];
+        for (int rep = 0; rep < 50; rep++) {
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) (r.nextGaussian() * 6);
+                dy[i] = (float) r.nextGaussian();
+            }
+            VectorMath.gelu(x, 0, y, 0, n);
+            VectorMath.geluBackward(x, 0, dy, 0, dx, 0, n);
+            for (int i = 0; i < n; i++) { // one element at a time: the scalar tail alone
+                VectorMath.gelu(x, i, y1, i, 1);
+                VectorMath.geluBackward(x, i, dy, i, dx1, i, 1);
+            }
+            assertArrayEquals(y, y1);
+            assertArrayEquals(dx, dx1);
+        }
+    }
 }
