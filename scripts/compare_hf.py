@@ -20,8 +20,8 @@ Three modes:
       End to end: makes a random GPT-2 (or Llama: grouped-query, 4 heads over 2 kv heads) with the GPT-2
       vocabulary, runs `gns4j sample` on it (greedy, logits dumped) and compares; then fine-tunes it for a few steps
       with `gns4j train --init-from` on a small text (on --device: on the GPU machine auto is CUDA) and compares
-      the resulting checkpoint (our export) the same way. JAVA may be the runtime tools/device-jre.sh builds
-      (.jrt/bin/java). Exit status 0 when everything agrees.
+      the resulting checkpoint (our export) the same way. JAVA may be the small runtime that docs/cuda.md's jlink
+      command makes (.jrt/bin/java, as scripts/device.sh runs it). Exit status 0 when everything agrees.
 
 Needs torch, numpy, transformers.
 """

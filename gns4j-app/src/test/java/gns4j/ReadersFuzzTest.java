@@ -44,6 +44,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * IllegalStateException, an OutOfMemoryError from a size read off the file, ...). Damage is byte-level (bit flips,
  * truncation, inserted, deleted and overwritten bytes) and, for JSON, structural: one value swapped for a huge,
  * negative, fractional or out-of-range number, or for a value of another type, or a key removed.
+ *
+ * <p>Over 400 lines: one case per reader of a user's file (safetensors, Hugging Face folders, configs, token files,
+ * metrics, checkpoints), which share the damage generators here.
  */
 class ReadersFuzzTest {
     /** Cases per reader: enough to meet each kind of damage many times, few enough for a few seconds per reader. */

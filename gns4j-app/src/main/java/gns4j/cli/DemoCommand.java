@@ -20,11 +20,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code gns4j demo}: a small GPT-2- (or Llama-) shaped model over bytes, trained on the bundled text (Genesis–Leviticus, public domain) for about a
- * minute on two cores, measuring per-example norms of every tensor and the GNS as it goes.
+ * {@code gns4j demo}: a small GPT-2- (or Llama-) shaped model over bytes, trained on the bundled text
+ * (Genesis–Leviticus, public domain) for about half a minute on two cores, measuring per-example norms of every tensor
+ * and the GNS as it goes.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train a small model on bundled text for about a minute and show loss and GNS.")
+        description = "Train a small model on bundled text for about half a minute and show loss and GNS.")
 public final class DemoCommand implements Callable<Integer> {
     static final List<String> DEMO_CONFIG = List.of(
             "n_layer=2", "n_head=4", "n_embd=128", "block_size=128", "micro_batch_size=8", "batch_size=16",

@@ -26,7 +26,7 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
             check(batchSize >= 1 && batchSize % granularity == 0, "batch_size", "must be a positive multiple of "
                     + (microBatchSize > 0 ? "micro_batch_size" : "batch_multiple") + " (" + granularity + "), got " + batchSize);
         check(batchSize >= 1, "batch_size", "must be >= 1, got " + batchSize);
-        if (batchSizeStart == 0) batchSizeStart = Math.min(granularity, batchSize);
+        if (batchSizeStart == 0) batchSizeStart = derivedStart(granularity, batchSize);
         // Need not be a multiple: the ramp rounds to whole units, so changing micro_batch_size alone stays valid.
         check(batchSizeStart >= 1 && batchSizeStart <= batchSize, "batch_size_start",
                 "must be in [1, batch_size (" + batchSize + ")], got " + batchSizeStart);
@@ -58,6 +58,15 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
                     granularity(), adaptiveInterval, adaptiveAllowDecrease);
         };
     }
+
+    /** What batch_size_start 0 stands for: one granularity unit, at most the whole batch. */
+    private static int derivedStart(int granularity, int batchSize) { return Math.min(granularity, batchSize); }
+
+    /**
+     * Whether batch_size_start is what 0 stands for with these values, so that {@link TrainConfig#with} derives it
+     * again from the new ones (as one construction from the command line does) instead of carrying it over.
+     */
+    boolean startIsDerived() { return batchSizeStart == derivedStart(granularity(), batchSize); }
 
     /** The adaptive schedule's smallest batch: batch_size_min, or one granularity unit when it is 0. */
     public int minResolved() { return batchSizeMin > 0 ? batchSizeMin : granularity(); }

@@ -16,7 +16,7 @@ public final class ConfigKeys {
     private ConfigKeys() {}
 
     private static final Map<String, String> MEANINGS = Map.ofEntries(
-            entry("arch", "`gpt2` or `llama` (RoPE, grouped-query attention, SwiGLU, RMSNorm; CPU only)"),
+            entry("arch", "`gpt2` or `llama` (RoPE, grouped-query attention, SwiGLU, RMSNorm)"),
             entry("n_layer", "transformer blocks"),
             entry("n_head", "attention heads per block (n_embd must be a multiple)"),
             entry("n_embd", "embedding width"),

@@ -141,7 +141,11 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
         return fromMap(values);
     }
 
-    /** This config with {@code overrides} ("key=value") applied. */
+    /**
+     * This config with {@code overrides} ("key=value") applied, as the command line applies them: values that were
+     * derived (auto, a batch_size_start of 0) are derived again from the new values. A batch_size_start given equal
+     * to the derived one counts as derived.
+     */
     public TrainConfig with(String... overrides) {
         Map<String, String> values = toMap();
         ConfigText.putOverrides(values, List.of(overrides));
@@ -192,7 +196,10 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
         return run.maxTokens() > 0 ? Math.min(run.maxTokens(), tokens) : tokens;
     }
 
-    /** The values as text; an architecture-dependent key at its architecture's choice is auto, so it follows arch. */
+    /**
+     * The values as text, with the derived ones as their defaults so that they follow the other keys: an
+     * architecture-dependent key at its architecture's choice is auto, and a batch_size_start equal to what 0 gives is 0.
+     */
     private Map<String, String> toMap() {
         Map<String, String> values = new LinkedHashMap<>();
         for (Slot slot : SLOTS) {
@@ -200,6 +207,7 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
             boolean auto = AUTO_KEYS.contains(key) ? v.equals("0") : v.equals(ARCH_DEFAULTS.get(model.arch()).get(key));
             values.put(key, auto ? "auto" : v);
         }
+        if (batch.startIsDerived()) values.put("batch_size_start", "0");
         return values;
     }
 

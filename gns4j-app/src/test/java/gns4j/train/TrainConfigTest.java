@@ -53,6 +53,24 @@ class TrainConfigTest {
         assertEquals(2, TrainConfig.defaults().with("n_layer=2").model().nLayer());
     }
 
+    /**
+     * with() gives what the same overrides give on the command line (one construction from the defaults): a
+     * batch_size_start that was derived (0 = one unit) is derived again from the new values, not carried over.
+     */
+    @Test
+    void withAgreesWithTheCommandLine() {
+        List<List<String>> cases = List.of(List.of("batch_size=5"), List.of("batch_size=2", "batch_multiple=1"),
+                List.of("micro_batch_size=2", "batch_size=6", "batch_schedule=linear_ramp", "ramp_tokens=100"),
+                List.of("batch_size=64", "batch_schedule=linear_ramp", "batch_size_start=16", "ramp_tokens=100"));
+        for (List<String> overrides : cases)
+            assertEquals(TrainConfig.load(null, overrides), TrainConfig.defaults().with(overrides.toArray(String[]::new)),
+                    overrides.toString());
+        assertEquals(5, TrainConfig.defaults().with("batch_size=5").batch().batchSizeStart());
+        TrainConfig ramp = TrainConfig.defaults().with("batch_size=64", "batch_schedule=linear_ramp", "ramp_tokens=100");
+        assertEquals(2, ramp.with("batch_multiple=2").batch().batchSizeStart());     // derived again
+        assertEquals(16, ramp.with("batch_size_start=16").with("batch_size=32").batch().batchSizeStart());  // given: kept
+    }
+
     @Test
     void plannedTokensFollowRampAndTokenLimit() {
         TrainConfig c = TrainConfig.defaults().with("block_size=10", "micro_batch_size=1", "batch_size=4",

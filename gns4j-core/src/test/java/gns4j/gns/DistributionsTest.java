@@ -15,6 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * prefactor is exp of a difference of such logarithms, so it inherits their last bits: 16 ulps allowed), and the t
  * quantile's bisection on the CDF, which near 1 (and, through the mirror image, near 0) resolves a tail q only to
  * ulp(1)/q relative; a t tail falls at least as fast as 1/t, so that bounds the quantile's relative error too.
+ *
+ * <p>Over 400 lines: the reference tables, one row per case (some 360 lines), kept here with the checks that read
+ * them so that a rerun of the script replaces them in one place.
  */
 class DistributionsTest {
     private static final double[][] NORMAL_CDF = {
