@@ -213,19 +213,22 @@ public final class ScheduleExperiment {
     }
 
     /**
-     * A goodput arm without a throughput_curve weighs the experiment's measured curve, or with goodput_gpus N that
-     * curve projected to N GPUs (written into the run's config.json, so a resumed run keeps it).
+     * A goodput arm without a throughput_curve weighs the experiment's curve ({@link ScheduleResults#curve}: the fixed
+     * runs' rates once the sweep has them), or with goodput_gpus N that curve projected to N GPUs; written into the
+     * run's config.json, so a resumed run keeps it.
      */
     private TrainConfig withGoodputCurve(String arm, TrainConfig c) {
         var b = c.batch();
         if (b.batchSchedule() != TrainConfig.BatchScheduleType.ADAPTIVE || b.adaptivePolicy() != BatchSchedule.Adaptive.Policy.GOODPUT
                 || !b.throughputCurve().isEmpty() || throughput == null) return c;
         String gpus = cfg.arms().getOrDefault(arm, Map.of()).get(ScheduleExperimentConfig.GOODPUT_GPUS);
-        Throughput curve = gpus == null ? throughput.asThroughput()
-                : ScheduleResults.projectionFor(cfg, c, throughput, projection).model()
+        ThroughputCurve oneDevice = ScheduleResults.curve(cfg, throughput);
+        boolean fromRuns = oneDevice != throughput;
+        Throughput curve = gpus == null ? oneDevice.asThroughput()
+                : ScheduleResults.projectionFor(cfg, c, oneDevice, fromRuns, projection).model()
                         .curve(Integer.parseInt(gpus), b.minResolved(), b.largest(), b.granularity());
-        log.printf("    goodput weighs %s: %s (B:tok/s)%n", gpus == null ? "the measured throughput curve"
-                : "the throughput projected to " + gpus + " GPUs", curve.spec());
+        log.printf("    goodput weighs %s%s: %s (B:tok/s)%n", fromRuns ? "the fixed runs' rates" : "the short-run throughput curve",
+                gpus == null ? "" : " projected to " + gpus + " GPUs", curve.spec());
         return c.with("throughput_curve=" + curve.spec());
     }
 

@@ -56,8 +56,31 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         public static ProjectionSettings defaults() { return new ProjectionSettings(DEFAULT_GPUS, DEFAULT_BUS_BYTES_PER_S); }
     }
 
-    /** The projection used, with its inputs, or none when there is no throughput curve. */
-    public record Projection(DataParallelProjection model, ProjectionSettings settings, long parameters) {}
+    /**
+     * The projection used, with its inputs, or none when there is no throughput curve. fromRuns: whether its curve is
+     * the fixed runs' own rates ({@link #curve}) rather than the short-run measurement.
+     */
+    public record Projection(DataParallelProjection model, ProjectionSettings settings, long parameters, boolean fromRuns) {}
+
+    /**
+     * The throughput curve the projection and the goodput arms use: the rate the sweep's fixed runs at the base LR
+     * trained at (their tokens over their training seconds, mean over the finished seeds) once every batch of the sweep
+     * has a finished run, since whole runs measure the rate of training itself; until then the short-run
+     * measurement {@code measured} (null when there is none).
+     */
+    static ThroughputCurve curve(ScheduleExperimentConfig cfg, ThroughputCurve measured) {
+        List<ThroughputCurve.Point> points = new ArrayList<>();
+        for (int b : cfg.fixedBatches().stream().sorted().toList()) {
+            List<Double> rates = new ArrayList<>();
+            for (long seed : cfg.seeds()) {
+                RunCurve c = finishedCurve(cfg, ScheduleExperimentConfig.fixedArm(b), seed);
+                if (c != null) rates.add(c.last().tokens() / c.last().trainSeconds());
+            }
+            if (rates.isEmpty()) return measured;
+            points.add(new ThroughputCurve.Point(b, b, mean(rates.stream().mapToDouble(Double::doubleValue).toArray())));
+        }
+        return new ThroughputCurve(points);
+    }
 
     /** One finished run; batches[i] is the batch of step i (0-based). */
     public record RunRow(String arm, long seed, double finalValLoss, int steps, long tokens, double trainSeconds,
@@ -148,7 +171,8 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
                 target = mean(finals);
             }
         }
-        Projection projection = throughput == null ? null : projectionFor(cfg, configs.values().iterator().next(), throughput, settings);
+        ThroughputCurve used = curve(cfg, throughput);
+        Projection projection = used == null ? null : projectionFor(cfg, configs.values().iterator().next(), used, used != throughput, settings);
         List<Currency> currencies = new ArrayList<>(List.of(new Currency(Currency.Kind.STEPS, 0),
                 new Currency(Currency.Kind.TOKENS, 0), new Currency(Currency.Kind.SECONDS, 0)));
         if (projection != null) for (int n : settings.gpus()) currencies.add(new Currency(Currency.Kind.PROJECTED, n));
@@ -198,13 +222,14 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
     }
 
     /** The projection of this experiment's model: its gradient bytes, its embeddings' share, the config's overlap. */
-    static Projection projectionFor(ScheduleExperimentConfig cfg, TrainConfig first, ThroughputCurve curve, ProjectionSettings s) {
+    static Projection projectionFor(ScheduleExperimentConfig cfg, TrainConfig first, ThroughputCurve curve, boolean fromRuns,
+                                    ProjectionSettings s) {
         var meta = TokenDataset.readMeta(cfg.dataDir());
         ParameterLayout layout = new ParameterLayout(first.model().modelConfig(meta == null ? 0 : meta.vocabSize()));
         long embeddings = layout.wte.size() + (layout.wpe == null ? 0 : layout.wpe.size());
         DataParallelProjection model = new DataParallelProjection(curve.asThroughput(), first.model().blockSize(),
                 4L * layout.totalSize, 4L * embeddings, s.busBytesPerS(), first.dataParallel().gradOverlap());
-        return new Projection(model, s, layout.totalSize);
+        return new Projection(model, s, layout.totalSize, fromRuns);
     }
 
     /**

@@ -103,7 +103,10 @@ final class ScheduleTables {
             sb.append("## What a bigger batch buys on this machine\n\nTraining throughput of this model and step, micro-batch = batch "
                     + "(median of a short run's steps, repeated until two rounds agree within 5 %), and beside it the rate the "
                     + "fixed-batch runs at the base LR trained at (tokens / training seconds):\n\n")
-                    .append(results.throughput().markdown(trainedAt())).append('\n');
+                    .append(results.throughput().markdown(trainedAt())).append('\n')
+                    .append(results.projection() != null && results.projection().fromRuns()
+                            ? "The projection and the goodput arms use the runs' rates (every batch of the sweep has finished runs).\n\n"
+                            : "The projection and the goodput arms use the short-run curve (the sweep has not finished every batch yet).\n\n");
         sb.append(runsTable()).append('\n');
         ScheduleResults.Level lv = results.atTarget();
         if (lv == null) return sb.append("No fixed-batch arm has finished every seed yet: no target L*, no comparison.\n\n")

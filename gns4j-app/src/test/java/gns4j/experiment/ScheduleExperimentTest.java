@@ -153,14 +153,24 @@ class ScheduleExperimentTest {
     }
 
     @Test
-    void goodputArmsWeighTheMeasuredOrTheProjectedCurve() throws IOException {
-        String measured = gns4j.schedule.Throughput.parse(String.join(",", JsonParser.parseString(Files.readString(out.resolve("throughput.json")))
-                .getAsJsonObject().getAsJsonArray("points").asList().stream().map(p -> p.getAsJsonObject().get("batch").getAsInt()
-                        + ":" + p.getAsJsonObject().get("tokPerS").getAsDouble()).toList())).spec();
-        for (int seed : List.of(3, 4)) {
+    void goodputArmsWeighTheFixedRunsRatesOrTheirProjection() throws IOException {
+        // Seeds run in order, each sweep before its schedules: seed 3's goodput run sees seed 3's fixed runs, seed 4's
+        // the mean of both seeds'.
+        List<Long> done = new java.util.ArrayList<>();
+        for (long seed : List.of(3L, 4L)) {
+            done.add(seed);
+            StringBuilder expected = new StringBuilder();
+            for (int b : List.of(4, 8)) {
+                double sum = 0;
+                for (long s : done) {
+                    RunCurve c = RunCurve.read(out.resolve("fixed-" + b + "-seed" + s).resolve("metrics.jsonl"));
+                    sum += c.last().tokens() / c.last().trainSeconds();
+                }
+                expected.append(expected.isEmpty() ? "" : ",").append(b).append(':').append(String.format(java.util.Locale.ROOT, "%.0f", sum / done.size()));
+            }
             JsonObject one = JsonParser.parseString(Files.readString(out.resolve("goodput-seed" + seed).resolve("config.json"))).getAsJsonObject();
             assertEquals("goodput", one.get("adaptive_policy").getAsString());
-            assertEquals(measured, one.get("throughput_curve").getAsString(), "the experiment's measured curve");
+            assertEquals(expected.toString(), one.get("throughput_curve").getAsString(), "the fixed runs' own rates");
             JsonObject many = JsonParser.parseString(Files.readString(out.resolve("goodput-64gpu-seed" + seed).resolve("config.json"))).getAsJsonObject();
             assertTrue(many.get("throughput_curve").getAsString().matches("4:\\d+,8:\\d+"), "projected at every allowed batch: " + many);
         }
