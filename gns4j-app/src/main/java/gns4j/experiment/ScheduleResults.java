@@ -298,6 +298,10 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         long runs = r.runs().stream().filter(x -> x.arm().equals(arm)).count();
         if (runs < seeds.size())
             return String.format(Locale.ROOT, "Incomplete: the best schedule arm so far, %s, finished %d of %d seeds.", arm, runs, seeds.size());
+        if (best.defined() == 0)
+            return String.format(Locale.ROOT, "No schedule arm has a saving to L* (the mean final validation loss of %s) in any seed: in"
+                    + " each, the schedule run or every fixed run stayed above L*. Target of >= 15%% less training time than the fastest"
+                    + " fixed run NOT shown.", r.bestFixed());
         StringBuilder sb = new StringBuilder();
         if (Double.isNaN(best.worst()))
             sb.append(String.format(Locale.ROOT, "%s has a time saving to L* (the mean final validation loss of %s) in %d of %d seeds; in the"

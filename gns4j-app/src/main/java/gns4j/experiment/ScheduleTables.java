@@ -66,8 +66,11 @@ final class ScheduleTables {
                 case ADAPTIVE -> String.format(Locale.ROOT, "adaptive: %s, in [%d, %d], start %d, every >= %d steps%s",
                         b.adaptivePolicy() == BatchSchedule.Adaptive.Policy.GOODPUT
                                 ? String.format(Locale.ROOT, "goodput, min (B + %s x %s GNS) / tok/s(B) on %s", fmtG(b.adaptiveK()),
-                                b.adaptiveSource().name().toLowerCase(Locale.ROOT), b.throughputCurve().isEmpty()
-                                        ? "the experiment's throughput curve" : "the curve " + b.throughputCurve())
+                                b.adaptiveSource().name().toLowerCase(Locale.ROOT), !b.throughputCurve().isEmpty() ? "the curve " + b.throughputCurve()
+                                        : cfg.arms().getOrDefault(e.getKey(), Map.of()).containsKey(ScheduleExperimentConfig.GOODPUT_GPUS)
+                                        ? "the experiment's throughput curve projected to " + cfg.arms().get(e.getKey())
+                                                .get(ScheduleExperimentConfig.GOODPUT_GPUS) + " GPUs (a projection)"
+                                        : "the experiment's throughput curve")
                                 : String.format(Locale.ROOT, "%s x %s GNS", fmtG(b.adaptiveK()), b.adaptiveSource().name().toLowerCase(Locale.ROOT)),
                         b.minResolved(), b.batchSize(), b.batchSizeStart(), b.adaptiveInterval(),
                         b.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
@@ -179,19 +182,25 @@ final class ScheduleTables {
         StringBuilder sb = new StringBuilder("| arm |");
         for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
         sb.append("\n|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+        List<String> never = new ArrayList<>();
         for (String arm : results.allArms()) {
             List<ScheduleResults.Arrival> mine = lv.arrivals().stream().filter(a -> a.run().arm().equals(arm)).toList();
             List<ScheduleResults.Arrival> reached = mine.stream().filter(a -> a.reach() != null).toList();
+            if (reached.isEmpty()) {
+                never.add(arm);
+                continue;
+            }
             sb.append("| ").append(arm).append(" |");
             for (int c = 0; c < results.currencies().size(); c++) {
                 int ci = c;
                 double m = ScheduleResults.mean(reached.stream().mapToDouble(a -> a.costs()[ci]).toArray());
-                sb.append(' ').append(reached.isEmpty() ? "not reached" : cost(results.currencies().get(c), m))
+                sb.append(' ').append(cost(results.currencies().get(c), m))
                         .append(reached.size() < mine.size() ? " (" + reached.size() + "/" + mine.size() + ")" : "").append(" |");
             }
             sb.append('\n');
         }
-        return sb.toString();
+        if (never.size() == results.allArms().size()) return "No run reached it.\n";
+        return never.isEmpty() ? sb.toString() : sb.append("\nNot reached by any run of: ").append(String.join(", ", never)).append(".\n").toString();
     }
 
     private static String cost(ScheduleResults.Currency c, double v) {
@@ -206,7 +215,12 @@ final class ScheduleTables {
         StringBuilder sb = new StringBuilder("| arm | seed |");
         for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
         sb.append("\n|---|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+        List<String> none = new ArrayList<>();
         for (String arm : results.scheduleArms()) {
+            if (!anySaving(arm, lv)) {
+                none.add(arm);
+                continue;
+            }
             for (ScheduleResults.Arrival a : lv.arrivals()) {
                 if (!a.run().arm().equals(arm)) continue;
                 sb.append("| ").append(arm).append(" | ").append(a.run().seed()).append(" |");
@@ -221,7 +235,14 @@ final class ScheduleTables {
             for (int c = 0; c < results.currencies().size(); c++) sb.append(' ').append(meanWorst(results.armSaving(arm, lv, c))).append(" |");
             sb.append('\n');
         }
-        return sb.toString();
+        String left = none.isEmpty() ? "" : "No saving is defined (the run, or every fixed run of its seed, stayed above it in every seed) for: "
+                + String.join(", ", none) + ".\n";
+        return none.size() == results.scheduleArms().size() ? left : sb.append(left.isEmpty() ? "" : "\n" + left).toString();
+    }
+
+    /** Whether {@code arm} has a defined saving at {@code lv} in some seed (every currency is defined alike). */
+    private boolean anySaving(String arm, ScheduleResults.Level lv) {
+        return results.armSaving(arm, lv, 0).defined() > 0;
     }
 
     /** "+8.3% / +5.1%", with "(k/N seeds)" where the saving is defined in only some seeds. */
@@ -242,13 +263,17 @@ final class ScheduleTables {
                 + "of the same seed cheapest in each currency (every seed's value in savings.csv):\n\n| loss | arm |");
         for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
         sb.append("\n|---|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+        int rows = 0;
         for (ScheduleResults.Level lv : results.levels())
             for (String arm : schedules) {
+                if (!anySaving(arm, lv)) continue;
+                rows++;
                 sb.append(String.format(Locale.ROOT, "| %s = %.3f | %s |", lv.name(), lv.loss(), arm));
                 for (int c = 0; c < results.currencies().size(); c++) sb.append(' ').append(meanWorst(results.armSaving(arm, lv, c))).append(" |");
                 sb.append('\n');
             }
-        return sb.toString();
+        if (rows == 0) return "## The loss ladder\n\nNo schedule arm has a defined saving at any rung (L* + 0.5 down to L*).\n";
+        return sb.append("\nA rung is left out for an arm where no seed has a saving there (the run, or every fixed run of its seed, stayed above it).\n").toString();
     }
 
     /** What finding the best fixed batch cost: the sweep's training time per seed, beside one run of each schedule. */

@@ -46,14 +46,21 @@ public final class StatusLine {
     void step(Position at, double loss, Double valLoss, double lr, int batch, double tokPerS, Double gnsTotal, Double gnsLn) {
         // A new origin for each run; the first reported step also carries the start-up, so the pace is measured after it.
         if (origin == null || at.step() <= origin.step()) origin = at;
-        String line = String.format("step %d/%d (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s",
-                at.step(), at.maxSteps(), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
+        String line = String.format("%s (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s",
+                position(at), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
                 lr, batch, compact(tokPerS), fmt(gnsTotal), fmt(gnsLn));
         if (terminal) {
             out.print("\r\033[K" + line);
             open = true;
         } else out.println(line);
         out.flush();
+    }
+
+    /** "step 5/50", or "step 5, 40.0k/50.0k tokens" when the token budget is what ends the run first. */
+    static String position(Position at) {
+        boolean byTokens = at.maxTokens() > 0 && (double) at.tokens() / at.maxTokens() >= (double) at.step() / at.maxSteps();
+        return byTokens ? String.format("step %d, %s/%s tokens", at.step(), compact(at.tokens()), compact(at.maxTokens()))
+                : "step " + at.step() + "/" + at.maxSteps();
     }
 
     /** "80%, 12s left": percent done and the time left at the pace from {@code from} to {@code at}; no time until known. */
@@ -80,5 +87,7 @@ public final class StatusLine {
 
     private static String fmt(Double v) { return v == null ? "-" : String.format("%.4g", v); }
 
-    private static String compact(double v) { return v >= 1e4 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v); }
+    private static String compact(double v) {
+        return v >= 1e6 ? String.format("%.1fM", v / 1e6) : v >= 1e4 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v);
+    }
 }

@@ -59,4 +59,12 @@ class StatusLineTest {
         assertTrue(lines[1].startsWith("step 10/50 (20%, 1m20s left) | loss 2.5000 | val 2.6000"), lines[1]);
         assertFalse(bytes.toString(StandardCharsets.UTF_8).contains("\r"), "no carriage return when piped");
     }
+
+    @Test
+    void aTokenBudgetThatEndsTheRunFirstIsShownInsteadOfMaxSteps() {
+        // max_steps 100000 only guards; 250k tokens end the run.
+        assertEquals("step 899, 230.1k/250.0k tokens", StatusLine.position(new StatusLine.Position(899, 100_000, 230_144, 250_000, 3)));
+        assertEquals("step 5/50", StatusLine.position(new StatusLine.Position(5, 50, 5 * 1024, 1_000_000, 1)));
+        assertEquals("step 3191, 32.6M/36.0M tokens", StatusLine.position(new StatusLine.Position(3191, 1_000_000, 32_600_000, 36_000_000, 40)));
+    }
 }
