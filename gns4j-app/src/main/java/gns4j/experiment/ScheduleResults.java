@@ -48,9 +48,9 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
     public record ProjectionSettings(List<Integer> gpus, double busBytesPerS) {
         public ProjectionSettings {
             gpus = gpus.stream().distinct().sorted().toList();
-            for (int n : gpus) if (n < 1) throw new UserError("GPU counts to project to must be >= 1, got " + n);
+            for (int n : gpus) if (n < 1) throw new UserError("--project-gpus takes GPU counts >= 1, got " + n);
             if (!(busBytesPerS > 0) || Double.isInfinite(busBytesPerS))
-                throw new UserError("the bus bandwidth must be a finite number > 0, got " + busBytesPerS);
+                throw new UserError("--bus-gbps must be a finite number > 0, got " + busBytesPerS / 1e9);
         }
 
         public static ProjectionSettings defaults() { return new ProjectionSettings(DEFAULT_GPUS, DEFAULT_BUS_BYTES_PER_S); }

@@ -257,6 +257,22 @@ class ScheduleExperimentTest {
             assertTrue(r.err().matches("(?s).*(learning_rate|fixed-|max_steps).*"), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("bad-out")), "nothing written for a refused config");
+        for (String[] bad : List.of(new String[]{"--bus-gbps", "0"}, new String[]{"--project-gpus", "8,0"})) {
+            Cli r = run("schedule", "--config", config.toString(), "--out-dir", tmp.resolve("bad-projection").toString(), bad[0], bad[1]);
+            assertEquals(2, r.exitCode(), String.join(" ", bad));
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+        assertFalse(Files.exists(tmp.resolve("bad-projection")), "nothing written for a refused projection");
+    }
+
+    @Test
+    void extraGpuCountsAreProjectedToo() throws IOException {
+        Cli r = run("schedule", "--config", config.toString(), "--arms", "none", "--project-gpus", "16", "--bus-gbps", "50");
+        assertEquals(0, r.exitCode(), r.err());
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| 16 GPUs (s, projection) |") && md.contains("bus bandwidth of 50 GB/s"), md);
+        // Put the default tables back for the other tests.
+        assertEquals(0, run("schedule", "--config", config.toString(), "--arms", "none").exitCode());
     }
 
     @Test
