@@ -8,8 +8,8 @@ import static gns4j.train.TrainConfig.check;
 /**
  * The batch keys of a {@link TrainConfig}: the step's batch, how it is split into passes, and the schedule that
  * changes it (linear ramp, or adaptive: k × GNS or the goodput batch on the {@code throughput_curve}, which the
- * trainer measures before the first step when it is empty). {@code micro_batch_size} and {@code max_micro_batch} are written
- * {@code auto} for 0: the micro-batch follows the step's batch up to the largest that fits the backend's memory
+ * trainer measures before the first step when it is empty). {@code micro_batch_size} and {@code max_micro_batch} are
+ * written {@code auto} for 0: the micro-batch follows the step's batch up to the largest that fits the backend's memory
  * ({@link MicroBatches}). {@code batch_size_start} 0 is one {@link #granularity()} (resolved here, so the stored config
  * holds the number used); {@code batch_size_min} 0 is one granularity too, but stays 0 ({@link #minResolved()}).
  */
@@ -51,7 +51,8 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
                     "must be >= batch_size_min (" + min + ") with batch_schedule=adaptive, got " + batchSizeStart);
         }
         check(batchSchedule != TrainConfig.BatchScheduleType.ADAPTIVE || adaptivePolicy != BatchSchedule.Adaptive.Policy.GOODPUT
-                || batchSize > (batchSizeMin > 0 ? batchSizeMin : granularity), "batch_size", "must exceed batch_size_min with adaptive_policy=goodput (a choice of batches)");
+                        || batchSize > (batchSizeMin > 0 ? batchSizeMin : granularity), "batch_size",
+                "must exceed batch_size_min with adaptive_policy=goodput (a choice of batches)");
         if (!throughputCurve.isEmpty())
             try {
                 Throughput.parse(throughputCurve);
