@@ -177,11 +177,17 @@ final class ScheduleTables {
         return out;
     }
 
+    /** The head of a table with the {@code first} columns, then one right-aligned column per currency. */
+    private StringBuilder currencyHeader(String... first) {
+        StringBuilder sb = new StringBuilder("|");
+        for (String f : first) sb.append(' ').append(f).append(" |");
+        for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
+        return sb.append("\n|").append("---|".repeat(first.length)).append("---:|".repeat(results.currencies().size())).append('\n');
+    }
+
     /** Rows: every arm; columns: the currencies; cells: the mean cost to the level over the seeds that reached it. */
     private String costTable(ScheduleResults.Level lv) {
-        StringBuilder sb = new StringBuilder("| arm |");
-        for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
-        sb.append("\n|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+        StringBuilder sb = currencyHeader("arm");
         List<String> never = new ArrayList<>();
         for (String arm : results.allArms()) {
             List<ScheduleResults.Arrival> mine = lv.arrivals().stream().filter(a -> a.run().arm().equals(arm)).toList();
@@ -212,9 +218,7 @@ final class ScheduleTables {
 
     /** Rows: schedule arm and seed, then the arm's mean and worst; columns: the currencies. */
     private String perSeedSavings(ScheduleResults.Level lv) {
-        StringBuilder sb = new StringBuilder("| arm | seed |");
-        for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
-        sb.append("\n|---|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+        StringBuilder sb = currencyHeader("arm", "seed");
         List<String> none = new ArrayList<>();
         for (String arm : results.scheduleArms()) {
             if (!anySaving(arm, lv)) {
@@ -260,9 +264,7 @@ final class ScheduleTables {
         List<String> schedules = results.scheduleArms();
         if (schedules.isEmpty()) return "";
         StringBuilder sb = new StringBuilder("## The loss ladder\n\nSaving at higher losses, mean / worst over seeds, against the fixed run "
-                + "of the same seed cheapest in each currency (every seed's value in savings.csv):\n\n| loss | arm |");
-        for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
-        sb.append("\n|---|---|").append("---:|".repeat(results.currencies().size())).append('\n');
+                + "of the same seed cheapest in each currency (every seed's value in savings.csv):\n\n").append(currencyHeader("loss", "arm"));
         int rows = 0;
         for (ScheduleResults.Level lv : results.levels())
             for (String arm : schedules) {

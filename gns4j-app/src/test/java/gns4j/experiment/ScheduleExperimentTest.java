@@ -257,9 +257,9 @@ class ScheduleExperimentTest {
             assertTrue(r.err().matches("(?s).*(learning_rate|fixed-|max_steps).*"), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("bad-out")), "nothing written for a refused config");
-        for (String[] bad : List.of(new String[]{"--bus-gbps", "0"}, new String[]{"--project-gpus", "8,0"})) {
-            Cli r = run("schedule", "--config", config.toString(), "--out-dir", tmp.resolve("bad-projection").toString(), bad[0], bad[1]);
-            assertEquals(2, r.exitCode(), String.join(" ", bad));
+        for (String[] flag : List.of(new String[]{"--bus-gbps", "0"}, new String[]{"--project-gpus", "8,0"})) {
+            Cli r = run("schedule", "--config", config.toString(), "--out-dir", tmp.resolve("bad-projection").toString(), flag[0], flag[1]);
+            assertEquals(2, r.exitCode(), String.join(" ", flag));
             assertEquals(1, r.err().strip().lines().count(), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("bad-projection")), "nothing written for a refused projection");
