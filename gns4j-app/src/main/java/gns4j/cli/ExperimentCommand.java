@@ -34,8 +34,9 @@ public final class ExperimentCommand implements Callable<Integer> {
                             + "batch-size schedules under test (linear ramp, adaptive, ...), all with the same token budget, LR "
                             + "schedule and seeds, one after the other, into OUT/<arm>-seed<s>/; then compare them.",
                     "Writes OUT/throughput.json (tok/s per batch size, micro-batch = batch), OUT/results.md and results.csv "
-                            + "(final val loss; training time to L*, the best fixed arm's mean final val loss; savings against "
-                            + "the fastest fixed run), OUT/curves.csv (every evaluation of every run), OUT/gns_ln_vs_total.csv, "
+                            + "(final val loss; steps, tokens, training time and the time projected to N GPUs to L*, the best "
+                            + "fixed arm's mean final val loss, and to the rungs above it; savings against the fixed run cheapest "
+                            + "in each), OUT/savings.csv (every run, rung and currency), OUT/curves.csv (every evaluation of every run), OUT/gns_ln_vs_total.csv, "
                             + "OUT/estimators.json and OUT/report-seed<s>.html. Finished runs are reused and unfinished ones "
                             + "resumed, so the experiment can be spread over several calls (--arms, --seeds, --time-limit)."},
             footer = {"", "Examples:",
@@ -67,6 +68,14 @@ public final class ExperimentCommand implements Callable<Integer> {
                 + "many minutes and start no other; the same command continues.")
         Double timeLimit;
 
+        @Option(names = "--project-gpus", split = ",", paramLabel = "N", description = "Also project the runs to these GPU counts "
+                + "(always 1, 8 and 64): the time each run's own batch sequence would take data parallel on N GPUs.")
+        List<Integer> projectGpus = new ArrayList<>();
+
+        @Option(names = "--bus-gbps", paramLabel = "GB/S", description = "All-reduce bus bandwidth of the projection in GB/s "
+                + "(default 200: the 2-GPU H100 runs of docs/multi-gpu.md; between hosts it is lower).")
+        Double busGbps;
+
         public Schedule() {}
 
         @Override
@@ -83,9 +92,13 @@ public final class ExperimentCommand implements Callable<Integer> {
             if (arms != null) experiment.arms(armFilter(arms));
             if (seeds != null) experiment.seeds(seeds);
             if (timeLimit != null) experiment.timeLimitMinutes(timeLimit);
+            List<Integer> gpus = new ArrayList<>(ScheduleResults.DEFAULT_GPUS);
+            gpus.addAll(projectGpus);
+            experiment.projection(new ScheduleResults.ProjectionSettings(gpus,
+                    busGbps == null ? ScheduleResults.DEFAULT_BUS_BYTES_PER_S : busGbps * 1e9));
             ScheduleResults r = experiment.run();
             System.out.println(r.markdown());
-            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, curves.csv, gns_ln_vs_total.csv, "
+            System.out.println("written: " + cfg.outDir().resolve("results.md") + ", results.csv, savings.csv, curves.csv, gns_ln_vs_total.csv, "
                     + String.join(", ", cfg.seeds().stream().map(ScheduleExperiment::reportFile).toList()));
             if (experiment.timeUp()) System.out.println("time limit reached: runs are left; the same command continues them");
             return 0;

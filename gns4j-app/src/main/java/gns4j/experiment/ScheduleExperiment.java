@@ -9,6 +9,8 @@ import gns4j.data.DemoCorpus;
 import gns4j.data.TokenDataset;
 import gns4j.data.Tokenizers;
 import gns4j.report.ReportWriter;
+import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.Throughput;
 import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
@@ -54,6 +56,8 @@ public final class ScheduleExperiment {
     private long deadlineNanos = Long.MAX_VALUE;
     private boolean warmedUp, timeUp;
     private ThroughputCurve throughput;
+    private ScheduleResults.ProjectionSettings projection = ScheduleResults.ProjectionSettings.defaults();
+    private int runsDone, runsPlanned;
 
     /**
      * @param extraOverrides "key=value" applied to every run after the config (e.g. device=cuda)
@@ -93,6 +97,12 @@ public final class ScheduleExperiment {
         return this;
     }
 
+    /** The GPU counts and bus bandwidth of the data-parallel projection. */
+    public ScheduleExperiment projection(ScheduleResults.ProjectionSettings settings) {
+        this.projection = settings;
+        return this;
+    }
+
     /** Whether the last {@link #run} stopped at its time limit with runs left. */
     public boolean timeUp() { return timeUp; }
 
@@ -116,6 +126,7 @@ public final class ScheduleExperiment {
             throughput.write(cfg.outDir());
         }
         EstimatorComparison.Result estimators = readEstimators();
+        runsPlanned = plannedRuns();
         for (long seed : seeds)
             for (var arm : cfg.trainConfigs(cfg.plannedArms(), seed, extraOverrides).entrySet())
                 estimators = runOne(arm.getKey(), arm.getValue(), seed, estimators);
@@ -126,7 +137,7 @@ public final class ScheduleExperiment {
             for (long seed : seeds)
                 for (var arm : cfg.trainConfigs(cfg.lrArms(best), seed, extraOverrides).entrySet())
                     estimators = runOne(arm.getKey(), arm.getValue(), seed, estimators);
-        ScheduleResults results = ScheduleResults.analyse(cfg, throughput, estimators);
+        ScheduleResults results = ScheduleResults.analyse(cfg, throughput, estimators, projection);
         results.write(cfg.outDir());
         for (long seed : cfg.seeds()) {
             List<Path> dirs = results.runs().stream().filter(r -> r.seed() == seed).map(r -> cfg.runDir(r.arm(), seed)).toList();
@@ -151,8 +162,10 @@ public final class ScheduleExperiment {
         }
         if (!warmedUp) warmUp(c);
         boolean resume = dir.hasRun();
-        log.printf("%s seed %d -> %s%s%n", arm, seed, dir.path(), resume ? " (resuming)" : "");
-        Trainer trainer = resume ? Trainer.resume(dir.path(), cfg.dataDir(), status) : new Trainer(c, cfg.dataDir(), dir.path(), status);
+        log.printf("run %d of %d: %s seed %d -> %s%s%n", ++runsDone, Math.max(runsDone, runsPlanned), arm, seed, dir.path(),
+                resume ? " (resuming)" : "");
+        Trainer trainer = resume ? Trainer.resume(dir.path(), cfg.dataDir(), status)
+                : new Trainer(withGoodputCurve(arm, c), cfg.dataDir(), dir.path(), status);
         boolean measureHere = cfg.estimatorBatches() > 0 && estimators == null && arm.equals(estimatorArm())
                 && seed == cfg.seeds().getFirst();
         EstimatorComparison.Result[] measured = {null};
@@ -180,6 +193,43 @@ public final class ScheduleExperiment {
                 r.valLoss() == null ? "-" : String.format("%.4f", r.valLoss()), r.seconds());
         if (measured[0] != null) writeEstimators(measured[0]);
         return measured[0] != null ? measured[0] : estimators;
+    }
+
+    /**
+     * The runs this call expects to make: the selected seeds of every planned arm and LR arm that the arm filter
+     * accepts and that have not finished (LR arms counted before the sweep has picked their batch).
+     */
+    private int plannedRuns() {
+        Integer best = ScheduleResults.bestFixedBatch(cfg);
+        Map<String, Map<String, String>> arms = new java.util.LinkedHashMap<>(cfg.plannedArms());
+        int lrPending = 0;
+        if (best != null) arms.putAll(cfg.lrArms(best));
+        else lrPending = cfg.lrFactors().size() * seeds.size();
+        int n = 0;
+        for (String arm : arms.keySet())
+            for (long seed : seeds)
+                if (armFilter.test(arm) && !new RunDir(cfg.runDir(arm, seed)).finished()) n++;
+        return n + lrPending;
+    }
+
+    /**
+     * A goodput arm without a throughput_curve weighs the experiment's curve ({@link ScheduleResults#curve}: the fixed
+     * runs' rates once the sweep has them), or with goodput_gpus N that curve projected to N GPUs; written into the
+     * run's config.json, so a resumed run keeps it.
+     */
+    private TrainConfig withGoodputCurve(String arm, TrainConfig c) {
+        var b = c.batch();
+        if (b.batchSchedule() != TrainConfig.BatchScheduleType.ADAPTIVE || b.adaptivePolicy() != BatchSchedule.Adaptive.Policy.GOODPUT
+                || !b.throughputCurve().isEmpty() || throughput == null) return c;
+        String gpus = cfg.arms().getOrDefault(arm, Map.of()).get(ScheduleExperimentConfig.GOODPUT_GPUS);
+        ThroughputCurve oneDevice = ScheduleResults.curve(cfg, throughput);
+        boolean fromRuns = oneDevice != throughput;
+        Throughput curve = gpus == null ? oneDevice.asThroughput()
+                : ScheduleResults.projectionFor(cfg, c, oneDevice, fromRuns, projection).model()
+                        .curve(Integer.parseInt(gpus), b.minResolved(), b.largest(), b.granularity());
+        log.printf("    goodput weighs %s%s: %s (B:tok/s)%n", fromRuns ? "the fixed runs' rates" : "the short-run throughput curve",
+                gpus == null ? "" : " projected to " + gpus + " GPUs", curve.spec());
+        return c.with("throughput_curve=" + curve.spec());
     }
 
     /** The fixed arm whose trained model the estimators are compared on: estimators.batch_size's, else the largest. */

@@ -35,6 +35,7 @@ import java.util.stream.Stream;
  *   "lr_factors": [0.5, 2],                         // the best fixed batch again at these multiples of the peak
  *                                                   // (and floor) LR: arms fixed-<B>-lr<f>, once the sweep is done
  *   "arms": {"ramp": {"batch_schedule": "linear_ramp", ...}, "adaptive": {...}},   // the schedules under test
+ *                                                   // (a goodput arm may add "goodput_gpus": N, see GOODPUT_GPUS)
  *   "seeds": [1, 2, 3],                             // every arm runs every seed (at least 2)
  *   "estimators": {"batches": 32, "groups": 4, "batch_size": 32}   // measure pass, or {"batches": 0} for none
  * }
@@ -56,6 +57,13 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     public static final Set<String> SHARED_KEYS = Stream.concat(TrainConfig.keys("model").stream(), Stream.of(
             "learning_rate", "min_lr", "lr_decay", "warmup_tokens", "decay_tokens", "max_tokens", "seed",
             "eval_sequences", "eval_interval_tokens", "device")).collect(Collectors.toUnmodifiableSet());
+
+    /**
+     * An arm key of the experiment, not of the trainer: a goodput arm with {@code "goodput_gpus": N} weighs the
+     * throughput curve projected to N data-parallel GPUs instead of the measured one-device curve (it still trains on
+     * one device; the projection of its runs to N GPUs then shows what that batch sequence buys there).
+     */
+    public static final String GOODPUT_GPUS = "goodput_gpus";
 
     /** The special prepare input for the corpus bundled in the jar. */
     public static final String DEMO_INPUT = "demo";
@@ -130,6 +138,17 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
                     + ", which names the fixed_batches sweep");
             if (!armsJson.get(name).isJsonObject()) throw new UserError(source + ": arm " + name + " must be an object of config keys");
             Map<String, String> o = flat(armsJson.getAsJsonObject(name), source + " arm " + name);
+            if (o.containsKey(GOODPUT_GPUS)) {
+                int n;
+                try {
+                    n = Integer.parseInt(o.get(GOODPUT_GPUS));
+                } catch (NumberFormatException e) {
+                    n = 0;
+                }
+                if (n < 1 || !"goodput".equals(o.get("adaptive_policy")) || o.containsKey("throughput_curve"))
+                    throw new UserError(source + ": arm " + name + ": " + GOODPUT_GPUS + " must be a GPU count >= 1, in an arm with "
+                            + "adaptive_policy goodput and no throughput_curve, got " + o.get(GOODPUT_GPUS));
+            }
             for (String k : o.keySet())
                 if (SHARED_KEYS.contains(k))
                     throw new UserError(source + ": arm " + name + " overrides " + k
@@ -205,7 +224,7 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         for (var arm : armOverrides.entrySet()) {
             List<String> kv = new ArrayList<>();
             base.forEach((k, v) -> kv.add(k + "=" + v));
-            arm.getValue().forEach((k, v) -> kv.add(k + "=" + v));
+            arm.getValue().forEach((k, v) -> { if (!k.equals(GOODPUT_GPUS)) kv.add(k + "=" + v); });
             kv.add("seed=" + (seed == null ? seeds.getFirst() : seed));
             kv.addAll(extra);
             TrainConfig cfg;

@@ -4,9 +4,9 @@ import gns4j.CpuInfo;
 import gns4j.data.TokenDataset;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParameterLayout;
-import gns4j.experiment.ScheduleResults.ArmSummary;
 import gns4j.experiment.ScheduleResults.LnRow;
 import gns4j.experiment.ScheduleResults.RunRow;
+import gns4j.schedule.BatchSchedule;
 import gns4j.train.BatchSettings;
 import gns4j.train.OptimizerSettings;
 import gns4j.train.RunSettings;
@@ -63,9 +63,17 @@ final class ScheduleTables {
                 case FIXED -> "fixed batch " + b.batchSize();
                 case LINEAR_RAMP -> String.format(Locale.ROOT, "linear ramp %d -> %d sequences over %,d tokens",
                         b.batchSizeStart(), b.batchSize(), b.rampTokens());
-                case ADAPTIVE -> String.format(Locale.ROOT, "adaptive: %s x %s GNS, in [%d, %d], start %d, every >= %d steps%s",
-                        fmtG(b.adaptiveK()), b.adaptiveSource().name().toLowerCase(Locale.ROOT), b.minResolved(), b.batchSize(),
-                        b.batchSizeStart(), b.adaptiveInterval(), b.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
+                case ADAPTIVE -> String.format(Locale.ROOT, "adaptive: %s, in [%d, %d], start %d, every >= %d steps%s",
+                        b.adaptivePolicy() == BatchSchedule.Adaptive.Policy.GOODPUT
+                                ? String.format(Locale.ROOT, "goodput, min (B + %s x %s GNS) / tok/s(B) on %s", fmtG(b.adaptiveK()),
+                                b.adaptiveSource().name().toLowerCase(Locale.ROOT), !b.throughputCurve().isEmpty() ? "the curve " + b.throughputCurve()
+                                        : cfg.arms().getOrDefault(e.getKey(), Map.of()).containsKey(ScheduleExperimentConfig.GOODPUT_GPUS)
+                                        ? "the experiment's throughput curve projected to " + cfg.arms().get(e.getKey())
+                                                .get(ScheduleExperimentConfig.GOODPUT_GPUS) + " GPUs (a projection)"
+                                        : "the experiment's throughput curve")
+                                : String.format(Locale.ROOT, "%s x %s GNS", fmtG(b.adaptiveK()), b.adaptiveSource().name().toLowerCase(Locale.ROOT)),
+                        b.minResolved(), b.batchSize(), b.batchSizeStart(), b.adaptiveInterval(),
+                        b.adaptiveAllowDecrease() ? ", may decrease" : ", non-decreasing");
             };
             double lrExponent = c.optimizer().lrBatchExponent();
             sb.append(String.format(Locale.ROOT, "  - `%s`: %s, peak LR %.3g%s; micro-batch %s; per-example norms %s%n",
@@ -96,36 +104,201 @@ final class ScheduleTables {
         sb.append(results.header()).append('\n');
         if (results.throughput() != null)
             sb.append("## What a bigger batch buys on this machine\n\nTraining throughput of this model and step, micro-batch = batch "
-                    + "(median of the timed steps of a short run):\n\n").append(results.throughput().markdown()).append('\n');
-        sb.append("## Time to L*, the best fixed batch's validation loss\n\n");
-        sb.append(results.bestFixed() == null ? "No fixed-batch arm has finished every seed yet.\n\n" : String.format(Locale.ROOT,
-                "L* = %.4f, the mean final validation loss of `%s`, the lowest of every fixed-batch arm that finished every seed. "
-                        + "Time to L* is interpolated between evaluations and sums the steps' own durations (validation passes "
-                        + "excluded). Saving = 1 - T(L*) / T(L*) of the fastest fixed-batch run of the same seed (named per row).%n%n",
-                results.target(), results.bestFixed()));
-        sb.append("| run | final val loss | steps | tokens | train time (s) | final batch | batch changes | tokens to L* | time to L* (s) | fastest fixed run | token saving | time saving | seed's best fixed loss | time saving to it |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
-        for (RunRow r : results.runs()) {
-            String no = "not reached";
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %d | %,d | %.1f | %d | %d | %s | %s | %s | %s | %s | %.4f | %s |%n",
-                    r.run(), r.finalValLoss(), r.steps(), r.tokens(), r.trainSeconds(), r.finalBatch(), r.batchChanges(),
-                    r.reach() == null ? no : String.format(Locale.ROOT, "%,.0f", r.reach().tokens()),
-                    r.reach() == null ? no : String.format(Locale.ROOT, "%.1f", r.reach().seconds()),
-                    r.fastestFixed() == null ? "none reached L*" : r.fastestFixed(), pct(r.tokenSaving()), pct(r.timeSaving()),
-                    r.seedTarget(), pct(r.seedSaving())));
-        }
-        sb.append("\n| arm | seeds | final val loss (mean ± std over seeds) | mean train time (s) | seeds reaching L* | mean time saving | worst-seed time saving | mean / worst saving to the seed's best fixed loss |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (ArmSummary a : results.arms())
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %.4f ± %s | %.1f | %d | %s | %s | %s / %s |%n", a.arm(), a.seeds(),
-                    a.meanFinalValLoss(), num(a.stdFinalValLoss(), "%.4f"), a.meanTrainSeconds(), a.reached(),
-                    pct(a.meanTimeSaving()), Double.isNaN(a.minTimeSaving()) ? "n/a" : pct(a.minTimeSaving()),
-                    pct(a.meanSeedSaving()), pct(a.minSeedSaving())));
-        sb.append('\n').append(results.verdict()).append("\n\n");
+                    + "(median of a short run's steps, repeated until two rounds agree within 5 %), and beside it the rate the "
+                    + "fixed-batch runs at the base LR trained at (tokens / training seconds):\n\n")
+                    .append(results.throughput().markdown(trainedAt())).append('\n')
+                    .append(results.projection() != null && results.projection().fromRuns()
+                            ? "The projection and the goodput arms use the runs' rates (every batch of the sweep has finished runs).\n\n"
+                            : "The projection and the goodput arms use the short-run curve (the sweep has not finished every batch yet).\n\n");
+        sb.append(runsTable()).append('\n');
+        ScheduleResults.Level lv = results.atTarget();
+        if (lv == null) return sb.append("No fixed-batch arm has finished every seed yet: no target L*, no comparison.\n\n")
+                .append(lnMarkdown()).append(estimatorsMarkdown()).toString();
+        sb.append("## To L*, the best fixed batch's validation loss, in every currency\n\n");
+        sb.append(String.format(Locale.ROOT, "L* = %.4f, the mean final validation loss of `%s`, the lowest of every fixed-batch arm that "
+                + "finished every seed. A run's arrival at a loss is interpolated between evaluations; it is counted in optimizer "
+                + "steps, tokens, measured training seconds (the steps' own durations, validation passes excluded) and%s.%n%n",
+                results.target(), results.bestFixed(), results.projection() == null ? " nothing else (no throughput curve, no projection)"
+                        : ", as a projection, the seconds the run's own batch sequence would take on N data-parallel GPUs (" + projectionInputs() + ")"));
+        sb.append("Mean cost to L* over the seeds (seeds that reached it / seeds run, where not all did):\n\n");
+        sb.append(costTable(lv)).append('\n');
+        sb.append("Saving to L* against the fixed-batch run of the same seed that is cheapest **in that currency** (named), "
+                + "saving = 1 - cost / that run's cost:\n\n");
+        sb.append(perSeedSavings(lv)).append('\n');
+        sb.append(results.verdict()).append("\n\n");
         sb.append(sweepCost()).append('\n');
         sb.append(lossLadder()).append('\n');
+        return sb.append(lnMarkdown()).append(estimatorsMarkdown()).toString();
+    }
 
-        sb.append("## LayerNorm-only vs total GNS through training\n\n");
+    /** Per batch of the sweep: the tok/s each finished fixed run at the base LR trained at. */
+    private Map<Integer, double[]> trainedAt() {
+        Map<Integer, double[]> m = new java.util.HashMap<>();
+        for (RunRow r : results.runs())
+            if (r.arm().matches(ScheduleExperimentConfig.FIXED + "\\d+"))
+                m.merge(r.finalBatch(), new double[]{r.trainedTokPerS()}, (x, y) -> java.util.stream.DoubleStream.concat(
+                        java.util.Arrays.stream(x), java.util.Arrays.stream(y)).toArray());
+        return m;
+    }
+
+    /** What the projection assumed, in one clause. */
+    private String projectionInputs() {
+        ScheduleResults.Projection p = results.projection();
+        var m = p.model();
+        return String.format(Locale.ROOT, "ring all-reduce of %,d fp32 gradients (%.1f MB) at a bus bandwidth of %.0f GB/s%s, %s; "
+                        + "per-GPU compute from the throughput curve above; docs/schedule.md gives the model and what it leaves out",
+                p.parameters(), m.gradientBytes() / 1e6, m.busBytesPerS() / 1e9,
+                m.busBytesPerS() == ScheduleResults.DEFAULT_BUS_BYTES_PER_S ? " (default, from the 2-GPU runs of docs/multi-gpu.md)" : "",
+                m.overlap() ? String.format(Locale.ROOT, "overlapped with backward except the embeddings' %.1f MB", m.exposedBytes() / 1e6)
+                        : "after backward (grad_overlap=false)");
+    }
+
+    /** One line per run: what it did, whatever the target. */
+    private String runsTable() {
+        StringBuilder sb = new StringBuilder("## Runs\n\n| run | final val loss | steps | tokens | train time (s) | trained at (tok/s) | final batch | batch changes |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (RunRow r : byArm())
+            sb.append(String.format(Locale.ROOT, "| %s | %.4f | %,d | %,d | %.1f | %,.0f | %d | %d |%n", r.run(), r.finalValLoss(),
+                    r.steps(), r.tokens(), r.trainSeconds(), r.trainedTokPerS(), r.finalBatch(), r.batchChanges()));
+        sb.append('\n');
+        sb.append("| arm | seeds | final val loss (mean ± std over seeds) |\n|---|---:|---:|\n");
+        for (String arm : results.allArms()) {
+            double[] finals = results.runs().stream().filter(r -> r.arm().equals(arm)).mapToDouble(RunRow::finalValLoss).toArray();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %.4f ± %s |%n", arm, finals.length, ScheduleResults.mean(finals),
+                    num(ScheduleResults.std(finals), "%.4f")));
+        }
+        return sb.toString();
+    }
+
+    /** The runs arm by arm (arms in run order), seeds in order within an arm. */
+    private List<RunRow> byArm() {
+        List<RunRow> out = new ArrayList<>();
+        for (String arm : results.allArms()) results.runs().stream().filter(r -> r.arm().equals(arm)).forEach(out::add);
+        return out;
+    }
+
+    /** The head of a table with the {@code first} columns, then one right-aligned column per currency. */
+    private StringBuilder currencyHeader(String... first) {
+        StringBuilder sb = new StringBuilder("|");
+        for (String f : first) sb.append(' ').append(f).append(" |");
+        for (ScheduleResults.Currency c : results.currencies()) sb.append(' ').append(c.label()).append(" |");
+        return sb.append("\n|").append("---|".repeat(first.length)).append("---:|".repeat(results.currencies().size())).append('\n');
+    }
+
+    /** Rows: every arm; columns: the currencies; cells: the mean cost to the level over the seeds that reached it. */
+    private String costTable(ScheduleResults.Level lv) {
+        StringBuilder sb = currencyHeader("arm");
+        List<String> never = new ArrayList<>();
+        for (String arm : results.allArms()) {
+            List<ScheduleResults.Arrival> mine = lv.arrivals().stream().filter(a -> a.run().arm().equals(arm)).toList();
+            List<ScheduleResults.Arrival> reached = mine.stream().filter(a -> a.reach() != null).toList();
+            if (reached.isEmpty()) {
+                never.add(arm);
+                continue;
+            }
+            sb.append("| ").append(arm).append(" |");
+            for (int c = 0; c < results.currencies().size(); c++) {
+                int ci = c;
+                double m = ScheduleResults.mean(reached.stream().mapToDouble(a -> a.costs()[ci]).toArray());
+                sb.append(' ').append(cost(results.currencies().get(c), m))
+                        .append(reached.size() < mine.size() ? " (" + reached.size() + "/" + mine.size() + ")" : "").append(" |");
+            }
+            sb.append('\n');
+        }
+        if (never.size() == results.allArms().size()) return "No run reached it.\n";
+        return never.isEmpty() ? sb.toString() : sb.append("\nNot reached by any run of: ").append(String.join(", ", never)).append(".\n").toString();
+    }
+
+    private static String cost(ScheduleResults.Currency c, double v) {
+        return switch (c.kind()) {
+            case STEPS, TOKENS -> String.format(Locale.ROOT, "%,.0f", v);
+            case SECONDS, PROJECTED -> String.format(Locale.ROOT, v < 10 ? "%.2f" : "%.1f", v);
+        };
+    }
+
+    /** Rows: schedule arm and seed, then the arm's mean and worst; columns: the currencies. */
+    private String perSeedSavings(ScheduleResults.Level lv) {
+        StringBuilder sb = currencyHeader("arm", "seed");
+        List<String> none = new ArrayList<>();
+        for (String arm : results.scheduleArms()) {
+            if (!anySaving(arm, lv)) {
+                none.add(arm);
+                continue;
+            }
+            for (ScheduleResults.Arrival a : lv.arrivals()) {
+                if (!a.run().arm().equals(arm)) continue;
+                sb.append("| ").append(arm).append(" | ").append(a.run().seed()).append(" |");
+                for (int c = 0; c < results.currencies().size(); c++) {
+                    ScheduleResults.Saving s = results.saving(lv, a, c);
+                    sb.append(' ').append(s.fixed() == null ? "no fixed run reached it" : a.reach() == null ? "not reached"
+                            : pct(s.percent()) + " (" + s.fixed().substring(ScheduleExperimentConfig.FIXED.length()) + ")").append(" |");
+                }
+                sb.append('\n');
+            }
+            sb.append("| ").append(arm).append(" | **mean / worst** |");
+            for (int c = 0; c < results.currencies().size(); c++) sb.append(' ').append(meanWorst(results.armSaving(arm, lv, c))).append(" |");
+            sb.append('\n');
+        }
+        String left = none.isEmpty() ? "" : "No saving is defined (the run, or every fixed run of its seed, stayed above it in every seed) for: "
+                + String.join(", ", none) + ".\n";
+        return none.size() == results.scheduleArms().size() ? left : sb.append(left.isEmpty() ? "" : "\n" + left).toString();
+    }
+
+    /** Whether {@code arm} has a defined saving at {@code lv} in some seed (every currency is defined alike). */
+    private boolean anySaving(String arm, ScheduleResults.Level lv) {
+        return results.armSaving(arm, lv, 0).defined() > 0;
+    }
+
+    /** "+8.3% / +5.1%", with "(k/N seeds)" where the saving is defined in only some seeds. */
+    private String meanWorst(ScheduleResults.ArmSaving s) {
+        if (s.defined() == 0) return "n/a";
+        String cell = pct(s.mean()) + " / " + (Double.isNaN(s.worst()) ? "-" : pct(s.worst()));
+        return s.defined() < s.perSeed().length ? cell + " (" + s.defined() + "/" + s.perSeed().length + " seeds)" : cell;
+    }
+
+    /**
+     * Where along the run a schedule gains or loses: at each rung L* + d, each schedule arm's mean / worst saving in
+     * every currency against the cheapest fixed run of the same seed in that currency. Per seed in savings.csv.
+     */
+    private String lossLadder() {
+        List<String> schedules = results.scheduleArms();
+        if (schedules.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("## The loss ladder\n\nSaving at higher losses, mean / worst over seeds, against the fixed run "
+                + "of the same seed cheapest in each currency (every seed's value in savings.csv):\n\n").append(currencyHeader("loss", "arm"));
+        int rows = 0;
+        for (ScheduleResults.Level lv : results.levels())
+            for (String arm : schedules) {
+                if (!anySaving(arm, lv)) continue;
+                rows++;
+                sb.append(String.format(Locale.ROOT, "| %s = %.3f | %s |", lv.name(), lv.loss(), arm));
+                for (int c = 0; c < results.currencies().size(); c++) sb.append(' ').append(meanWorst(results.armSaving(arm, lv, c))).append(" |");
+                sb.append('\n');
+            }
+        if (rows == 0) return "## The loss ladder\n\nNo schedule arm has a defined saving at any rung (L* + 0.5 down to L*).\n";
+        return sb.append("\nA rung is left out for an arm where no seed has a saving there (the run, or every fixed run of its seed, stayed above it).\n").toString();
+    }
+
+    /** What finding the best fixed batch cost: the sweep's training time per seed, beside one run of each schedule. */
+    private String sweepCost() {
+        List<String> sweep = results.allArms().stream().filter(a -> a.matches(ScheduleExperimentConfig.FIXED + "\\d+")).toList();
+        if (sweep.isEmpty()) return "";
+        double sweepSeconds = sweep.stream().mapToDouble(this::meanTrainSeconds).sum();
+        List<String> lr = results.allArms().stream().filter(a -> a.startsWith(ScheduleExperimentConfig.FIXED) && !sweep.contains(a)).toList();
+        double tuning = sweepSeconds + lr.stream().mapToDouble(this::meanTrainSeconds).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Finding the best fixed batch: the sweep of %d batch sizes takes "
+                + "%.1f s of training per seed%s; one run of each schedule:", sweep.size(), sweepSeconds,
+                lr.isEmpty() ? "" : String.format(Locale.ROOT, " (%.1f s with the %d LR arms)", tuning, lr.size())));
+        for (String a : results.scheduleArms())
+            sb.append(String.format(Locale.ROOT, " %s %.1f s (%.1f%% of the sweep),", a, meanTrainSeconds(a), 100 * meanTrainSeconds(a) / sweepSeconds));
+        return sb.substring(0, sb.length() - 1) + ".\n";
+    }
+
+    private double meanTrainSeconds(String arm) {
+        return ScheduleResults.mean(results.runs().stream().filter(r -> r.arm().equals(arm)).mapToDouble(RunRow::trainSeconds).toArray());
+    }
+
+    private String lnMarkdown() {
+        StringBuilder sb = new StringBuilder("## LayerNorm-only vs total GNS through training\n\n");
         sb.append("Per run, over the steps where both smoothed estimates are defined and positive: Pearson r of log GNS_LN with "
                 + "log GNS_total (high for any two growing series), r of their changes (Δ log over " + LnVsTotal.STRIDE
                 + " steps: the trend removed, what a controller relies on), and the ratio GNS_LN / GNS_total: median, "
@@ -143,63 +316,7 @@ final class ScheduleTables {
         if (rs.length > 0 && ds.length > 0)
             sb.append(String.format(Locale.ROOT, "%nOver %d runs: r (log) from %.3f to %.3f; r (changes) from %.3f to %.3f.%n",
                     rs.length, ScheduleResults.min(rs), ScheduleResults.max(rs), ScheduleResults.min(ds), ScheduleResults.max(ds)));
-        sb.append('\n');
-        sb.append(estimatorsMarkdown());
-        return sb.toString();
-    }
-
-    /** Loss levels above L* at which {@link #lossLadder} compares the results.arms(). */
-    static final double[] LADDER = {0.50, 0.30, 0.20, 0.10, 0.05, 0.02, 0.0};
-
-    /**
-     * Where along the run a schedule gains or loses: for losses L* + d, the training time of each schedule run to
-     * reach it against the fastest fixed run of the same seed (mean saving over the seeds where both reach it).
-     */
-    private String lossLadder() {
-        if (results.bestFixed() == null) return "";
-        List<String> schedules = results.arms().stream().map(ArmSummary::arm).filter(a -> !a.startsWith(ScheduleExperimentConfig.FIXED)).toList();
-        if (schedules.isEmpty()) return "";
-        StringBuilder sb = new StringBuilder("Time to higher losses: mean saving against the fastest fixed run of the same seed"
-                + " (seeds where both reach it / seeds run).\n\n| loss |");
-        for (String a : schedules) sb.append(' ').append(a).append(" |");
-        sb.append("\n|---:|").append("---:|".repeat(schedules.size())).append('\n');
-        for (double d : LADDER) {
-            double level = results.target() + d;
-            sb.append(String.format(Locale.ROOT, "| L* + %.2f = %.3f |", d, level));
-            for (String a : schedules) {
-                List<Double> savings = new ArrayList<>();
-                long seeds = results.runs().stream().filter(r -> r.arm().equals(a)).count();
-                for (RunRow r : results.runs()) {
-                    if (!r.arm().equals(a)) continue;
-                    TimeToTarget.Reach mine = TimeToTarget.reach(r.curve(), level);
-                    Double fixed = results.runs().stream().filter(f -> f.seed() == r.seed() && f.arm().startsWith(ScheduleExperimentConfig.FIXED))
-                            .map(f -> TimeToTarget.reach(f.curve(), level)).filter(java.util.Objects::nonNull)
-                            .map(TimeToTarget.Reach::seconds).min(Double::compare).orElse(null);
-                    if (mine != null && fixed != null) savings.add(TimeToTarget.savingPercent(mine.seconds(), fixed));
-                }
-                sb.append(String.format(Locale.ROOT, " %s (%d/%d) |",
-                        pct(ScheduleResults.mean(savings.stream().mapToDouble(Double::doubleValue).toArray())), savings.size(), seeds));
-            }
-            sb.append('\n');
-        }
-        return sb.toString();
-    }
-
-    /** What finding the best fixed batch cost: the sweep's training time per seed, beside one run of each schedule. */
-    private String sweepCost() {
-        List<ArmSummary> sweep = results.arms().stream().filter(a -> a.arm().matches(ScheduleExperimentConfig.FIXED + "\\d+")).toList();
-        if (sweep.isEmpty()) return "";
-        double sweepSeconds = sweep.stream().mapToDouble(ArmSummary::meanTrainSeconds).sum();
-        List<ArmSummary> lr = results.arms().stream().filter(a -> a.arm().startsWith(ScheduleExperimentConfig.FIXED) && !sweep.contains(a)).toList();
-        double tuning = sweepSeconds + lr.stream().mapToDouble(ArmSummary::meanTrainSeconds).sum();
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "Finding the best fixed batch: the sweep of %d batch sizes takes "
-                + "%.1f s of training per seed%s; one run of each schedule:", sweep.size(), sweepSeconds,
-                lr.isEmpty() ? "" : String.format(Locale.ROOT, " (%.1f s with the %d LR arms)", tuning, lr.size())));
-        for (ArmSummary a : results.arms())
-            if (!a.arm().startsWith(ScheduleExperimentConfig.FIXED))
-                sb.append(String.format(Locale.ROOT, " %s %.1f s (%.1f%% of the sweep),", a.arm(), a.meanTrainSeconds(),
-                        100 * a.meanTrainSeconds() / sweepSeconds));
-        return sb.substring(0, sb.length() - 1) + ".\n";
+        return sb.append('\n').toString();
     }
 
     private String estimatorsMarkdown() {
@@ -227,18 +344,43 @@ final class ScheduleTables {
         return sb.toString();
     }
 
-    /** results.csv: one row per finished run. */
+    /** results.csv: one row per finished run, with its cost to L* and its saving in every currency. */
     public String csv() {
-        StringBuilder sb = new StringBuilder("arm,seed,final_val_loss,steps,tokens,train_s,elapsed_s,final_batch,batch_changes,"
-                + "target_val_loss,reached,tokens_to_target,train_s_to_target,fastest_fixed,token_saving_pct,time_saving_pct,"
-                + "seed_target_val_loss,seed_time_saving_pct\n");
-        for (RunRow r : results.runs())
-            sb.append(String.format(Locale.ROOT, "%s,%d,%s,%d,%d,%.3f,%.3f,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s%n", r.arm(), r.seed(),
-                    csvNum(r.finalValLoss()), r.steps(), r.tokens(), r.trainSeconds(), r.elapsedSeconds(), r.finalBatch(),
-                    r.batchChanges(), csvNum(results.target()), r.reach() != null,
-                    r.reach() == null ? "" : csvNum(r.reach().tokens()), r.reach() == null ? "" : csvNum(r.reach().seconds()),
-                    r.fastestFixed() == null ? "" : r.fastestFixed(), csvNum(r.tokenSaving()), csvNum(r.timeSaving()),
-                    csvNum(r.seedTarget()), csvNum(r.seedSaving())));
+        StringBuilder sb = new StringBuilder("arm,seed,final_val_loss,steps,tokens,train_s,elapsed_s,train_tok_per_s,final_batch,"
+                + "batch_changes,target_val_loss,reached");
+        for (ScheduleResults.Currency c : results.currencies()) sb.append(',').append(c.key()).append("_to_target");
+        for (ScheduleResults.Currency c : results.currencies()) sb.append(',').append(c.key()).append("_saving_pct");
+        sb.append('\n');
+        ScheduleResults.Level lv = results.atTarget();
+        for (RunRow r : byArm()) {
+            sb.append(String.format(Locale.ROOT, "%s,%d,%s,%d,%d,%.3f,%.3f,%.0f,%d,%d,%s", r.arm(), r.seed(), csvNum(r.finalValLoss()),
+                    r.steps(), r.tokens(), r.trainSeconds(), r.elapsedSeconds(), r.trainedTokPerS(), r.finalBatch(), r.batchChanges(),
+                    csvNum(results.target())));
+            ScheduleResults.Arrival a = lv == null ? null : lv.arrivals().stream().filter(x -> x.run() == r).findFirst().orElseThrow();
+            sb.append(',').append(a != null && a.reach() != null);
+            for (int c = 0; c < results.currencies().size(); c++) sb.append(',').append(a == null ? "" : csvNum(a.costs()[c]));
+            for (int c = 0; c < results.currencies().size(); c++) sb.append(',').append(a == null ? "" : csvNum(results.saving(lv, a, c).percent()));
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /**
+     * savings.csv: every run at every rung of the ladder (L* included) in every currency: its cost, the cheapest fixed
+     * run of its seed there and the saving against it (empty where undefined).
+     */
+    public String savingsCsv() {
+        StringBuilder sb = new StringBuilder("level,level_loss,currency,projection,arm,seed,reached,cost,cheapest_fixed,cheapest_fixed_cost,saving_pct\n");
+        for (ScheduleResults.Level lv : results.levels())
+            for (int c = 0; c < results.currencies().size(); c++) {
+                ScheduleResults.Currency cur = results.currencies().get(c);
+                for (ScheduleResults.Arrival a : lv.arrivals()) {
+                    ScheduleResults.Saving s = results.saving(lv, a, c);
+                    sb.append(String.format(Locale.ROOT, "%s,%s,%s,%b,%s,%d,%b,%s,%s,%s,%s%n", lv.name(), csvNum(lv.loss()), cur.key(),
+                            cur.kind() == ScheduleResults.Currency.Kind.PROJECTED, a.run().arm(), a.run().seed(), a.reach() != null,
+                            csvNum(a.costs()[c]), s.fixed() == null ? "" : s.fixed(), csvNum(s.fixedCost()), csvNum(s.percent())));
+                }
+            }
         return sb.toString();
     }
 
@@ -264,11 +406,12 @@ final class ScheduleTables {
         return sb.toString();
     }
 
-    /** Writes results.md, results.csv, curves.csv and gns_ln_vs_total.csv into {@code out}. */
+    /** Writes results.md, results.csv, savings.csv, curves.csv and gns_ln_vs_total.csv into {@code out}. */
     public void write(Path out) {
         try {
             Files.writeString(out.resolve("results.md"), markdown());
             Files.writeString(out.resolve("results.csv"), csv());
+            Files.writeString(out.resolve("savings.csv"), savingsCsv());
             Files.writeString(out.resolve("curves.csv"), curvesCsv());
             Files.writeString(out.resolve("gns_ln_vs_total.csv"), lnVsTotalCsv());
         } catch (IOException e) {

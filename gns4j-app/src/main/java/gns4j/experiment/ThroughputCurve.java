@@ -2,6 +2,7 @@ package gns4j.experiment;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import gns4j.schedule.Throughput;
 import gns4j.train.RunDir;
 import gns4j.train.StatusLine;
 import gns4j.train.TrainConfig;
@@ -27,36 +28,67 @@ import java.util.function.Consumer;
  * @param points one per batch size, ascending
  */
 public record ThroughputCurve(List<Point> points) {
-    /** tok/s: median of the timed steps; micro: sequences per pass. */
+    /** tok/s: median of the timed steps of the last, stable round; micro: sequences per pass. */
     public record Point(int batch, int micro, double tokPerS) {}
 
     static final String FILE = "throughput.json";
-    /** Steps per batch size: the first WARM ones are not timed (JIT, kernel selection, allocator). */
-    static final int STEPS = 16, WARM = 6;
+    /**
+     * Each batch size runs rounds of STEPS steps (the first SKIP of a round untimed: the run's start) until the
+     * medians of two rounds in a row agree within TOLERANCE, at most MAX_ROUNDS rounds: on the CPU the JIT compiles the
+     * kernels of a new shape over the first hundreds of steps, so a single short run reads a fraction of the rate the
+     * arms train at.
+     */
+    static final int STEPS = 16, SKIP = 2, MAX_ROUNDS = 8;
+    static final double TOLERANCE = 0.05;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     /** Measures {@code batches} with {@code base}'s model and step into scratch folders under {@code scratch}. */
     static ThroughputCurve measure(TrainConfig base, Path dataDir, List<Integer> batches, Path scratch, Consumer<String> log) {
         List<Point> points = new ArrayList<>();
-        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         for (int b : batches.stream().sorted().toList()) {
-            Path dir = scratch.resolve("throughput-" + b);
-            ScheduleExperiment.deleteTree(dir);
-            new Trainer(base.with("batch_schedule=fixed", "batch_size=" + b, "max_steps=" + STEPS, "max_tokens=0",
-                    "eval_interval=0", "checkpoint_interval=0", "pe_log_interval=0"), dataDir, dir, new StatusLine(quiet, false)).run();
-            List<RunCurve.Point> steps = RunCurve.read(new RunDir(dir).metrics()).points();
-            double[] rates = new double[steps.size() - WARM];
-            for (int i = WARM; i < steps.size(); i++) {
-                RunCurve.Point p = steps.get(i), prev = steps.get(i - 1);
-                rates[i - WARM] = (p.tokens() - prev.tokens()) / (p.trainSeconds() - prev.trainSeconds());
+            double previous = Double.NaN, rate = Double.NaN;
+            int micro = 0, rounds = 0;
+            while (rounds < MAX_ROUNDS && !(Math.abs(rate - previous) <= TOLERANCE * rate)) {
+                previous = rate;
+                RunCurve steps = timedRound(base, dataDir, b, scratch.resolve("throughput-" + b));
+                rate = medianRate(steps);
+                micro = steps.last().microBatch();
+                rounds++;
             }
-            Arrays.sort(rates);
-            Point pt = new Point(b, steps.getLast().microBatch(), rates[rates.length / 2]);
+            Point pt = new Point(b, micro, rate);
             points.add(pt);
-            log.accept(String.format(Locale.ROOT, "throughput: batch %d (micro-batch %d): %,.0f tok/s", b, pt.micro(), pt.tokPerS()));
-            ScheduleExperiment.deleteTree(dir);
+            log.accept(String.format(Locale.ROOT, "throughput: batch %d (micro-batch %d): %,.0f tok/s (%d rounds of %d steps%s)",
+                    b, pt.micro(), pt.tokPerS(), rounds, STEPS, rounds == MAX_ROUNDS ? ", not yet stable" : ""));
         }
         return new ThroughputCurve(List.copyOf(points));
+    }
+
+    /** One short fixed-batch run in a scratch folder, deleted afterwards; its per-step curve. */
+    private static RunCurve timedRound(TrainConfig base, Path dataDir, int batch, Path dir) {
+        ScheduleExperiment.deleteTree(dir);
+        new Trainer(base.with("batch_schedule=fixed", "batch_size=" + batch, "max_steps=" + STEPS, "max_tokens=0",
+                "eval_interval=0", "checkpoint_interval=0", "pe_log_interval=0"), dataDir, dir,
+                new StatusLine(new PrintStream(OutputStream.nullOutputStream()), false)).run();
+        RunCurve steps = RunCurve.read(new RunDir(dir).metrics());
+        ScheduleExperiment.deleteTree(dir);
+        return steps;
+    }
+
+    /** The median tok/s of a round's steps after the first SKIP. */
+    static double medianRate(RunCurve round) {
+        List<RunCurve.Point> steps = round.points();
+        double[] rates = new double[steps.size() - SKIP];
+        for (int i = SKIP; i < steps.size(); i++) {
+            RunCurve.Point p = steps.get(i), prev = steps.get(i - 1);
+            rates[i - SKIP] = (p.tokens() - prev.tokens()) / (p.trainSeconds() - prev.trainSeconds());
+        }
+        Arrays.sort(rates);
+        return rates.length % 2 == 1 ? rates[rates.length / 2] : (rates[rates.length / 2 - 1] + rates[rates.length / 2]) / 2;
+    }
+
+    /** The curve as the goodput policy and the projection read it. */
+    public Throughput asThroughput() {
+        return new Throughput(points.stream().map(p -> new Throughput.Point(p.batch(), p.tokPerS())).toList());
     }
 
     /**
@@ -88,12 +120,21 @@ public record ThroughputCurve(List<Point> points) {
         }
     }
 
-    /** The Markdown table: batch, micro-batch, tok/s and the speed relative to the smallest batch. */
-    String markdown() {
-        StringBuilder sb = new StringBuilder("| batch | micro-batch | tok/s | vs smallest batch |\n|---:|---:|---:|---:|\n");
+    /**
+     * The Markdown table: batch, micro-batch, tok/s, the speed relative to the smallest batch, and beside them the rate
+     * the runs of {@code trainedAt} (batch -> tok/s of each fixed-batch run at the base LR) trained at.
+     */
+    String markdown(java.util.Map<Integer, double[]> trainedAt) {
+        StringBuilder sb = new StringBuilder("| batch | micro-batch | tok/s (curve) | vs smallest batch | runs trained at (tok/s, mean over seeds) | runs / curve |\n"
+                + "|---:|---:|---:|---:|---:|---:|\n");
         double first = points.getFirst().tokPerS();
-        for (Point p : points)
-            sb.append(String.format(Locale.ROOT, "| %d | %d | %,.0f | %.2fx |%n", p.batch(), p.micro(), p.tokPerS(), p.tokPerS() / first));
+        for (Point p : points) {
+            double[] runs = trainedAt.getOrDefault(p.batch(), new double[0]);
+            double m = ScheduleResults.mean(runs);
+            sb.append(String.format(Locale.ROOT, "| %d | %d | %,.0f | %.2fx | %s | %s |%n", p.batch(), p.micro(), p.tokPerS(),
+                    p.tokPerS() / first, runs.length == 0 ? "-" : String.format(Locale.ROOT, "%,.0f (%d runs)", m, runs.length),
+                    runs.length == 0 ? "-" : String.format(Locale.ROOT, "%.2f", m / p.tokPerS())));
+        }
         return sb.toString();
     }
 }

@@ -58,13 +58,16 @@ public sealed interface BatchSchedule {
     }
 
     /**
-     * Closed loop: the batch follows {@code k × GNS}, the latest smoothed gradient noise scale in sequences (LayerNorm
-     * only or total, as the caller feeds it through {@link #observe}).
+     * Closed loop: the batch follows the latest smoothed gradient noise scale in sequences (LayerNorm only or total, as
+     * the caller feeds it through {@link #observe}), by one of two {@link Policy policies}: {@code k × GNS}, or the
+     * goodput batch for B_noise = k × GNS on a {@link Throughput} curve.
      *
      * <ul>
      *   <li>Until a finite GNS has been observed the batch is {@code start} (rounded and bounded like every target).</li>
      *   <li>A target is {@code round(k·GNS / unit)·unit}, clamped to {@code [min, max]}; a negative or
-     *       tiny GNS (the unbiased tr(Σ) estimate can dip below 0) gives {@code min}.</li>
+     *       tiny GNS (the unbiased tr(Σ) estimate can dip below 0) gives {@code min}. With the goodput policy it is
+     *       the multiple of {@code unit} in {@code [min, max]} that minimises (B + k·GNS) / tok/s(B)
+     *       ({@link Throughput#goodputBatch}).</li>
      *   <li>Unless {@code allowDecrease}, the batch never shrinks: a target below the current batch is ignored.</li>
      *   <li>The batch changes at most once every {@code interval} steps: a change at step s allows the next at step
      *       s + interval at the earliest; the first change may come at step {@code interval} (0-based), which also
@@ -74,7 +77,17 @@ public sealed interface BatchSchedule {
      * trainer does. The state for a checkpoint is {@link #current()} and {@link #lastChangeStep()}.
      */
     final class Adaptive implements BatchSchedule {
+        /** How a GNS becomes a target batch. */
+        public enum Policy {
+            /** B = k × GNS. */
+            K_GNS,
+            /** The B that minimises (B + k × GNS) / tok/s(B) on the throughput curve. */
+            GOODPUT
+        }
+
         private final double k;
+        private final Policy policy;
+        private Throughput throughput;
         private final int min, max, unit, interval;
         private final boolean allowDecrease;
         private int current, lastChangeStep;
@@ -88,8 +101,11 @@ public sealed interface BatchSchedule {
          * @param unit          what every batch is a multiple of, &ge; 1
          * @param interval      steps between changes, &ge; 1
          * @param allowDecrease whether the batch may shrink when the GNS falls
+         * @param policy        k × GNS or goodput
+         * @param throughput    the goodput policy's curve; null for k × GNS, or until {@link #useThroughput} gives one
          */
-        public Adaptive(double k, int min, int max, int start, int unit, int interval, boolean allowDecrease) {
+        public Adaptive(double k, int min, int max, int start, int unit, int interval, boolean allowDecrease, Policy policy,
+                        Throughput throughput) {
             if (!(k > 0) || Double.isInfinite(k)) throw new IllegalArgumentException("k must be > 0, got " + k);
             if (unit < 1) throw new IllegalArgumentException("unit must be >= 1, got " + unit);
             if (min < 1 || min % unit != 0)
@@ -105,6 +121,8 @@ public sealed interface BatchSchedule {
             this.unit = unit;
             this.interval = interval;
             this.allowDecrease = allowDecrease;
+            this.policy = policy;
+            this.throughput = throughput;
             this.current = bounded(start);
             this.lastChangeStep = 0;
         }
@@ -127,8 +145,21 @@ public sealed interface BatchSchedule {
             return current;
         }
 
-        /** The batch that {@code gns} asks for: k·gns rounded to whole units, clamped to [min, max]. */
-        public int target(double gns) { return bounded(k * gns); }
+        /**
+         * The batch that {@code gns} asks for: k·gns rounded to whole units, clamped to [min, max]; or, with the
+         * goodput policy, the goodput batch for B_noise = k·gns.
+         */
+        public int target(double gns) {
+            if (policy == Policy.K_GNS) return bounded(k * gns);
+            if (throughput == null) throw new IllegalStateException("the goodput policy has no throughput curve yet");
+            return throughput.goodputBatch(k * gns, min, max, unit);
+        }
+
+        /** Whether this is a goodput schedule still waiting for its throughput curve. */
+        public boolean needsThroughput() { return policy == Policy.GOODPUT && throughput == null; }
+
+        /** Gives the goodput policy its throughput curve (measured by the trainer when the config has none). */
+        public void useThroughput(Throughput curve) { this.throughput = curve; }
 
         private int bounded(double raw) {
             double units = Math.rint(raw / unit);   // NaN-free: callers pass finite values

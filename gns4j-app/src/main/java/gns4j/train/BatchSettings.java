@@ -1,20 +1,23 @@
 package gns4j.train;
 
 import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.Throughput;
 
 import static gns4j.train.TrainConfig.check;
 
 /**
  * The batch keys of a {@link TrainConfig}: the step's batch, how it is split into passes, and the schedule that
- * changes it (linear ramp, or adaptive: k × GNS). {@code micro_batch_size} and {@code max_micro_batch} are written
- * {@code auto} for 0: the micro-batch follows the step's batch up to the largest that fits the backend's memory
+ * changes it (linear ramp, or adaptive: k × GNS or the goodput batch on the {@code throughput_curve}, which the
+ * trainer measures before the first step when it is empty). {@code micro_batch_size} and {@code max_micro_batch} are
+ * written {@code auto} for 0: the micro-batch follows the step's batch up to the largest that fits the backend's memory
  * ({@link MicroBatches}). {@code batch_size_start} 0 is one {@link #granularity()} (resolved here, so the stored config
  * holds the number used); {@code batch_size_min} 0 is one granularity too, but stays 0 ({@link #minResolved()}).
  */
 public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMultiple, int batchSize,
                             TrainConfig.BatchScheduleType batchSchedule, int batchSizeStart, long rampTokens,
                             int batchSizeMin, double adaptiveK, TrainConfig.AdaptiveSource adaptiveSource,
-                            int adaptiveInterval, boolean adaptiveAllowDecrease) {
+                            int adaptiveInterval, boolean adaptiveAllowDecrease,
+                            BatchSchedule.Adaptive.Policy adaptivePolicy, String throughputCurve) {
     public BatchSettings {
         check(microBatchSize >= 0, "micro_batch_size", "must be auto or >= 1, got " + microBatchSize);
         check(maxMicroBatch >= 0, "max_micro_batch", "must be auto or >= 1, got " + maxMicroBatch);
@@ -47,6 +50,15 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
             check(batchSizeStart >= min, "batch_size_start",
                     "must be >= batch_size_min (" + min + ") with batch_schedule=adaptive, got " + batchSizeStart);
         }
+        check(batchSchedule != TrainConfig.BatchScheduleType.ADAPTIVE || adaptivePolicy != BatchSchedule.Adaptive.Policy.GOODPUT
+                        || batchSize > (batchSizeMin > 0 ? batchSizeMin : granularity), "batch_size",
+                "must exceed batch_size_min with adaptive_policy=goodput (a choice of batches)");
+        if (!throughputCurve.isEmpty())
+            try {
+                Throughput.parse(throughputCurve);
+            } catch (IllegalArgumentException e) {
+                check(false, "throughput_curve", "must be empty or BATCH:TOK_PER_S,... (at least 2 batches): " + e.getMessage());
+            }
     }
 
     /** The batch-size schedule chosen by batch_schedule. */
@@ -55,7 +67,8 @@ public record BatchSettings(int microBatchSize, int maxMicroBatch, int batchMult
             case FIXED -> new BatchSchedule.Fixed(batchSize);
             case LINEAR_RAMP -> new BatchSchedule.LinearRamp(batchSizeStart, batchSize, rampTokens, granularity());
             case ADAPTIVE -> new BatchSchedule.Adaptive(adaptiveK, minResolved(), batchSize, batchSizeStart,
-                    granularity(), adaptiveInterval, adaptiveAllowDecrease);
+                    granularity(), adaptiveInterval, adaptiveAllowDecrease, adaptivePolicy,
+                    throughputCurve.isEmpty() ? null : Throughput.parse(throughputCurve));
         };
     }
 

@@ -40,6 +40,8 @@ public final class ConfigKeys {
             entry("adaptive_source", "adaptive: follow the `ln` (norm layers') or `total` GNS"),
             entry("adaptive_interval", "adaptive: at most one batch change per this many steps"),
             entry("adaptive_allow_decrease", "adaptive: let the batch shrink when the GNS falls"),
+            entry("adaptive_policy", "adaptive: `k_gns` (batch = k × GNS) or `goodput` (the batch minimising (B + k × GNS) / tok/s(B))"),
+            entry("throughput_curve", "goodput: tok/s per batch as `B:tok/s,...` (empty = measured before the first step)"),
             entry("learning_rate", "peak learning rate"),
             entry("min_lr", "learning rate at the end of the decay"),
             entry("lr_decay", "`cosine`, `linear` or `constant`"),

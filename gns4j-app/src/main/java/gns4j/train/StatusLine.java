@@ -53,7 +53,7 @@ public final class StatusLine {
         if (origin == null || at.step() <= origin.step()) origin = at;
         boolean gnsDefined = gnsTotal != null || gnsLn != null;
         String line = String.format("%s (%s) | loss %.4f%s | lr %.2e | batch %d | %s tok/s | GNS total %s | GNS LN %s%s",
-                where(at), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
+                position(at), progress(origin, at), loss, valLoss == null ? "" : String.format(" | val %.4f", valLoss),
                 lr, batch, compact(tokPerS), fmt(gnsTotal), fmt(gnsLn),
                 gnsDefined && window != null ? " (" + window.describe() + ")" : "");
         if (terminal) {
@@ -63,9 +63,10 @@ public final class StatusLine {
         out.flush();
     }
 
-    /** "step 120/150" against the step limit; "step 120, 1.2M/2.0M tokens" when a token limit is set. */
-    static String where(Position at) {
-        return at.maxTokens() > 0 ? "step " + at.step() + ", " + compact(at.tokens()) + "/" + compact(at.maxTokens()) + " tokens"
+    /** "step 5/50", or "step 5, 40.0k/50.0k tokens" when the token budget is what ends the run first. */
+    static String position(Position at) {
+        boolean byTokens = at.maxTokens() > 0 && (double) at.tokens() / at.maxTokens() >= (double) at.step() / at.maxSteps();
+        return byTokens ? String.format("step %d, %s/%s tokens", at.step(), compact(at.tokens()), compact(at.maxTokens()))
                 : "step " + at.step() + "/" + at.maxSteps();
     }
 

@@ -51,6 +51,7 @@ public record TrainConfig(ModelSettings model, BatchSettings batch, OptimizerSet
             entry("batch_size_start", "0"), entry("ramp_tokens", "0"),
             entry("batch_size_min", "0"), entry("adaptive_k", "1.0"), entry("adaptive_source", "ln"),
             entry("adaptive_interval", "50"), entry("adaptive_allow_decrease", "false"),
+            entry("adaptive_policy", "k_gns"), entry("throughput_curve", ""),
             entry("learning_rate", "6e-4"), entry("min_lr", "6e-5"), entry("lr_decay", "cosine"),
             entry("warmup_tokens", "0"), entry("decay_tokens", "0"), entry("lr_batch_exponent", "0"), entry("weight_decay", "0.1"),
             entry("beta1", "0.9"), entry("beta2", "0.95"), entry("adam_eps", "1e-8"), entry("grad_clip", "1.0"),

@@ -5,6 +5,7 @@ import gns4j.backend.Backend;
 import gns4j.data.TokenDataset;
 import gns4j.parallel.Communicator;
 import gns4j.schedule.BatchSchedule;
+import gns4j.schedule.Throughput;
 import gns4j.schedule.LrSchedule;
 import gns4j.tensorboard.EventFile;
 
@@ -76,6 +77,12 @@ final class TrainingLoop {
         if (initParams != null) backend.writeParams(initParams);
         Progress p = new Progress();
         if (from != null) checkpoints.restore(from, gns, batches, p);
+        if (batches instanceof BatchSchedule.Adaptive goodput && goodput.needsThroughput()) {
+            Throughput curve = ThroughputProbe.measure(runner, train, cfg.batch().minResolved(), cfg.batch().largest(),
+                    cfg.model().blockSize(), cfg.run().seed());
+            goodput.useThroughput(curve);
+            status.notice("goodput: throughput measured before the first step (forward + backward): " + curve.spec() + " (B:tok/s)");
+        }
         int checkpointed = from != null ? p.step : -1;
         boolean checkpointPending = false;
         try {

@@ -16,15 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end: `experiment schedule` on a tiny config (a sweep of 2 fixed batches, the best at 2x LR, one adaptive
- * arm, 2 seeds; a tiny byte-level model on the bundled corpus, a few steps each), then the files it leaves.
+ * End to end: `experiment schedule` on a tiny config (a sweep of 2 fixed batches, the best at 2x LR, an adaptive arm,
+ * a goodput arm on the measured curve and one on the curve projected to 64 GPUs, 2 seeds; a tiny byte-level model on the bundled corpus, a few steps each), then the files it leaves.
  */
 class ScheduleExperimentTest {
     @TempDir static Path tmp;
     static Path out, config;
     static String stdout;
-
-    static final List<String> ARMS = List.of("fixed-4", "fixed-8", "adaptive");
 
     static String config(Path out, Path data, String armsJson) {
         return """
@@ -46,7 +44,13 @@ class ScheduleExperimentTest {
 
     static final String ADAPTIVE = """
             {"adaptive": {"batch_schedule": "adaptive", "batch_size_min": 4, "batch_size_start": 4,
-                          "adaptive_k": 1000, "adaptive_interval": 3}}""";
+                          "adaptive_k": 1000, "adaptive_interval": 3},
+             "goodput": {"batch_schedule": "adaptive", "adaptive_policy": "goodput", "batch_size_min": 4,
+                         "batch_size_start": 4, "adaptive_interval": 3},
+             "goodput-64gpu": {"batch_schedule": "adaptive", "adaptive_policy": "goodput", "goodput_gpus": 64,
+                               "batch_size_min": 4, "batch_size_start": 4, "adaptive_interval": 3}}""";
+
+    static final List<String> SCHEDULE_ARMS = List.of("adaptive", "goodput", "goodput-64gpu");
 
     /** `./gns4j experiment ...` through the real CLI, output captured. */
     static Cli run(String... args) {
@@ -87,13 +91,13 @@ class ScheduleExperimentTest {
 
     @Test
     void writesTheTablesWithEveryArmAndSeed() throws IOException {
-        for (String f : List.of("results.md", "results.csv", "curves.csv", "gns_ln_vs_total.csv", "estimators.json", "throughput.json"))
+        for (String f : List.of("results.md", "results.csv", "savings.csv", "curves.csv", "gns_ln_vs_total.csv", "estimators.json", "throughput.json"))
             assertTrue(Files.exists(out.resolve(f)), f);
         String md = Files.readString(out.resolve("results.md"));
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
-        assertEquals(9, csv.size(), "header + 4 arms x 2 seeds: " + csv);
+        assertEquals(13, csv.size(), "header + 6 arms x 2 seeds: " + csv);
         String lr = lrArm();
-        for (String arm : List.of("fixed-4", "fixed-8", "adaptive", lr))
+        for (String arm : List.of("fixed-4", "fixed-8", "adaptive", "goodput", "goodput-64gpu", lr))
             for (int seed : List.of(3, 4)) {
                 String run = arm + "-seed" + seed;
                 assertTrue(Files.exists(out.resolve(run).resolve("summary.json")), run);
@@ -104,7 +108,21 @@ class ScheduleExperimentTest {
         assertTrue(md.contains("## What a bigger batch buys") && md.contains("## LayerNorm-only vs total GNS"));
         assertTrue(md.contains("per-example norms") && md.contains("micro-batch norms") && md.contains("sequential steps"));
         assertTrue(md.contains("Finding the best fixed batch"), "the sweep's cost beside one schedule run");
-        assertTrue(md.contains("Time to higher losses") && md.contains("| L* + 0.10 = "), "the loss ladder");
+        assertTrue(md.contains("## The loss ladder"), "the loss ladder");
+        // The cost table to L*: its best fixed arm reaches L* (its mean final loss) in at least one seed.
+        for (String currency : List.of("| steps |", "| tokens |", "| train time (s, measured) |", "| 1 GPU (s, projection) |",
+                "| 8 GPUs (s, projection) |", "| 64 GPUs (s, projection) |"))
+            assertTrue(md.contains(currency), currency + " in results.md");
+        // Every schedule arm's savings: a mean / worst row, or named where none is defined.
+        for (String arm : SCHEDULE_ARMS)
+            assertTrue(md.contains("| " + arm + " | **mean / worst** |") || md.matches("(?s).*No saving is defined [^\\n]*: [^\\n]*\\b" + arm + "\\b.*"),
+                    arm + "'s savings");
+        List<String> savings = Files.readAllLines(out.resolve("savings.csv"));
+        for (String arm : SCHEDULE_ARMS)
+            for (String currency : List.of("steps", "tokens", "seconds", "projected_s_1gpu", "projected_s_8gpu", "projected_s_64gpu"))
+                assertEquals(2 * 7, savings.stream().filter(l -> l.contains("," + currency + ",") && l.contains("," + arm + ",")).count(),
+                        arm + " in " + currency + ": 2 seeds x 7 rungs");
+        assertTrue(md.contains("runs trained at"), "the runs' own rates beside the curve");
         assertTrue(stdout.contains("| adaptive-seed3 |"), "the table is printed too");
     }
 
@@ -122,11 +140,48 @@ class ScheduleExperimentTest {
         double target = sums.entrySet().stream().filter(e -> e.getKey().startsWith("fixed-"))
                 .mapToDouble(e -> e.getValue()[0] / e.getValue()[1]).min().orElseThrow();
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
-        for (String line : csv.subList(1, csv.size())) {
+        assertTrue(csv.getFirst().startsWith("arm,seed,final_val_loss,steps,tokens,train_s,elapsed_s,train_tok_per_s,final_batch,batch_changes,target_val_loss,"));
+        for (String line : csv.subList(1, csv.size()))
+            assertEquals(target, Double.parseDouble(line.split(",", -1)[10]), 1e-5, line);
+        // savings.csv: the cheapest fixed run of a seed in a currency is its own reference (saving 0), and no other
+        // fixed run of that seed is cheaper there.
+        List<String> savings = Files.readAllLines(out.resolve("savings.csv"));
+        assertEquals("level,level_loss,currency,projection,arm,seed,reached,cost,cheapest_fixed,cheapest_fixed_cost,saving_pct", savings.getFirst());
+        int references = 0;
+        for (String line : savings.subList(1, savings.size())) {
             String[] c = line.split(",", -1);
-            assertEquals(target, Double.parseDouble(c[9]), 1e-5, line);
-            // The fastest fixed run of a seed is its own reference: saving 0.
-            if (c[0].equals(c[13])) assertEquals(0.0, Double.parseDouble(c[15]), 1e-9, line);
+            if (c[4].equals(c[8])) {
+                assertEquals(0.0, Double.parseDouble(c[10]), 1e-9, line);
+                references++;
+            }
+            if (c[4].startsWith("fixed-") && c[6].equals("true"))
+                assertTrue(Double.parseDouble(c[7]) >= Double.parseDouble(c[9]), "a fixed run cheaper than the cheapest: " + line);
+            assertEquals(c[2].startsWith("projected_s_"), Boolean.parseBoolean(c[3]), "projections are labelled: " + line);
+        }
+        assertTrue(references > 0);
+    }
+
+    @Test
+    void goodputArmsWeighTheFixedRunsRatesOrTheirProjection() throws IOException {
+        // Seeds run in order, each sweep before its schedules: seed 3's goodput run sees seed 3's fixed runs, seed 4's
+        // the mean of both seeds'.
+        List<Long> done = new java.util.ArrayList<>();
+        for (long seed : List.of(3L, 4L)) {
+            done.add(seed);
+            StringBuilder expected = new StringBuilder();
+            for (int b : List.of(4, 8)) {
+                double sum = 0;
+                for (long s : done) {
+                    RunCurve c = RunCurve.read(out.resolve("fixed-" + b + "-seed" + s).resolve("metrics.jsonl"));
+                    sum += c.last().tokens() / c.last().trainSeconds();
+                }
+                expected.append(expected.isEmpty() ? "" : ",").append(b).append(':').append(String.format(java.util.Locale.ROOT, "%.0f", sum / done.size()));
+            }
+            JsonObject one = JsonParser.parseString(Files.readString(out.resolve("goodput-seed" + seed).resolve("config.json"))).getAsJsonObject();
+            assertEquals("goodput", one.get("adaptive_policy").getAsString());
+            assertEquals(expected.toString(), one.get("throughput_curve").getAsString(), "the fixed runs' own rates");
+            JsonObject many = JsonParser.parseString(Files.readString(out.resolve("goodput-64gpu-seed" + seed).resolve("config.json"))).getAsJsonObject();
+            assertTrue(many.get("throughput_curve").getAsString().matches("4:\\d+,8:\\d+"), "projected at every allowed batch: " + many);
         }
     }
 
@@ -202,6 +257,22 @@ class ScheduleExperimentTest {
             assertTrue(r.err().matches("(?s).*(learning_rate|fixed-|max_steps).*"), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("bad-out")), "nothing written for a refused config");
+        for (String[] flag : List.of(new String[]{"--bus-gbps", "0"}, new String[]{"--project-gpus", "8,0"})) {
+            Cli r = run("schedule", "--config", config.toString(), "--out-dir", tmp.resolve("bad-projection").toString(), flag[0], flag[1]);
+            assertEquals(2, r.exitCode(), String.join(" ", flag));
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+        assertFalse(Files.exists(tmp.resolve("bad-projection")), "nothing written for a refused projection");
+    }
+
+    @Test
+    void extraGpuCountsAreProjectedToo() throws IOException {
+        Cli r = run("schedule", "--config", config.toString(), "--arms", "none", "--project-gpus", "16", "--bus-gbps", "50");
+        assertEquals(0, r.exitCode(), r.err());
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| 16 GPUs (s, projection) |") && md.contains("bus bandwidth of 50 GB/s"), md);
+        // Put the default tables back for the other tests.
+        assertEquals(0, run("schedule", "--config", config.toString(), "--arms", "none").exitCode());
     }
 
     @Test
@@ -234,7 +305,7 @@ class ScheduleExperimentTest {
         assertTrue(r.err().contains("fixed-8 seed 4 -> " + unfinished + " (resuming)"), r.err());
         assertEquals(withoutTimes(finished), withoutTimes(Files.readString(unfinished.resolve("metrics.jsonl"))),
                 "the rerun repeats the same steps");
-        assertEquals(9, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 4 arms x 2 seeds");
+        assertEquals(13, Files.readAllLines(sub.resolve("results.csv")).size(), "header + 6 arms x 2 seeds");
     }
 
     @Test

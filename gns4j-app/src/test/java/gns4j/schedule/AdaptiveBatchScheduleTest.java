@@ -13,12 +13,12 @@ class AdaptiveBatchScheduleTest {
 
     /** k = 1, [8, 64], start 8, micro 8, a change allowed every step, non-decreasing. */
     static BatchSchedule.Adaptive schedule(int interval, boolean allowDecrease) {
-        return new BatchSchedule.Adaptive(1.0, 8, 64, 8, 8, interval, allowDecrease);
+        return new BatchSchedule.Adaptive(1.0, 8, 64, 8, 8, interval, allowDecrease, BatchSchedule.Adaptive.Policy.K_GNS, null);
     }
 
     @Test
     void keepsTheStartBatchUntilAGnsIsObserved() {
-        var s = new BatchSchedule.Adaptive(1.0, 8, 64, 24, 8, 1, false);
+        var s = new BatchSchedule.Adaptive(1.0, 8, 64, 24, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null);
         assertEquals(24, s.batchSize(0, 0));
         s.observe(null);
         s.observe(Double.NaN);
@@ -31,9 +31,9 @@ class AdaptiveBatchScheduleTest {
 
     @Test
     void startIsRoundedToMicroBatchesAndBounded() {
-        assertEquals(24, new BatchSchedule.Adaptive(1, 8, 64, 27, 8, 1, false).current());
-        assertEquals(8, new BatchSchedule.Adaptive(1, 8, 64, 1, 8, 1, false).current());
-        assertEquals(64, new BatchSchedule.Adaptive(1, 8, 64, 500, 8, 1, false).current());
+        assertEquals(24, new BatchSchedule.Adaptive(1, 8, 64, 27, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null).current());
+        assertEquals(8, new BatchSchedule.Adaptive(1, 8, 64, 1, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null).current());
+        assertEquals(64, new BatchSchedule.Adaptive(1, 8, 64, 500, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null).current());
     }
 
     @Test
@@ -42,7 +42,7 @@ class AdaptiveBatchScheduleTest {
         assertEquals(16, s.target(19.9));   // 2.49 micro batches -> 2
         assertEquals(24, s.target(20.1));   // 2.51 -> 3
         assertEquals(40, s.target(40));
-        var k2 = new BatchSchedule.Adaptive(2.0, 4, 256, 4, 4, 1, false);
+        var k2 = new BatchSchedule.Adaptive(2.0, 4, 256, 4, 4, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null);
         assertEquals(44, k2.target(21.2)); // 42.4 / 4 = 10.6 -> 11 micro batches
     }
 
@@ -112,11 +112,51 @@ class AdaptiveBatchScheduleTest {
 
     @Test
     void rejectsBadArguments() {
-        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(0, 8, 64, 8, 8, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 12, 64, 8, 8, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 16, 8, 8, 8, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 8, 60, 8, 8, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 8, 64, 8, 8, 0, false));
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(0, 8, 64, 8, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null));
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 12, 64, 8, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null));
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 16, 8, 8, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null));
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 8, 60, 8, 8, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null));
+        assertThrows(IllegalArgumentException.class, () -> new BatchSchedule.Adaptive(1, 8, 64, 8, 8, 0, false, BatchSchedule.Adaptive.Policy.K_GNS, null));
+    }
+
+    @Test
+    void goodputPolicyFollowsTheCurveWithKTimesGnsAsTheNoiseScale() {
+        // Step cost c(B) = B / rate: 0.01 at 16, 0.01333 at 32, 0.02 at 64 (ThroughputTest works the values out).
+        Throughput curve = Throughput.parse("16:1600,32:2400,64:3200");
+        var s = new BatchSchedule.Adaptive(2.0, 16, 64, 16, 16, 1, false, BatchSchedule.Adaptive.Policy.GOODPUT, curve);
+        assertEquals(16, s.batchSize(0, 0));
+        s.observe(16.0);                       // B_noise = k × GNS = 32: 32 is the goodput batch
+        assertEquals(32, s.batchSize(0, 1));
+        s.observe(500.0);                      // B_noise = 1000: 64
+        assertEquals(64, s.batchSize(0, 2));
+        s.observe(0.0);
+        assertEquals(64, s.batchSize(0, 3), "non-decreasing, as with k × GNS");
+    }
+
+    @Test
+    void goodputWithoutACurveWaitsForOne() {
+        var s = new BatchSchedule.Adaptive(1.0, 16, 64, 16, 16, 1, false, BatchSchedule.Adaptive.Policy.GOODPUT, null);
+        assertTrue(s.needsThroughput());
+        assertThrows(IllegalStateException.class, () -> s.target(10));
+        s.useThroughput(Throughput.parse("16:1600,64:6400"));
+        assertFalse(s.needsThroughput());
+        assertEquals(64, s.target(10));
+        assertFalse(schedule(1, false).needsThroughput(), "k × GNS needs no curve");
+    }
+
+    @Test
+    void goodputConfigKeys() {
+        TrainConfig c = adaptive("adaptive_policy=goodput", "throughput_curve=4:1000,64:16000");
+        var s = assertInstanceOf(BatchSchedule.Adaptive.class, c.batch().schedule());
+        assertFalse(s.needsThroughput());
+        s.observe(1.0);
+        assertEquals(64, s.batchSize(0, 50));
+        assertEquals(c, TrainConfig.fromJson(c.toJson()), "the curve round-trips through config.json");
+        assertTrue(assertInstanceOf(BatchSchedule.Adaptive.class, adaptive("adaptive_policy=goodput").batch().schedule()).needsThroughput());
+        assertMessage("throughput_curve", () -> adaptive("adaptive_policy=goodput", "throughput_curve=4:1000"));
+        assertMessage("throughput_curve", () -> adaptive("throughput_curve=64:1,4:2"));
+        assertMessage("adaptive_policy", () -> adaptive("adaptive_policy=fastest"));
+        assertMessage("batch_size", () -> adaptive("adaptive_policy=goodput", "batch_size_min=64"));
     }
 
     // ---- config keys ----------------------------------------------------------------------------------------------

@@ -31,11 +31,11 @@ class BatchScheduleEdgesTest {
 
     @Test
     void adaptiveEdges() {
-        BatchSchedule.Adaptive one = new BatchSchedule.Adaptive(1, 1, 1, 1, 1, 1, false);
+        BatchSchedule.Adaptive one = new BatchSchedule.Adaptive(1, 1, 1, 1, 1, 1, false, BatchSchedule.Adaptive.Policy.K_GNS, null);
         one.observe(50.0);
         assertEquals(1, one.batchSize(0, 1), "min = max = 1 holds every target");
         assertEquals(1, one.smallest());
-        BatchSchedule.Adaptive a = new BatchSchedule.Adaptive(2, 8, 64, 8, 8, 10, true);
+        BatchSchedule.Adaptive a = new BatchSchedule.Adaptive(2, 8, 64, 8, 8, 10, true, BatchSchedule.Adaptive.Policy.K_GNS, null);
         assertEquals(8, a.smallest());
         a.restore(8, 3, null);
         assertEquals(8, a.current());

@@ -74,8 +74,12 @@ class StatusLineTest {
     }
 
     @Test
-    void aTokenLimitShowsTokensRatherThanAStepTotal() {
-        assertEquals("step 120/150", StatusLine.where(new StatusLine.Position(120, 150, 245_760, 0, 60)));
-        assertEquals("step 120, 1.2M/2.0M tokens", StatusLine.where(new StatusLine.Position(120, 100_000, 1_228_800, 2_000_000, 60)));
+    void aTokenBudgetThatEndsTheRunFirstIsShownInsteadOfMaxSteps() {
+        // max_steps 100000 only guards; 250k tokens end the run.
+        assertEquals("step 899, 230.1k/250.0k tokens", StatusLine.position(new StatusLine.Position(899, 100_000, 230_144, 250_000, 3)));
+        assertEquals("step 5/50", StatusLine.position(new StatusLine.Position(5, 50, 5 * 1024, 1_000_000, 1)));
+        assertEquals("step 3191, 32.6M/36.0M tokens", StatusLine.position(new StatusLine.Position(3191, 1_000_000, 32_600_000, 36_000_000, 40)));
+        assertEquals("step 120/150", StatusLine.position(new StatusLine.Position(120, 150, 245_760, 0, 60)));
+        assertEquals("step 120, 1.2M/2.0M tokens", StatusLine.position(new StatusLine.Position(120, 100_000, 1_228_800, 2_000_000, 60)));
     }
 }
