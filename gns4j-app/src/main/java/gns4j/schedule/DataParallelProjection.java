@@ -47,7 +47,8 @@ public record DataParallelProjection(Throughput oneGpu, int blockSize, long grad
         if (g == 1) return compute;
         double allReduce = 2.0 * (g - 1) / g * gradientBytes / busBytesPerS;
         if (!overlap) return compute + allReduce;
-        double exposed = allReduce * exposedBytes / gradientBytes, backward = compute * BACKWARD_SHARE;
+        // a gradient of 0 bytes (allowed) has nothing exposed; its share would be 0/0
+        double exposed = gradientBytes == 0 ? 0 : allReduce * exposedBytes / gradientBytes, backward = compute * BACKWARD_SHARE;
         return compute - backward + Math.max(backward, allReduce - exposed) + exposed;
     }
 
