@@ -412,6 +412,9 @@ class ScheduleResultsValuesTest {
         assertEquals(Math.sqrt(4.5), ScheduleResults.std(new double[]{1, 4}), 1e-15);
         assertTrue(Double.isNaN(ScheduleResults.std(new double[]{1})));
         assertEquals(Math.sqrt(7), ScheduleResults.std(new double[]{1, 2, 6}), 1e-15);
+        // Deviations −2/15, −1/30, 1/6 around 1e6 + 7/30: squares summing to 0.14/3, over n − 1 = 2. A spread small against
+        // the mean, where Σ(x + m)(x − m), equal on paper, loses its digits.
+        assertEquals(Math.sqrt(0.07 / 3), ScheduleResults.std(new double[]{1e6 + 0.1, 1e6 + 0.2, 1e6 + 0.4}), 1e-9);
         assertEquals(-3, ScheduleResults.min(new double[]{2, -3, 5}));
         assertEquals(5, ScheduleResults.max(new double[]{2, -3, 5}));
         assertThrows(IllegalStateException.class, () -> ScheduleResults.secondsIndex(List.of(new Currency(Currency.Kind.STEPS, 0))));
