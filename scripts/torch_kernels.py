@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch side of `./gns4j bench kernels`: F.layer_norm forward + backward (fp32 x, weight and bias; dy fp32; the
-gradients of x, weight and bias, no per-example norms) over ROWS rows of each C, timed with CUDA events.
+gradients of x, weight and bias, no per-example norms), then F.rms_norm (weight only), over ROWS rows of each C, timed
+with CUDA events.
 
-Prints one JSON object per C on stdout: {"op": "layer_norm", "rows": R, "C": C, "ms": median, "reps": k}
+Prints one JSON object per op and C on stdout: {"op": "layer_norm" | "rms_norm", "rows": R, "C": C, "ms": median, "reps": k}
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--reps", type=int, default=30)
     a = ap.parse_args()
-    for c in map(int, a.channels.split(",")):
+    for op, c in [(op, c) for op in ("layer_norm", "rms_norm") for c in map(int, a.channels.split(","))]:
         x = (torch.rand(a.rows, c, device="cuda") * 2 - 1).requires_grad_()
         w = (torch.rand(c, device="cuda") * 2 - 1).requires_grad_()
         b = (torch.rand(c, device="cuda") * 2 - 1).requires_grad_()
@@ -28,14 +29,16 @@ def main():
         for i in range(a.warmup + a.reps):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
-            y = F.layer_norm(x, (c,), w, b, 1e-5)
-            torch.autograd.grad(y, (x, w, b), dy)
+            if op == "layer_norm":
+                torch.autograd.grad(F.layer_norm(x, (c,), w, b, 1e-5), (x, w, b), dy)
+            else:
+                torch.autograd.grad(F.rms_norm(x, (c,), w, 1e-5), (x, w), dy)
             end.record()
             torch.cuda.synchronize()
             if i >= a.warmup:
                 times.append(start.elapsed_time(end))
-        print(json.dumps({"op": "layer_norm", "rows": a.rows, "C": c, "ms": statistics.median(times), "reps": a.reps}), flush=True)
-        del x, w, b, dy, y
+        print(json.dumps({"op": op, "rows": a.rows, "C": c, "ms": statistics.median(times), "reps": a.reps}), flush=True)
+        del x, w, b, dy
         torch.cuda.empty_cache()
 
 

@@ -1,7 +1,9 @@
-"""Per-example gradient norms by torch.func (vmap of grad, float64) on the weights and batch that
-`CudaCheck export DIR` wrote, compared with the CUDA backend's and the CPU reference's per-example squared norms.
-Prints one row per tensor; exits 1 if any relative error exceeds --tol (CUDA) or 1e-4 (CPU, fp32).
-Usage: python3 scripts/torch_pe_norms.py DIR [--tol 0.08]"""
+"""Per-example gradient norms by torch.func (float64) on the weights and batch that `gns4j check export DIR
+[--arch llama]` wrote, compared with the CUDA backend's and the CPU reference's per-example squared norms.
+GPT-2: vmap of grad over the functional model below. Llama: grad of transformers' own LlamaForCausalLM
+(torch.func.functional_call, eager attention), one example at a time, so RoPE, grouped-query attention and SwiGLU are
+transformers' code, not ours. Prints one row per tensor; exits 1 if any relative error exceeds --tol (CUDA) or 1e-4
+(CPU, fp32). Usage: python3 scripts/torch_pe_norms.py DIR [--tol 0.08]"""
 import argparse, json, math, os, sys
 import numpy as np
 import torch
@@ -42,6 +44,28 @@ def example_loss(p, meta, ids, targets):
     return F.cross_entropy(x @ head.T, targets)
 
 
+def llama_per_example(params, meta, ids, targets):
+    """name -> [B, *shape] per-example gradients of transformers' LlamaForCausalLM with our weights (HF names)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from torch.func import functional_call
+    cfg = LlamaConfig(vocab_size=meta["vocab_size"], hidden_size=meta["n_embd"], intermediate_size=meta["ffn_hidden"],
+                      num_hidden_layers=meta["n_layer"], num_attention_heads=meta["n_head"],
+                      num_key_value_heads=meta["n_kv_head"], max_position_embeddings=meta["block_size"],
+                      rms_norm_eps=1e-5, rope_theta=meta["rope_theta"], tie_word_embeddings=meta["tied_head"],
+                      attention_bias=False, mlp_bias=False, attn_implementation="eager")
+    model = LlamaForCausalLM(cfg).double().eval()
+    missing = set(model.state_dict()) - set(params)
+    if missing:
+        sys.exit(f"transformers' LlamaForCausalLM has tensors the export lacks: {sorted(missing)}")
+
+    def loss(p, i, t):
+        logits = functional_call(model, p, (i[None],)).logits[0]
+        return F.cross_entropy(logits, t)
+
+    rows = [grad(loss)(params, ids[b], targets[b]) for b in range(ids.shape[0])]
+    return {n: torch.stack([r[n] for r in rows]) for n in params}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -57,7 +81,10 @@ def main():
     n = len(meta["tensors"])
     sq_cuda = load(a.dir, "sq_cuda.f64", np.float64).view(n, B)
     sq_cpu = load(a.dir, "sq_cpu.f64", np.float64).view(n, B)
-    per_example = vmap(grad(lambda p, i, t: example_loss(p, meta, i, t)), in_dims=(None, 0, 0))(params, ids, targets)
+    if meta.get("arch") == "llama":
+        per_example = llama_per_example(params, meta, ids, targets)
+    else:
+        per_example = vmap(grad(lambda p, i, t: example_loss(p, meta, i, t)), in_dims=(None, 0, 0))(params, ids, targets)
     worst_cuda = worst_cpu = 0.0
     print(f"{'tensor':34s} {'torch.func |g_b|^2 (b=0)':>26s} {'cuda rel err':>13s} {'cpu rel err':>12s}")
     for i, t in enumerate(meta["tensors"]):

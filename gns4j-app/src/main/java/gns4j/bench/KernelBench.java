@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * `./gns4j bench kernels`: the norm layer's forward + backward with per-example norms vs without vs PyTorch
- * F.layer_norm without them (scripts/torch_kernels.py, same call), as achieved GB/s against the card's measured
+ * `./gns4j bench kernels`: the norm layer's forward + backward (LayerNorm, then RMSNorm) with per-example norms vs
+ * without vs PyTorch F.layer_norm / F.rms_norm without them (scripts/torch_kernels.py, same call), as achieved GB/s against the card's measured
  * device-to-device copy bandwidth, for each norm-kernel variant, forward and backward also alone; and the Linear weight
  * gradient with per-example norms vs without.
  */
@@ -40,34 +40,37 @@ public final class KernelBench {
     /** Norm-layer rows for each C of channels (empty: NORM_C); the Linear table too when linear is set. */
     public void run(boolean torch, List<Integer> normChannels, boolean linear) throws Exception {
         int[] channels = normChannels.isEmpty() ? NORM_C : normChannels.stream().mapToInt(Integer::intValue).toArray();
-        Map<Integer, Double> torchMs = new HashMap<>();
+        Map<String, Double> torchMs = new HashMap<>();
         String torchMissing = torch ? TorchBaseline.unavailable(TorchBaseline.KERNELS) : "disabled (--no-torch)";
         if (torchMissing == null) {
             StringBuilder cs = new StringBuilder();
             for (int c : channels) cs.append(cs.isEmpty() ? "" : ",").append(c);
             for (JsonObject o : TorchBaseline.results(TorchBaseline.KERNELS, List.of("--rows", "" + B * T, "--channels",
                     cs.toString(), "--warmup", "" + warmup, "--reps", "" + reps)))
-                torchMs.put(o.get("C").getAsInt(), o.get("ms").getAsDouble());
+                torchMs.put(o.get("op").getAsString() + " " + o.get("C").getAsInt(), o.get("ms").getAsDouble());
         }
         try (KernelTimings k = new KernelTimings(warmup, reps)) {
             double copy = k.copyGBps();
             out.printf("gns4j bench kernels: %s; device-to-device copy %.0f GB/s (read + write); B %d, T %d; medians of %d runs%n",
                     k.device(), copy, B, T, reps);
             if (torchMissing != null) out.printf("  PyTorch not run: %s%n", torchMissing);
-            out.printf("LayerNorm forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, dgamma, dbeta), %d bytes/element"
-                    + " (forward %d, backward %d); variants: row, pipe (NormKernels.Variant)%n", NORM_BYTES, FWD_BYTES, NORM_BYTES - FWD_BYTES);
+            for (boolean rms : new boolean[] {false, true}) {
+            out.printf("%s forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, %s), %d bytes/element"
+                    + " (forward %d, backward %d); variants: row, pipe (NormKernels.Variant)%n", rms ? "RMSNorm" : "LayerNorm",
+                    rms ? "dgamma" : "dgamma, dbeta", NORM_BYTES, FWD_BYTES, NORM_BYTES - FWD_BYTES);
             out.printf("  %6s %7s %8s %8s %8s %8s %10s %10s %12s %12s %12s %8s%n", "C", "variant", "fwd ms", "fwd GB/s", "bwd ms",
                     "bwd GB/s", "torch ms", "ours ms", "+norms ms", "+norms/torch", "+norms GB/s", "of copy");
             for (int c : channels) {
                 double elements = (double) B * T * c;
-                Double t = torchMs.get(c);
-                for (KernelTimings.NormTimes n : k.normTimes(B, T, c)) {
+                Double t = torchMs.get((rms ? "rms_norm " : "layer_norm ") + c);
+                for (KernelTimings.NormTimes n : k.normTimes(B, T, c, rms)) {
                     double gbps = NORM_BYTES * elements / (n.tracked() * 1e6);
                     out.printf("  %6d %7s %8.3f %8.0f %8.3f %8.0f %10s %10.3f %12.3f %12s %12.0f %7.0f%%%n", c, n.variant(), n.forward(),
                             FWD_BYTES * elements / (n.forward() * 1e6), n.backward(), (NORM_BYTES - FWD_BYTES) * elements / (n.backward() * 1e6),
                             t == null ? "-" : String.format("%.3f", t), n.untracked(), n.tracked(),
                             t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
                 }
+            }
             }
             if (!linear) return;
             out.println("Linear weight gradient (dy, x bf16 -> fp32 gradient), per-example norms by the simultaneous method");

@@ -1,7 +1,9 @@
 package gns4j.cli;
 
+import gns4j.UserError;
 import gns4j.diagnostics.CudaCheck;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
@@ -28,10 +30,16 @@ public final class CheckCommand {
         @Parameters(paramLabel = "DIR", description = "Output folder.")
         Path dir;
 
+        @Option(names = "--arch", paramLabel = "gpt2|llama", defaultValue = "gpt2",
+                description = "gpt2: LayerNorm, biases, tied head; llama: grouped-query (4 heads, 2 key/value heads), "
+                        + "RoPE, SwiGLU, untied head, checked on transformers' LlamaForCausalLM (default: ${DEFAULT-VALUE}).")
+        String arch;
+
         @Override
         public Integer call() {
+            if (!arch.equals("gpt2") && !arch.equals("llama")) throw new UserError("--arch must be gpt2 or llama, got " + arch);
             Cuda.require();
-            return CudaCheck.export(dir);
+            return CudaCheck.export(dir, arch.equals("llama"));
         }
     }
 }

@@ -161,10 +161,13 @@ public final class CudaCheck {
     /**
      * Writes weights, a batch and the per-example squared norms of CUDA and CPU for the reference check of
      * scripts/torch_pe_norms.py (torch.func per-sample gradients): params.f32 (flat, layout order), ids.i32,
-     * targets.i32, sq_cuda.f64 and sq_cpu.f64 ([tensor][example]), all little-endian, and meta.json.
+     * targets.i32, sq_cuda.f64 and sq_cpu.f64 ([tensor][example]), all little-endian, and meta.json. llama: a
+     * grouped-query Llama (4 query heads over 2 key/value heads, SwiGLU 96, untied head) in Hugging Face's names, which
+     * the script loads into transformers' LlamaForCausalLM; otherwise a GPT-2 with LayerNorm, biases and a tied head.
      */
-    public static int export(Path dir) {
-        ModelConfig cfg = new ModelConfig(2, 2, 64, 32, 97, true, NormType.LAYERNORM, true);
+    public static int export(Path dir, boolean llama) {
+        ModelConfig cfg = llama ? ModelConfig.llama(2, 4, 2, 64, 32, 97, 96, 10000, false)
+                : new ModelConfig(2, 2, 64, 32, 97, true, NormType.LAYERNORM, true);
         int B = 4, T = cfg.blockSize();
         int[] ids = tokens(B, T, cfg.vocabSize(), 1), tg = tokens(B, T, cfg.vocabSize(), 2);
         try (CpuModel cpu = new CpuModel(cfg, B, 2); Backend gpu = CudaBackend.open(cfg, B)) {
@@ -191,6 +194,7 @@ public final class CudaCheck {
             Files.write(dir.resolve("sq_cuda.f64"), a.array());
             Files.write(dir.resolve("sq_cpu.f64"), c.array());
             Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("arch", cfg.arch().name().toLowerCase(Locale.ROOT));
             meta.put("n_layer", cfg.nLayer());
             meta.put("n_head", cfg.nHead());
             meta.put("n_embd", cfg.nEmbd());
@@ -199,6 +203,9 @@ public final class CudaCheck {
             meta.put("bias", cfg.bias());
             meta.put("norm", cfg.norm().name().toLowerCase(Locale.ROOT));
             meta.put("tied_head", cfg.tiedHead());
+            meta.put("n_kv_head", cfg.nKvHead());
+            meta.put("ffn_hidden", cfg.ffnHidden());
+            meta.put("rope_theta", cfg.ropeTheta());
             meta.put("batch", B);
             meta.put("seq_len", T);
             List<Map<String, Object>> tensors = new ArrayList<>();

@@ -43,11 +43,11 @@ public final class KernelTimings implements AutoCloseable {
     public record NormTimes(String variant, double forward, double backward, double untracked, double tracked) {}
 
     /**
-     * LayerNorm forward + backward over B·T rows of C for each kernel variant (NormKernels.Variant), on one set of
+     * LayerNorm (rms: RMSNorm, gain only) forward + backward over B·T rows of C for each kernel variant (NormKernels.Variant), on one set of
      * buffers: x fp32 → y bf16 with mean/rstd; dy fp32 → dx fp32 (+=) and its bf16 copy, γ and β gradients; tracked
      * adds their per-example squared norms.
      */
-    public List<NormTimes> normTimes(int B, int T, int C) {
+    public List<NormTimes> normTimes(int B, int T, int C, boolean rms) {
         int R = B * T;
         long RC = (long) R * C;
         long x = fill(RC, 2), dy = fill(RC, 3), g = fill(C, 4), beta = fill(C, 5), y = gpu.alloc(2 * RC), dx = gpu.alloc(4 * RC),
@@ -58,12 +58,14 @@ public final class KernelTimings implements AutoCloseable {
         gpu.zero(partB, 4L * B * C);
         List<NormTimes> out = new ArrayList<>();
         for (NormKernels.Variant v : NormKernels.Variant.values()) {
-            Runnable fwd = () -> NormKernels.forward(gpu, v, y, mean, rstd, x, g, beta, R, C);
-            Runnable plain = () -> NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, 0L, 0L,
+            // RMSNorm: the same kernels without a mean, a bias or its gradient (as the Llama model launches them).
+            long mu = rms ? 0L : mean, bias = rms ? 0L : beta, gB = rms ? 0L : gradB, sqB = rms ? 0L : sq + 8L * B;
+            Runnable fwd = () -> NormKernels.forward(gpu, v, y, mu, rstd, x, g, bias, R, C);
+            Runnable plain = () -> NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mu, rstd, g, gradG, gB, 0L, 0L,
                     B, T, C, 1f);
             Runnable tracked = () -> {
                 gpu.zero(sq, 16L * B);
-                NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mean, rstd, g, gradG, gradB, sq, sq + 8L * B, B, T, C, 1f);
+                NormKernels.backward(gpu, v, dx, dxb, partG, partB, dy, x, mu, rstd, g, gradG, gB, sq, sqB, B, T, C, 1f);
             };
             out.add(new NormTimes(v.name().toLowerCase(Locale.ROOT), median(fwd), median(tracked), median(() -> {
                 fwd.run();
