@@ -54,30 +54,34 @@ public final class KernelBench {
             out.printf("gns4j bench kernels: %s; device-to-device copy %.0f GB/s (read + write); B %d, T %d; medians of %d runs%n",
                     k.device(), copy, B, T, reps);
             if (torchMissing != null) out.printf("  PyTorch not run: %s%n", torchMissing);
-            for (boolean rms : new boolean[] {false, true}) {
-            out.printf("%s forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, %s), %d bytes/element"
-                    + " (forward %d, backward %d); variants: row, pipe (NormKernels.Variant)%n", rms ? "RMSNorm" : "LayerNorm",
-                    rms ? "dgamma" : "dgamma, dbeta", NORM_BYTES, FWD_BYTES, NORM_BYTES - FWD_BYTES);
-            out.printf("  %6s %7s %8s %8s %8s %8s %10s %10s %12s %12s %12s %8s%n", "C", "variant", "fwd ms", "fwd GB/s", "bwd ms",
-                    "bwd GB/s", "torch ms", "ours ms", "+norms ms", "+norms/torch", "+norms GB/s", "of copy");
-            for (int c : channels) {
-                double elements = (double) B * T * c;
-                Double t = torchMs.get((rms ? "rms_norm " : "layer_norm ") + c);
-                for (KernelTimings.NormTimes n : k.normTimes(B, T, c, rms)) {
-                    double gbps = NORM_BYTES * elements / (n.tracked() * 1e6);
-                    out.printf("  %6d %7s %8.3f %8.0f %8.3f %8.0f %10s %10.3f %12.3f %12s %12.0f %7.0f%%%n", c, n.variant(), n.forward(),
-                            FWD_BYTES * elements / (n.forward() * 1e6), n.backward(), (NORM_BYTES - FWD_BYTES) * elements / (n.backward() * 1e6),
-                            t == null ? "-" : String.format("%.3f", t), n.untracked(), n.tracked(),
-                            t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
-                }
-            }
-            }
+            normTable(k, copy, channels, torchMs, false);
+            normTable(k, copy, channels, torchMs, true);
             if (!linear) return;
             out.println("Linear weight gradient (dy, x bf16 -> fp32 gradient), per-example norms by the simultaneous method");
             out.printf("  %12s %10s %12s %10s%n", "K x N", "ours ms", "+norms ms", "ratio");
             for (int[] kn : LINEAR) {
                 double plain = k.linearWgradMs(B, T, kn[0], kn[1], false), tracked = k.linearWgradMs(B, T, kn[0], kn[1], true);
                 out.printf("  %12s %10.3f %12.3f %9.3fx%n", kn[0] + " x " + kn[1], plain, tracked, tracked / plain);
+            }
+        }
+    }
+
+    /** One norm layer's rows (rms: RMSNorm, else LayerNorm) for each C and kernel variant; torchMs keyed "op C". */
+    private void normTable(KernelTimings k, double copy, int[] channels, Map<String, Double> torchMs, boolean rms) {
+        out.printf("%s forward + backward (x fp32 -> y bf16; dy fp32 -> dx fp32 += and bf16, %s), %d bytes/element"
+                + " (forward %d, backward %d); variants: row, pipe (NormKernels.Variant)%n", rms ? "RMSNorm" : "LayerNorm",
+                rms ? "dgamma" : "dgamma, dbeta", NORM_BYTES, FWD_BYTES, NORM_BYTES - FWD_BYTES);
+        out.printf("  %6s %7s %8s %8s %8s %8s %10s %10s %12s %12s %12s %8s%n", "C", "variant", "fwd ms", "fwd GB/s", "bwd ms",
+                "bwd GB/s", "torch ms", "ours ms", "+norms ms", "+norms/torch", "+norms GB/s", "of copy");
+        for (int c : channels) {
+            double elements = (double) B * T * c;
+            Double t = torchMs.get((rms ? "rms_norm " : "layer_norm ") + c);
+            for (KernelTimings.NormTimes n : k.normTimes(B, T, c, rms)) {
+                double gbps = NORM_BYTES * elements / (n.tracked() * 1e6);
+                out.printf("  %6d %7s %8.3f %8.0f %8.3f %8.0f %10s %10.3f %12.3f %12s %12.0f %7.0f%%%n", c, n.variant(), n.forward(),
+                        FWD_BYTES * elements / (n.forward() * 1e6), n.backward(), (NORM_BYTES - FWD_BYTES) * elements / (n.backward() * 1e6),
+                        t == null ? "-" : String.format("%.3f", t), n.untracked(), n.tracked(),
+                        t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
             }
         }
     }

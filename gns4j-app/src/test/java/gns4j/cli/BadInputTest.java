@@ -282,6 +282,12 @@ class BadInputTest {
         assertRejected("is not empty \\(it holds notes\\.txt\\)", "demo", "--out-dir", out.toString(), "--max-steps", "1");
     }
 
+    @Test
+    void checkExportOfAnUnknownArchitecture() {
+        assertRejected("--arch must be gpt2 or llama, got mistral", "check", "export", tmp.resolve("pe").toString(),
+                "--arch", "mistral");
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------
 
     /** A tiny valid training command (1 step) plus {@code extra}; later --set values win. */
