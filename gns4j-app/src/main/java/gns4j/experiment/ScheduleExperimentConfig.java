@@ -35,13 +35,14 @@ import java.util.stream.Stream;
  *   "lr_factors": [0.5, 2],                         // the best fixed batch again at these multiples of the peak
  *                                                   // (and floor) LR: arms fixed-<B>-lr<f>, once the sweep is done
  *   "arms": {"ramp": {"batch_schedule": "linear_ramp", ...}, "adaptive": {...}},   // the schedules under test
- *                                                   // (a goodput arm may add "goodput_gpus": N, see GOODPUT_GPUS)
+ *                                                   // (a goodput arm may add "goodput_gpus": N, see GOODPUT_GPUS;
+ *                                                   // any arm "lr_factor": f, see LR_FACTOR)
  *   "seeds": [1, 2, 3],                             // every arm runs every seed (at least 2)
  *   "estimators": {"batches": 32, "groups": 4, "batch_size": 32}   // measure pass, or {"batches": 0} for none
  * }
  * }</pre>
  * Arms may not change what must be equal across them: the model, the LR schedule, the token budget and the seed;
- * only the generated LR arms change the LR, by design. Arm names starting with {@code fixed-} are reserved for the
+ * only the generated LR arms and arms with an explicit {@link #LR_FACTOR} change the LR, by that factor. Arm names starting with {@code fixed-} are reserved for the
  * sweep.
  */
 public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> prepareInputs, String tokenizer,
@@ -64,6 +65,13 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
      * one device; the projection of its runs to N GPUs then shows what that batch sequence buys there).
      */
     public static final String GOODPUT_GPUS = "goodput_gpus";
+
+    /**
+     * An arm key of the experiment: {@code "lr_factor": f} trains the arm at f times the base's peak and floor LR (the
+     * LR arms of the best fixed batch are made this way), so a schedule can be LR-tuned like the fixed baseline it is
+     * compared with.
+     */
+    public static final String LR_FACTOR = "lr_factor";
 
     /** The special prepare input for the corpus bundled in the jar. */
     public static final String DEMO_INPUT = "demo";
@@ -149,6 +157,8 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
                     throw new UserError(source + ": arm " + name + ": " + GOODPUT_GPUS + " must be a GPU count >= 1, in an arm with "
                             + "adaptive_policy goodput and no throughput_curve, got " + o.get(GOODPUT_GPUS));
             }
+            if (o.containsKey(LR_FACTOR) && !(parseOrNaN(o.get(LR_FACTOR)) > 0))
+                throw new UserError(source + ": arm " + name + ": " + LR_FACTOR + " must be a number > 0, got " + o.get(LR_FACTOR));
             for (String k : o.keySet())
                 if (SHARED_KEYS.contains(k))
                     throw new UserError(source + ": arm " + name + " overrides " + k
@@ -201,12 +211,25 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
     /** The LR arms of the best fixed batch {@code best}: fixed-&lt;B&gt;-lr&lt;f&gt;, peak and floor LR times f. */
     public Map<String, Map<String, String>> lrArms(int best) {
         Map<String, Map<String, String>> all = new LinkedHashMap<>();
-        double lr = Double.parseDouble(base.getOrDefault("learning_rate", TrainConfig.defaults().optimizer().learningRate() + ""));
-        double minLr = Double.parseDouble(base.getOrDefault("min_lr", TrainConfig.defaults().optimizer().minLr() + ""));
         for (double f : lrFactors)
             all.put(fixedArm(best) + "-lr" + fmt(f), Map.of("batch_schedule", "fixed", "batch_size", Integer.toString(best),
-                    "learning_rate", Double.toString(lr * f), "min_lr", Double.toString(minLr * f)));
+                    LR_FACTOR, Double.toString(f)));
         return all;
+    }
+
+    /** learning_rate and min_lr of base times f, as config overrides. */
+    private List<String> scaledLr(double f) {
+        double lr = Double.parseDouble(base.getOrDefault("learning_rate", TrainConfig.defaults().optimizer().learningRate() + ""));
+        double minLr = Double.parseDouble(base.getOrDefault("min_lr", TrainConfig.defaults().optimizer().minLr() + ""));
+        return List.of("learning_rate=" + lr * f, "min_lr=" + minLr * f);
+    }
+
+    private static double parseOrNaN(String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     public static String fixedArm(int batch) { return FIXED + batch; }
@@ -224,7 +247,8 @@ public record ScheduleExperimentConfig(Path outDir, Path dataDir, List<String> p
         for (var arm : armOverrides.entrySet()) {
             List<String> kv = new ArrayList<>();
             base.forEach((k, v) -> kv.add(k + "=" + v));
-            arm.getValue().forEach((k, v) -> { if (!k.equals(GOODPUT_GPUS)) kv.add(k + "=" + v); });
+            arm.getValue().forEach((k, v) -> { if (!k.equals(GOODPUT_GPUS) && !k.equals(LR_FACTOR)) kv.add(k + "=" + v); });
+            if (arm.getValue().containsKey(LR_FACTOR)) kv.addAll(scaledLr(Double.parseDouble(arm.getValue().get(LR_FACTOR))));
             kv.add("seed=" + (seed == null ? seeds.getFirst() : seed));
             kv.addAll(extra);
             TrainConfig cfg;

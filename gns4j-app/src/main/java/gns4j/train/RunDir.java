@@ -228,6 +228,7 @@ public record RunDir(Path path) {
         o.addProperty("gns_total", finiteOrNull(r.gnsTotal()));
         o.addProperty("gns_ln", finiteOrNull(r.gnsLn()));
         o.addProperty("seconds", r.seconds());
+        o.addProperty("device", r.device());
         CheckpointStore.writeAtomically(summary(), new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o)
                 .getBytes(StandardCharsets.UTF_8));
     }

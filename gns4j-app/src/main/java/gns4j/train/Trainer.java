@@ -47,8 +47,9 @@ import java.util.function.UnaryOperator;
  */
 public final class Trainer {
     /** What a finished run reports. */
+    /** device: the backend it trained on, as the run's first line names it (which card a run's seconds are of). */
     public record Result(int steps, long tokens, double loss, Double valLoss, Double gnsTotal, Double gnsLn,
-                         double seconds) {}
+                         double seconds, String device) {}
 
     /**
      * Seams for tests: wrap the backend (fault injection), act after each step (e.g. throw to simulate a kill), and

@@ -156,7 +156,7 @@ final class TrainingLoop {
             status.notice("stopped at step " + p.step + " on request; checkpoint " + checkpoints.last()
                     + "; continue with: ./gns4j train --resume " + checkpoints.runDir());
         }
-        return new Trainer.Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed());
+        return new Trainer.Result(p.step, p.tokens, p.loss, p.valLoss, gns.total(), gns.ln(), p.elapsed(), backend.name());
     }
 
     /** The step's scalars, as `export tensorboard` writes them from metrics.jsonl. */

@@ -89,6 +89,26 @@ class ScheduleExperimentTest {
         }
     }
 
+    /** lr_factor: the arm at f times the base's peak and floor LR (3e-3, 3e-4), like the LR arms; nothing else moves. */
+    @Test
+    void anArmsLrFactorScalesPeakAndFloorLr() {
+        String arms = "{\"adaptive-lr2\": {\"batch_schedule\": \"adaptive\", \"batch_size_min\": 4, \"lr_factor\": 2}}";
+        ScheduleExperimentConfig c = ScheduleExperimentConfig.parse(config(Path.of("o"), Path.of("d"), arms), "e.json");
+        var tuned = c.trainConfigs(3L).get("adaptive-lr2").optimizer();
+        var plain = c.trainConfigs(3L).get("fixed-4").optimizer();
+        assertEquals(6e-3, tuned.learningRate(), 1e-15);
+        assertEquals(6e-4, tuned.minLr(), 1e-15);
+        assertEquals(3e-3, plain.learningRate(), 1e-15);
+        assertEquals(plain.beta2(), tuned.beta2());
+        var lrArm = c.trainConfigs(c.lrArms(4), 3L, List.of()).get("fixed-4-lr2").optimizer();
+        assertEquals(6e-3, lrArm.learningRate(), 1e-15);
+        for (String bad : List.of("0", "-1", "\"x\"")) {
+            String a = "{\"adaptive-lr\": {\"batch_schedule\": \"adaptive\", \"batch_size_min\": 4, \"lr_factor\": " + bad + "}}";
+            var e = assertThrows(gns4j.UserError.class, () -> ScheduleExperimentConfig.parse(config(Path.of("o"), Path.of("d"), a), "e.json"));
+            assertTrue(e.getMessage().contains("lr_factor must be a number > 0"), e.getMessage());
+        }
+    }
+
     @Test
     void writesTheTablesWithEveryArmAndSeed() throws IOException {
         for (String f : List.of("results.md", "results.csv", "savings.csv", "curves.csv", "gns_ln_vs_total.csv", "estimators.json", "throughput.json"))
