@@ -48,7 +48,10 @@ public final class CpuBackend implements Backend {
     public double forwardBackward(int[] inputs, int[] targets, int B, int T, float gradScale,
                                   NormTracking tracking, LinearNormMethod method, double[] sq) {
         double loss = model.forward(inputs, targets, B, T);
-        model.backward(gradScale, tracking, method, sq);
+        // AUTO is SIMULTANEOUS here: the weight-gradient pass forms each example's dW_b tile in cache anyway, so its
+        // norm costs one sum of squares per tile, while the ghost method adds 2·B·T²·(K+N) FLOPs (at L6-C384 the
+        // tied head's Grams halved the all-layer rate on 16 cores, 2026-12-07).
+        model.backward(gradScale, tracking, method == LinearNormMethod.AUTO ? LinearNormMethod.SIMULTANEOUS : method, sq);
         return loss;
     }
 
