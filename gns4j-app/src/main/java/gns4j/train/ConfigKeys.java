@@ -68,7 +68,7 @@ public final class ConfigKeys {
             entry("max_bad_steps", "non-finite steps in a row that stop the run"),
             entry("gns_alpha", "EMA factor of the training GNS estimators"),
             entry("per_example_norms", "`all` tensors, `ln` (norm layers only: the cheap LN-GNS) or `off`"),
-            entry("linear_norm_method", "Linear per-example norms: `simultaneous`, `ghost` or `auto`"),
+            entry("linear_norm_method", "Linear per-example norms: `simultaneous`, `ghost` or `auto` (CPU: simultaneous; CUDA: ghost where T·(K+N) < N·K)"),
             entry("device", "`cpu`, `cuda` or `auto` (CUDA when a GPU is found)"),
             entry("grad_overlap", "--gpus N: all-reduce gradient buckets during the backward (false: after it)"),
             entry("grad_bucket_mb", "--gpus N: largest all-reduce bucket in MiB"));
