@@ -42,7 +42,8 @@ public final class CpuBench {
     public void run(List<String> names, List<Integer> threadCounts, boolean torch) throws Exception {
         int cores = Runtime.getRuntime().availableProcessors();
         String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
-        out.printf("gns4j bench cpu: %d cores, %s, %d warm-up + %d measured steps per cell; PyTorch baseline: %s%n",
+        out.printf("gns4j bench cpu: %d cores, %s, %d warm-up + %d measured steps per norm mode, the modes' steps in "
+                        + "alternation; PyTorch baseline: %s%n",
                 cores, CpuBackend.kernelDescription(), warmup, reps,
                 torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
         json.addProperty("cpu", CpuInfo.model());
@@ -62,11 +63,14 @@ public final class CpuBench {
             models.add(model);
             out.printf("%n%s (%s), %d threads%n", m.name(), m.shape(), cores);
             out.printf("  %-28s %12s %8s %10s%n", "per-example norms", "tok/s", "spread", "vs off");
-            warmUp(m, cores);
-            Timing off = null;
-            for (NormTracking tracking : new NormTracking[]{NormTracking.OFF, NormTracking.LN, NormTracking.ALL}) {
-                Timing t = measure(m, tracking, cores);
-                if (tracking == NormTracking.OFF) off = t;
+            Map<NormTracking, Timing> timings;
+            try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), cores)) {
+                timings = Throughput.interleaved(backend, m, List.of(NormTracking.OFF, NormTracking.LN, NormTracking.ALL), warmup, reps);
+            }
+            Timing off = timings.get(NormTracking.OFF);
+            for (var e : timings.entrySet()) {
+                NormTracking tracking = e.getKey();
+                Timing t = e.getValue();
                 rows.add(label(tracking), t.toJson());
                 if (tracking != NormTracking.OFF) ratios.addProperty(label(tracking) + " / off", round(t.median() / off.median()));
                 out.printf("  %-28s %12.0f %8s %10s%n", label(tracking), t.median(), t.spread(),
@@ -129,16 +133,6 @@ public final class CpuBench {
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         return p.waitFor() == 0 ? text : "";
-    }
-
-    /**
-     * Runs every tracking mode before any cell is timed: code compiled for one mode's branches is otherwise
-     * recompiled inside the next mode's timed steps, which then reads slower than it is.
-     */
-    private void warmUp(BenchModel m, int threads) {
-        try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), threads)) {
-            for (NormTracking t : NormTracking.values()) Throughput.measure(backend, m, t, warmup, 1);
-        }
     }
 
     private Timing measure(BenchModel m, NormTracking tracking, int threads) {

@@ -7,6 +7,9 @@ import gns4j.backend.NormTracking;
 import gns4j.parallel.Communicator;
 import gns4j.parallel.GradientBuckets;
 
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /** tok/s of whole optimizer steps (zero grad, forward + backward with norms, AdamW) on any backend. */
@@ -30,27 +33,72 @@ final class Throughput {
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm,
                           boolean overlap) {
-        int B = m.batch(), T = m.config().blockSize(), W = comm == null ? 1 : comm.worldSize();
-        backend.initWeights(1);
-        SplittableRandom rng = new SplittableRandom(2);
-        int[] ids = new int[B * T], targets = new int[B * T];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = rng.nextInt(m.config().vocabSize());
-            targets[i] = rng.nextInt(m.config().vocabSize());
-        }
-        double[] sq = new double[backend.layout().numTensors() * B];
+        Stepper s = new Stepper(backend, m, comm, overlap);
         double[] rates = new double[reps];
         for (int i = 0; i < warmup + reps; i++) {
+            double rate = s.step(tracking);
+            if (i >= warmup) rates[i - warmup] = rate;
+        }
+        return Timing.of(rates);
+    }
+
+    /**
+     * The modes' rates measured in alternation on one backend: warm-up steps of every mode, then rep by rep one step
+     * of each mode in turn, so a drift of the machine (the JIT still compiling, clocks, neighbours) is shared by all
+     * modes instead of favouring the mode measured last.
+     */
+    static Map<NormTracking, Timing> interleaved(Backend backend, BenchModel m, List<NormTracking> modes, int warmup, int reps) {
+        Stepper s = new Stepper(backend, m, null, false);
+        Map<NormTracking, double[]> rates = new LinkedHashMap<>();
+        for (NormTracking t : modes) rates.put(t, new double[reps]);
+        for (int i = 0; i < warmup + reps; i++)
+            for (NormTracking t : modes) {
+                double rate = s.step(t);
+                if (i >= warmup) rates.get(t)[i - warmup] = rate;
+            }
+        Map<NormTracking, Timing> out = new LinkedHashMap<>();
+        rates.forEach((t, r) -> out.put(t, Timing.of(r)));
+        return out;
+    }
+
+    /** Whole optimizer steps on fixed random tokens; the weights move (AdamW), which does not change a step's work. */
+    private static final class Stepper {
+        private final Backend backend;
+        private final Communicator comm;
+        private final boolean overlap;
+        private final int B, T, W;
+        private final int[] ids, targets;
+        private final double[] sq;
+        private int steps;
+
+        Stepper(Backend backend, BenchModel m, Communicator comm, boolean overlap) {
+            this.backend = backend;
+            this.comm = comm;
+            this.overlap = overlap;
+            B = m.batch();
+            T = m.config().blockSize();
+            W = comm == null ? 1 : comm.worldSize();
+            backend.initWeights(1);
+            SplittableRandom rng = new SplittableRandom(2);
+            ids = new int[B * T];
+            targets = new int[B * T];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = rng.nextInt(m.config().vocabSize());
+                targets[i] = rng.nextInt(m.config().vocabSize());
+            }
+            sq = new double[backend.layout().numTensors() * B];
+        }
+
+        /** One step with these norms; returns the job's tokens per second over it (W·B·T tokens). */
+        double step(NormTracking tracking) {
             long t0 = System.nanoTime();
             backend.zeroGrad();
             if (overlap) backend.overlapGradReduce(comm, GradientBuckets.DEFAULT_BUCKET_BYTES);
             backend.forwardBackward(ids, targets, B, T, 1f / (W * B), tracking, LinearNormMethod.AUTO, sq);
             if (comm != null) backend.allReduceGrads(comm);
-            backend.adamwStep(ADAM, 1e-4, i + 1);
+            backend.adamwStep(ADAM, 1e-4, ++steps);
             backend.gradSqPerTensor();
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            if (i >= warmup) rates[i - warmup] = (double) W * B * T / seconds;
+            return (double) W * B * T / ((System.nanoTime() - t0) / 1e9);
         }
-        return Timing.of(rates);
     }
 }
