@@ -190,7 +190,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
                 levels.add(new Level(d, loss, arrivals));
             }
         List<LnRow> ln = rows.stream().map(r -> new LnRow(r.run(), LnVsTotal.of(r.curve()))).toList();
-        ScheduleResults partial = new ScheduleResults(ScheduleTables.header(cfg, configs), throughput, cfg.seeds(), List.copyOf(rows), bestArm,
+        ScheduleResults partial = new ScheduleResults(ScheduleHeader.of(cfg, configs), throughput, cfg.seeds(), List.copyOf(rows), bestArm,
                 target, List.copyOf(currencies), List.copyOf(levels), "", ln, estimators, projection);
         return partial.withVerdict(verdict(partial));
     }
