@@ -1,5 +1,7 @@
 package gns4j.experiment;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.data.TokenDataset;
 import gns4j.model.ParameterLayout;
@@ -7,6 +9,8 @@ import gns4j.schedule.DataParallelProjection;
 import gns4j.train.RunDir;
 import gns4j.train.TrainConfig;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,9 +86,9 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         return new ThroughputCurve(points);
     }
 
-    /** One finished run; batches[i] is the batch of step i (0-based). */
+    /** One finished run; batches[i] is the batch of step i (0-based); device: what it trained on ("" if unrecorded). */
     public record RunRow(String arm, long seed, double finalValLoss, int steps, long tokens, double trainSeconds,
-                         double elapsedSeconds, int finalBatch, int batchChanges, RunCurve curve, int[] batches) {
+                         double elapsedSeconds, int finalBatch, int batchChanges, RunCurve curve, int[] batches, String device) {
         public String run() { return arm + "-seed" + seed; }
 
         /** The tok/s the run trained at: its tokens over its training seconds. */
@@ -157,7 +161,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         for (long seed : cfg.seeds())
             for (String arm : armMap.keySet()) {
                 RunCurve c = finishedCurve(cfg, arm, seed);
-                if (c != null) rows.add(row(arm, seed, c));
+                if (c != null) rows.add(row(arm, seed, c, trainedOn(cfg, arm, seed)));
             }
         // L*: the best fixed arm that finished every seed.
         String bestArm = null;
@@ -199,7 +203,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         return new ScheduleResults(header, throughput, seeds, runs, bestFixed, target, currencies, levels, v, lnVsTotal, estimators, projection);
     }
 
-    private static RunRow row(String arm, long seed, RunCurve c) {
+    private static RunRow row(String arm, long seed, RunCurve c, String device) {
         RunCurve.Point last = c.last();
         // metrics.jsonl has a line per step; should one be missing, its step takes the batch of the next line.
         int[] batches = new int[last.step()];
@@ -209,7 +213,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
             from = p.step();
         }
         return new RunRow(arm, seed, finalVal(c), last.step(), last.tokens(), last.trainSeconds(), last.elapsedSeconds(),
-                last.batchSize(), c.batchChanges(), c, batches);
+                last.batchSize(), c.batchChanges(), c, batches, device);
     }
 
     private static double cost(Currency c, RunRow r, TimeToTarget.Reach reach, Projection p) {
@@ -326,6 +330,17 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
             .comparingInt((ArmSaving a) -> -a.defined())
             .thenComparingDouble(a -> Double.isNaN(a.worst()) ? Double.POSITIVE_INFINITY : -a.worst())
             .thenComparingDouble(a -> Double.isNaN(a.mean()) ? Double.POSITIVE_INFINITY : -a.mean());
+
+    /** The device a finished run's summary.json names ("" for runs made before summaries named it). */
+    static String trainedOn(ScheduleExperimentConfig cfg, String arm, long seed) {
+        Path summary = new RunDir(cfg.runDir(arm, seed)).summary();
+        try {
+            JsonElement device = JsonParser.parseString(Files.readString(summary)).getAsJsonObject().get("device");
+            return device == null || !device.isJsonPrimitive() ? "" : device.getAsString();
+        } catch (IOException | RuntimeException e) {
+            throw new UserError("cannot read " + summary + ": " + e.getMessage());
+        }
+    }
 
     /** A run's curve when it finished (summary.json), else null. */
     static RunCurve finishedCurve(ScheduleExperimentConfig cfg, String arm, long seed) {

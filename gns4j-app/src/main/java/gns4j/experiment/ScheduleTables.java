@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** The written form of {@link ScheduleResults}: results.md, results.csv, curves.csv and gns_ln_vs_total.csv. */
 final class ScheduleTables {
@@ -80,13 +81,32 @@ final class ScheduleTables {
         for (RunRow r : byArm())
             sb.append(String.format(Locale.ROOT, "| %s | %.4f | %,d | %,d | %.1f | %,.0f | %d | %d |%n", r.run(), r.finalValLoss(),
                     r.steps(), r.tokens(), r.trainSeconds(), r.trainedTokPerS(), r.finalBatch(), r.batchChanges()));
-        sb.append('\n');
+        sb.append('\n').append(devices()).append('\n');
         sb.append("| arm | seeds | final val loss (mean ± std over seeds) |\n|---|---:|---:|\n");
         for (String arm : results.allArms()) {
             double[] finals = results.runs().stream().filter(r -> r.arm().equals(arm)).mapToDouble(RunRow::finalValLoss).toArray();
             sb.append(String.format(Locale.ROOT, "| %s | %d | %.4f ± %s |%n", arm, finals.length, ScheduleResults.mean(finals),
                     num(ScheduleResults.std(finals), "%.4f")));
         }
+        return sb.toString();
+    }
+
+    /**
+     * Which device the runs trained on, from their summary.json: measured seconds compare across runs only on one
+     * device; the projections time every run on one curve.
+     */
+    private static final String NOT_RECORDED = "not recorded (summary.json from before it named the device)";
+
+    private String devices() {
+        Map<String, List<String>> by = new TreeMap<>();
+        for (RunRow r : byArm()) by.computeIfAbsent(r.device().isEmpty() ? NOT_RECORDED : r.device(), d -> new ArrayList<>()).add(r.run());
+        if (by.size() == 1)
+            return by.containsKey(NOT_RECORDED) ? "The runs' summary.json files do not name their device (made before summaries did).\n"
+                    : "Every run trained on " + by.keySet().iterator().next() + ".\n";
+        StringBuilder sb = new StringBuilder("The runs trained on " + by.size() + " devices (measured train seconds compare "
+                + "only within one; the projections time every run on the same curve):\n");
+        by.forEach((d, runs) -> sb.append("- ").append(d).append(": ").append(runs.size()).append(" runs")
+                .append(runs.size() <= 12 ? " (" + String.join(", ", runs) + ")" : "").append('\n'));
         return sb.toString();
     }
 

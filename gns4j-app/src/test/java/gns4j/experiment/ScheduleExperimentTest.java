@@ -122,6 +122,7 @@ class ScheduleExperimentTest {
                 String run = arm + "-seed" + seed;
                 assertTrue(Files.exists(out.resolve(run).resolve("summary.json")), run);
                 assertTrue(md.contains("| " + run + " |"), run + " in results.md");
+                assertTrue(md.contains("Every run trained on cpu ("), "the device from summary.json");
                 assertTrue(csv.stream().anyMatch(l -> l.startsWith(arm + "," + seed + ",")), run + " in results.csv");
                 assertTrue(Files.readString(out.resolve("report-seed" + seed + ".html")).contains(run), run + " in its seed's report");
             }

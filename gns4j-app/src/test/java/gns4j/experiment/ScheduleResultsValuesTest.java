@@ -137,6 +137,22 @@ class ScheduleResultsValuesTest {
         assertSame(r.levels().getLast(), r.atTarget());
     }
 
+    /** Each run's device comes from its summary.json; results.md lists them when they differ, "" when not named. */
+    @Test
+    void theRunsDevicesAreListedWhenTheyDiffer() throws IOException {
+        ScheduleExperimentConfig cfg = config("{\"adaptive\": " + ADAPTIVE + "}");
+        ScheduleResults plain = table();
+        assertTrue(plain.runs().stream().allMatch(r -> r.device().isEmpty()));
+        assertTrue(plain.markdown().contains("do not name their device"), plain.markdown());
+        Files.writeString(cfg.runDir("adaptive", 1).resolve("summary.json"), "{\"device\": \"cuda (card B)\"}");
+        Files.writeString(cfg.runDir("adaptive", 2).resolve("summary.json"), "{\"device\": \"cuda (card B)\"}");
+        ScheduleResults mixed = analyse(cfg);
+        assertEquals("cuda (card B)", mixed.runs().stream().filter(r -> r.run().equals("adaptive-seed1")).findFirst().orElseThrow().device());
+        String md = mixed.markdown();
+        assertTrue(md.contains("The runs trained on 2 devices"), md);
+        assertTrue(md.contains("- cuda (card B): 2 runs (adaptive-seed1, adaptive-seed2)"), md);
+    }
+
     @Test
     void theProjectionUsesTheFixedRunsOwnRates() throws IOException {
         ScheduleResults r = table();
