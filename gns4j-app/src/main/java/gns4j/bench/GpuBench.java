@@ -25,13 +25,15 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * `./gns4j bench gpu`: the nanoGNS 111M config (or, with {@code --arch llama}, a Llama of the same width) on the CUDA
+ * `./gns4j bench gpu`: the nanoGNS 111M config (or GPT-2 medium, or with {@code --arch llama} a Llama of the 111M's width) on the CUDA
  * backend — untracked, LayerNorm-tracked and all-layer tracked — beside the PyTorch baseline (eager and torch.compile,
  * bf16; for Llama also transformers' LlamaForCausalLM) run in the same call, as ratios; {@link #json} gives the rows. With
  * {@code --gpus N}: weak scaling of data-parallel steps ({@link #dataParallel} in each of N processes) against one GPU.
  */
 public final class GpuBench {
     static final BenchModel GPT_111M = BenchModel.gpt("111M", 10, 12, 768, 2048, 50304, 8);
+    /** GPT-2 medium's shape (24 layers, 16 heads, C 1024, T 1024): the ratios at a second, deeper and wider shape. */
+    static final BenchModel GPT_MEDIUM = BenchModel.gpt("gpt2-medium", 24, 16, 1024, 1024, 50304, 8);
     /** A Llama of the same width: 12 layers, 12 query and 4 kv heads, SwiGLU 2048, Llama-2's 32000 tokens, untied head. */
     static final BenchModel LLAMA_125M = new BenchModel("llama-125M", ModelConfig.llama(12, 12, 4, 768, 2048, 32000, 2048,
             10000, false), 8);
@@ -47,14 +49,14 @@ public final class GpuBench {
         this.reps = reps;
     }
 
-    /** The benchmark model of an architecture ("gpt2" or "llama"). */
-    static BenchModel model(Arch arch, int batch) {
-        BenchModel m = arch == Arch.LLAMA ? LLAMA_125M : GPT_111M;
+    /** The benchmark model of an architecture ("gpt2" or "llama"); medium: GPT-2 medium instead of the 111M config. */
+    static BenchModel model(Arch arch, boolean medium, int batch) {
+        BenchModel m = arch == Arch.LLAMA ? LLAMA_125M : medium ? GPT_MEDIUM : GPT_111M;
         return new BenchModel(m.name(), m.config(), batch);
     }
 
-    public void run(Arch arch, int batch, boolean torch) throws Exception {
-        BenchModel m = model(arch, batch);
+    public void run(Arch arch, boolean medium, int batch, boolean torch) throws Exception {
+        BenchModel m = model(arch, medium, batch);
         Map<NormTracking, Timing> ours = new LinkedHashMap<>();
         String device;
         long parameters;

@@ -74,7 +74,7 @@ public final class BenchCommand {
     }
 
     @Command(name = "gpu", mixinStandardHelpOptions = true,
-            description = "CUDA backend on the 111M config (untracked, LayerNorm-tracked, all layers) vs PyTorch eager and torch.compile (default 3 warm-up + 10 runs).")
+            description = "CUDA backend on the 111M config or GPT-2 medium (untracked, LayerNorm-tracked, all layers) vs PyTorch eager and torch.compile (default 3 warm-up + 10 runs).")
     static final class Gpu implements Callable<Integer> {
         @Option(names = "--batch", defaultValue = "8", description = "Micro-batch in sequences (default: ${DEFAULT-VALUE}).")
         int batch;
@@ -83,6 +83,10 @@ public final class BenchCommand {
                 + "config; llama: 12 layers, C 768, 12 heads, 4 kv heads, SwiGLU 2048, vocabulary 32000, untied head, vs a "
                 + "plain PyTorch Llama (eager, torch.compile) and transformers' LlamaForCausalLM (default: ${DEFAULT-VALUE}).")
         String arch;
+
+        @Option(names = "--model", defaultValue = "111M", paramLabel = "111M|medium", description = "GPT-2 shape: 111M (L10 H12 "
+                + "C768, T 2048) or medium (GPT-2 medium: L24 H16 C1024, T 1024) (default: ${DEFAULT-VALUE}).")
+        String size;
 
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON (card, date, git commit, "
                 + "every row's tok/s) to FILE.")
@@ -104,15 +108,18 @@ public final class BenchCommand {
                 case "llama" -> Arch.LLAMA;
                 default -> throw new UserError("--arch takes gpt2 or llama, got '" + arch + "'");
             };
-            if (!gpus.isEmpty() && (model != Arch.GPT2 || json != null))
-                throw new UserError("--gpus measures the GPT-2 config only, without --json");
+            if (!size.equals("111M") && !size.equals("medium")) throw new UserError("--model takes 111M or medium, got '" + size + "'");
+            boolean medium = size.equals("medium");
+            if (medium && model != Arch.GPT2) throw new UserError("--model medium is a GPT-2 shape; leave out --arch llama");
+            if (!gpus.isEmpty() && (model != Arch.GPT2 || json != null || !size.equals("111M")))
+                throw new UserError("--gpus measures the 111M GPT-2 config only, without --json");
             int warmup = repeats.warmup(3), reps = repeats.reps(10);
             GpuBench bench = new GpuBench(System.out, warmup, reps);
             NcclBootstrap.Env rank = MultiGpu.child(System.getenv());
             if (rank != null) return measureAsRank(bench, rank);
             Cuda.require();
             if (gpus.isEmpty()) {
-                bench.run(model, batch, !repeats.noTorch);
+                bench.run(model, medium, batch, !repeats.noTorch);
                 if (json != null) Files.writeString(json, bench.json());
                 return 0;
             }

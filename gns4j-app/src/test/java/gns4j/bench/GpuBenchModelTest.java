@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GpuBenchModelTest {
     @Test
     void llamaBenchModelIsTheDocumentedShapeAndTorchGetsIt() {
-        BenchModel m = GpuBench.model(Arch.LLAMA, 4);
+        BenchModel m = GpuBench.model(Arch.LLAMA, false, 4);
         assertEquals(4, m.batch());
         assertEquals(124_668_672L, new ParameterLayout(m.config()).numParameters());
         assertEquals("llama L12 H12 KV4 F2048 untied C768 T2048 V32000 B4", m.shape());
@@ -27,8 +27,18 @@ class GpuBenchModelTest {
 
     @Test
     void gptBenchModelKeepsItsShapeAndArguments() {
-        BenchModel m = GpuBench.model(Arch.GPT2, 8);
+        BenchModel m = GpuBench.model(Arch.GPT2, false, 8);
         assertEquals("L10 H12 C768 T2048 V50304 B8", m.shape());
         assertFalse(m.torchArgs().contains("--arch"));
+    }
+
+    @Test
+    void gpt2MediumIsTheSecondShape() {
+        BenchModel m = GpuBench.model(Arch.GPT2, true, 8);
+        assertEquals("L24 H16 C1024 T1024 V50304 B8", m.shape());
+        assertEquals(354_871_296L, new ParameterLayout(m.config()).numParameters());
+        String args = String.join(" ", m.torchArgs());
+        for (String flag : new String[]{"--n-layer 24", "--n-head 16", "--n-embd 1024", "--block-size 1024", "--batch 8"})
+            assertTrue(args.contains(flag), flag + " in " + args);
     }
 }

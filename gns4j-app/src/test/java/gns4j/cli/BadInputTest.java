@@ -288,6 +288,16 @@ class BadInputTest {
                 "--arch", "mistral");
     }
 
+    @Test
+    void benchGpuOfAnUnknownShape() {
+        assertRejected("--model takes 111M or medium, got 'large'", "bench", "gpu", "--model", "large");
+    }
+
+    @Test
+    void benchGpuMediumIsGpt2Only() {
+        assertRejected("--model medium is a GPT-2 shape", "bench", "gpu", "--model", "medium", "--arch", "llama");
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------
 
     /** A tiny valid training command (1 step) plus {@code extra}; later --set values win. */
