@@ -34,7 +34,7 @@ else
     # Norm layer at C 768/2048/4096, both variants: one launch per timed cell (forward alone, backward alone, then both
     # without and with norms), so each (kernel, C) shows up to 3 times.
     step 80 ncu-runs.log "$NCU" --clock-control none --kernel-name regex:'norm_(fwd|bwd)' "${sections[@]}" -f -o "$tmp/ncu-norm" \
-        scripts/device.sh bench kernels --channels 768,2048,4096 --no-linear --no-torch --warmup 0 --reps 1
+        scripts/device.sh bench kernels --channels 768,2048,4096 --no-linear --no-attention --no-torch --warmup 0 --reps 1
     # 111M config (B8 T2048 C768, 12 heads): the first dQ and dK/dV launches of the first backward.
     step 70 ncu-runs.log "$NCU" --clock-control none --kernel-name regex:'attn_bwd' --launch-count 2 "${sections[@]}" -f -o "$tmp/ncu-attn" \
         scripts/device.sh bench gpu --no-torch --warmup 0 --reps 1

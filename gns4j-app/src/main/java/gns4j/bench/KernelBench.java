@@ -13,7 +13,8 @@ import java.util.Map;
  * `./gns4j bench kernels`: the norm layer's forward + backward (LayerNorm, then RMSNorm) with per-example norms vs
  * without vs PyTorch F.layer_norm / F.rms_norm without them (scripts/torch_kernels.py, same call), as achieved GB/s against the card's measured
  * device-to-device copy bandwidth, for each norm-kernel variant, forward and backward also alone; and the Linear weight
- * gradient with per-example norms vs without.
+ * gradient with per-example norms vs without; then causal attention forward and backward beside PyTorch's SDPA (flash and
+ * cuDNN back-ends).
  */
 public final class KernelBench {
     static final int B = 8, T = 2048;
@@ -38,16 +39,26 @@ public final class KernelBench {
     }
 
     /** Norm-layer rows for each C of channels (empty: NORM_C); the Linear table too when linear is set. */
-    public void run(boolean torch, List<Integer> normChannels, boolean linear) throws Exception {
+    /** Query heads : key/value heads of the attention rows: the 111M GPT-2's 12 heads, and grouped 12 over 4 as the Llama. */
+    static final int[][] ATTENTION_HEADS = {{12, 12}, {12, 4}};
+
+    public void run(boolean torch, List<Integer> normChannels, boolean linear, boolean attention) throws Exception {
         int[] channels = normChannels.isEmpty() ? NORM_C : normChannels.stream().mapToInt(Integer::intValue).toArray();
         Map<String, Double> torchMs = new HashMap<>();
+        Map<String, JsonObject> torchAttention = new HashMap<>();
         String torchMissing = torch ? TorchBaseline.unavailable(TorchBaseline.KERNELS) : "disabled (--no-torch)";
         if (torchMissing == null) {
             StringBuilder cs = new StringBuilder();
             for (int c : channels) cs.append(cs.isEmpty() ? "" : ",").append(c);
+            StringBuilder heads = new StringBuilder();
+            if (attention) for (int[] h : ATTENTION_HEADS) heads.append(heads.isEmpty() ? "" : ",").append(h[0]).append(':').append(h[1]);
             for (JsonObject o : TorchBaseline.results(TorchBaseline.KERNELS, List.of("--rows", "" + B * T, "--channels",
-                    cs.toString(), "--warmup", "" + warmup, "--reps", "" + reps)))
-                torchMs.put(o.get("op").getAsString() + " " + o.get("C").getAsInt(), o.get("ms").getAsDouble());
+                    cs.toString(), "--warmup", "" + warmup, "--reps", "" + reps, "--attention", heads.toString(),
+                    "--attn-batch", "" + B, "--attn-seq", "" + T, "--head-size", "" + KernelTimings.ATTENTION_HEAD_SIZE))) {
+                String op = o.get("op").getAsString();
+                if (!op.equals("attention")) torchMs.put(op + " " + o.get("C").getAsInt(), o.get("ms").getAsDouble());
+                else torchAttention.put(o.get("heads").getAsInt() + ":" + o.get("kv_heads").getAsInt() + " " + o.get("backend").getAsString(), o);
+            }
         }
         try (KernelTimings k = new KernelTimings(warmup, reps)) {
             double copy = k.copyGBps();
@@ -56,6 +67,7 @@ public final class KernelBench {
             if (torchMissing != null) out.printf("  PyTorch not run: %s%n", torchMissing);
             normTable(k, copy, channels, torchMs, false);
             normTable(k, copy, channels, torchMs, true);
+            if (attention) attentionTable(k, torchAttention);
             if (!linear) return;
             out.println("Linear weight gradient (dy, x bf16 -> fp32 gradient), per-example norms by the simultaneous method");
             out.printf("  %12s %10s %12s %10s%n", "K x N", "ours ms", "+norms ms", "ratio");
@@ -84,5 +96,32 @@ public final class KernelBench {
                         t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
             }
         }
+    }
+
+    /**
+     * Causal attention at B, T and head size 64, ours (the model's kernels) beside PyTorch's SDPA under its flash and
+     * cuDNN back-ends from the same call; torchAttention keyed "H:KVH backend".
+     */
+    private void attentionTable(KernelTimings k, Map<String, JsonObject> torchAttention) {
+        out.printf("Attention, causal, bf16 (B %d, T %d, head size %d): forward; backward (dQ, dK, dV); ms. PyTorch: "
+                + "F.scaled_dot_product_attention by back-end%n", B, T, KernelTimings.ATTENTION_HEAD_SIZE);
+        out.printf("  %6s %4s %9s %9s %10s %10s %10s %10s %16s%n", "heads", "kv", "ours fwd", "ours bwd", "flash fwd",
+                "flash bwd", "cuDNN fwd", "cuDNN bwd", "ours/cuDNN f+b");
+        for (int[] h : ATTENTION_HEADS) {
+            KernelTimings.AttentionTimes a = k.attentionTimes(B, T, h[0], h[1]);
+            JsonObject flash = torchAttention.get(h[0] + ":" + h[1] + " flash"), cudnn = torchAttention.get(h[0] + ":" + h[1] + " cudnn");
+            out.printf("  %6d %4d %9.3f %9.3f %10s %10s %10s %10s %16s%n", h[0], h[1], a.forward(), a.backward(),
+                    ms(flash, "fwd_ms"), ms(flash, "bwd_ms"), ms(cudnn, "fwd_ms"), ms(cudnn, "bwd_ms"),
+                    cudnn == null || !cudnn.has("fwd_ms") ? "-" : String.format("%.3fx", (a.forward() + a.backward())
+                            / (cudnn.get("fwd_ms").getAsDouble() + cudnn.get("bwd_ms").getAsDouble())));
+            for (JsonObject o : new JsonObject[] {flash, cudnn})
+                if (o != null && o.has("error")) out.printf("    PyTorch %s at %d:%d: %s%n", o.get("backend").getAsString(), h[0], h[1],
+                        o.get("error").getAsString());
+        }
+    }
+
+    /** A PyTorch time of the row, or "-" where the row or the back-end is missing. */
+    private static String ms(JsonObject row, String key) {
+        return row == null || !row.has(key) ? "-" : String.format("%.3f", row.get(key).getAsDouble());
     }
 }

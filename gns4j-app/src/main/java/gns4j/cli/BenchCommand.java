@@ -160,13 +160,16 @@ public final class BenchCommand {
     }
 
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-            description = "Norm-layer forward+backward and Linear weight gradient, with vs without per-example norms, vs PyTorch and copy bandwidth (default 5 warm-up + 30 runs).")
+            description = "Norm-layer forward+backward and Linear weight gradient, with vs without per-example norms, and causal attention, vs PyTorch and copy bandwidth (default 5 warm-up + 30 runs).")
     static final class Kernels implements Callable<Integer> {
         @Option(names = "--channels", split = ",", paramLabel = "C,C,...", description = "Norm-layer widths (default: 768, 1024, 2048, 4096, 8192).")
         List<Integer> channels = new ArrayList<>();
 
         @Option(names = "--no-linear", description = "Skip the Linear weight-gradient table.")
         boolean noLinear;
+
+        @Option(names = "--no-attention", description = "Skip the attention table (ours vs PyTorch SDPA, flash and cuDNN).")
+        boolean noAttention;
 
         @Mixin
         Repeats repeats;
@@ -177,7 +180,7 @@ public final class BenchCommand {
             for (int c : channels)
                 if (c < 1 || c > KernelBench.MAX_C) throw new UserError("--channels: each C must be in 1.." + KernelBench.MAX_C + ", got " + c);
             Cuda.require();
-            new KernelBench(System.out, warmup, reps).run(!repeats.noTorch, channels, !noLinear);
+            new KernelBench(System.out, warmup, reps).run(!repeats.noTorch, channels, !noLinear, !noAttention);
             return 0;
         }
     }

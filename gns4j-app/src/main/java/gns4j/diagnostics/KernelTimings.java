@@ -1,5 +1,6 @@
 package gns4j.diagnostics;
 
+import gns4j.backend.cuda.AttentionKernels;
 import gns4j.backend.cuda.CublasLt;
 import gns4j.backend.cuda.CudaBackend;
 import gns4j.backend.cuda.Gpu;
@@ -17,7 +18,7 @@ import static gns4j.backend.cuda.CublasLt.R_32F;
 /**
  * GPU side of `./gns4j bench kernels`, on GPU 0: device-to-device copy bandwidth, the norm layer's forward + backward
  * (the model's launches, NormKernels) and the Linear weight gradient (the model's GEMMs), each with and without
- * per-example squared norms. Every result is the median of event-timed back-to-back runs, in milliseconds.
+ * per-example squared norms, and causal attention forward and backward (the model's launches, AttentionKernels). Every result is the median of event-timed back-to-back runs, in milliseconds.
  */
 public final class KernelTimings implements AutoCloseable {
     private final Gpu gpu;
@@ -102,6 +103,28 @@ public final class KernelTimings implements AutoCloseable {
                 gpu.launch("pe_reduce", gpu.blocksFor((NK + 7) / 8), 1, 256, 0, grad, sq + 8L * b0, ws, nb, NK, 1f);
             }
         });
+    }
+
+    /** The head size the attention kernels are compiled for here (the Gpu's HS macro). */
+    public static final int ATTENTION_HEAD_SIZE = 64;
+
+    /** Attention times (ms) at one head configuration: forward (out, lse) and backward (dQ, dK, dV). */
+    public record AttentionTimes(int heads, int kvHeads, double forward, double backward) {}
+
+    /**
+     * Causal attention of B·T tokens, NH query heads over KVH key/value heads of size {@link #ATTENTION_HEAD_SIZE},
+     * on random bf16 q|k|v and output gradient; the backward reuses the forward's output and lse.
+     */
+    public AttentionTimes attentionTimes(int B, int T, int NH, int KVH) {
+        int hs = ATTENTION_HEAD_SIZE;
+        long R = (long) B * T, qkvElems = R * (NH + 2L * KVH) * hs, outElems = R * NH * hs, rowStats = 4L * B * NH * T;
+        long qkv = gpu.alloc(2 * qkvElems), dqkv = gpu.alloc(2 * qkvElems), out = gpu.alloc(2 * outElems),
+                dout = gpu.alloc(2 * outElems), lse = gpu.alloc(rowStats), delta = gpu.alloc(rowStats);
+        toBf16(qkv, qkvElems, 8);
+        toBf16(dout, outElems, 9);
+        AttentionKernels k = new AttentionKernels(gpu, NH, KVH, hs);
+        double forward = median(() -> k.forward(out, lse, qkv, B, T));
+        return new AttentionTimes(NH, KVH, forward, median(() -> k.backward(dqkv, delta, dout, out, qkv, lse, B, T)));
     }
 
     private double median(Runnable op) {

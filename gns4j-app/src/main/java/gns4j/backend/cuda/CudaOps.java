@@ -47,6 +47,7 @@ final class CudaOps {
     private final long partG, partB, partBias, ws, wsElems;
     private long gramX, gramY;
     private final GradientOverlap overlap;
+    private final AttentionKernels attention;
     private int batch;
 
     CudaOps(Gpu gpu, CublasLt lt, ModelConfig cfg, ParameterLayout layout, int maxB, GradientOverlap overlap) {
@@ -77,7 +78,7 @@ final class CudaOps {
         for (ParamTensor t : layout.tensors) if (t.shape().length == 2) maxNK = Math.max(maxNK, t.size());
         wsElems = workspaceElems(maxB, maxNK);
         ws = gpu.alloc(2 * wsElems);
-        if (tensorCoreAttention()) gpu.setMaxDynamicShared("attn_bwd_dkv_tc", attnDkvSmem());
+        attention = new AttentionKernels(gpu, NH, KVH, cfg.headSize());
         gpu.zero(partG, 4L * maxB * C);
         gpu.zero(partB, 4L * maxB * C);
         if (partBias != 0) gpu.zero(partBias, 16L * maxB * C);
@@ -196,40 +197,13 @@ final class CudaOps {
 
     // ---------------------------------------------------------------- attention
 
-    /**
-     * out (R,C) bf16 and lse (B,NH,T) from qkv (R, (NH + 2·KVH)·hs) bf16: tensor-core flash kernel (head sizes 16..64 in
-     * steps of 16) or one warp per row.
-     */
-    void attentionForward(long out, long lse, long qkv, int B, int T) {
-        if (tensorCoreAttention()) gpu.launch("attn_fwd_tc", (T + 63) / 64, NH * B, 128, 0, out, lse, qkv, T, NH, KVH, attnScale());
-        else gpu.launch("attn_fwd", rowWarpBlocks(B, T, NH), 1, 256, 0, out, lse, qkv, B, T, NH, KVH, attnScale());
-    }
+    /** out (R,C) bf16 and lse (B,NH,T) from qkv (R, (NH + 2·KVH)·hs) bf16 ({@link AttentionKernels#forward}). */
+    void attentionForward(long out, long lse, long qkv, int B, int T) { attention.forward(out, lse, qkv, B, T); }
 
-    /**
-     * dqkv (laid out as qkv) from dout (R,C) bf16: dQ and delta per query tile, then dK/dV per key tile of each kv head
-     * summed over its query heads inside the kernel; or one warp per row.
-     */
+    /** dqkv (laid out as qkv) from dout (R,C) bf16 ({@link AttentionKernels#backward}, delta as its scratch). */
     void attentionBackward(long dqkv, long dout, long out, long qkv, long lse, int B, int T) {
-        if (tensorCoreAttention()) {
-            int tiles = (T + 63) / 64;
-            gpu.launch("attn_bwd_dq_tc", tiles, NH * B, 128, 0, dqkv, delta, dout, out, qkv, lse, T, NH, KVH, attnScale());
-            gpu.launch("attn_bwd_dkv_tc", tiles, KVH * B, 128, attnDkvSmem(), dqkv, delta, dout, qkv, lse, T, NH, KVH, attnScale());
-        } else {
-            gpu.launch("attn_bwd_dq", rowWarpBlocks(B, T, NH), 1, 256, 0, dqkv, delta, dout, out, qkv, lse, B, T, NH, KVH, attnScale());
-            gpu.launch("attn_bwd_dkv", rowWarpBlocks(B, T, KVH), 1, 256, 0, dqkv, delta, dout, qkv, lse, B, T, NH, KVH, attnScale());
-        }
+        attention.backward(dqkv, delta, dout, out, qkv, lse, B, T);
     }
-
-    /** The mma.sync flash kernels cover head sizes that are multiples of 16 up to 64 (attention.cu). */
-    private boolean tensorCoreAttention() { return cfg.headSize() % 16 == 0 && cfg.headSize() <= 64; }
-
-    /** attn_bwd_dkv_tc's shared memory: K, V and two stages of Q and dO (64 × (HS + 8) bf16), two of lse | delta. */
-    private int attnDkvSmem() { return 6 * 64 * (cfg.headSize() + 8) * 2 + 4 * 64 * 4; }
-
-    private float attnScale() { return (float) (1.0 / Math.sqrt(cfg.headSize())); }
-
-    /** 256-thread blocks holding one warp per (example, head, token) row. */
-    private static int rowWarpBlocks(int B, int T, int heads) { return (int) (((long) B * heads * T + 7) / 8); }
 
     // ---------------------------------------------------------------- sizes and addresses
 
