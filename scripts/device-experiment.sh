@@ -12,12 +12,13 @@ config="$1"; shift
 tar -xJf .devpack/jrt.tar.xz
 out_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['out_dir'])" "$config")
 data_dir=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['data_dir'])" "$config")
+[ -f .devpack/runs.list ] && while read -r f; do tar -xf "$f"; done < .devpack/runs.list   # archives in the checkout
 [ -f .devpack/runs.tar ] && tar -xf .devpack/runs.tar   # .gz or .xz: tar detects it
 java=(.jrt/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar .devpack/gns4j.jar)
 [ -f "$data_dir/train.bin" ] || "${java[@]}" prepare --input .devpack/texts --out-dir "$data_dir" --tokenizer gpt2 2>&1 | tail -2
 "${java[@]}" experiment schedule --config "$config" "$@" > "$OUT/results-stdout.md" 2> >(grep -v '^step ' | tee "$OUT/log.txt" >&2)
 rc=$?
-# What comes back: the finished runs' small files, metrics without per-example arrays.
+# What comes back: the finished runs' small files; metrics without the per-example arrays and per-type GNS (unread by the analysis).
 python3 - "$out_dir" <<'PY'
 import json, os, sys
 root = sys.argv[1]
@@ -29,7 +30,7 @@ for run in sorted(os.listdir(root)):
         lines = [json.loads(l) for l in f if l.strip()]
     with open(m, "w") as f:
         for r in lines:
-            for k in ("pe_norm_total", "pe_norm_ln", "gns_layer", "pe_examples"):
+            for k in ("pe_norm_total", "pe_norm_ln", "gns_layer", "pe_examples", "gns_type"):
                 r.pop(k, None)
             f.write(json.dumps(r, separators=(",", ":")) + "\n")
 PY

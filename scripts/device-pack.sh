@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Packs what a schedule-experiment call on the GPU machine needs into .devpack/ (ignored by git; carry it):
 # the Java runtime (.jrt, compressed), the jar, the texts to tokenize, and the finished runs brought back so far.
-#   scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL...]   (e.g. docs/results/schedule-gpu/runs.tar.xz, or the
-#   runs.tar.xz.part-* a call brought back: the parts in order, joined here)
+#   scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL...]   (e.g. docs/results/schedule-gpu/runs*.tar.xz, and/or the
+#   runs.tar.xz.part-* a call brought back, in order)
+# An archive tracked in this repository travels with the checkout anyway: only its path is listed (.devpack/runs.list),
+# which keeps a call under the 64 MiB a device call takes. Any other file is joined, in order, into .devpack/runs.tar.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 texts="${1:?usage: scripts/device-pack.sh TEXT_DIR [RUNS_TARBALL...]}"
@@ -12,5 +14,8 @@ rm -rf .devpack && mkdir -p .devpack/texts
 tar -cJf .devpack/jrt.tar.xz .jrt
 cp target/gns4j.jar .devpack/
 cp "$texts"/*.txt.xz .devpack/texts/
-[ $# -ge 2 ] && cat "${@:2}" > .devpack/runs.tar
+for f in "${@:2}"; do
+    if git ls-files --error-unmatch -- "$f" > /dev/null 2>&1; then echo "$f" >> .devpack/runs.list
+    else cat "$f" >> .devpack/runs.tar; fi
+done
 du -sh .devpack
