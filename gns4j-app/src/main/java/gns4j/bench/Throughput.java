@@ -33,13 +33,7 @@ final class Throughput {
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm,
                           boolean overlap) {
-        Stepper s = new Stepper(backend, m, comm, overlap);
-        double[] rates = new double[reps];
-        for (int i = 0; i < warmup + reps; i++) {
-            double rate = s.step(tracking);
-            if (i >= warmup) rates[i - warmup] = rate;
-        }
-        return Timing.of(rates);
+        return timings(new Stepper(backend, m, comm, overlap), List.of(tracking), warmup, reps).get(tracking);
     }
 
     /**
@@ -48,7 +42,11 @@ final class Throughput {
      * modes instead of favouring the mode measured last.
      */
     static Map<NormTracking, Timing> interleaved(Backend backend, BenchModel m, List<NormTracking> modes, int warmup, int reps) {
-        Stepper s = new Stepper(backend, m, null, false);
+        return timings(new Stepper(backend, m, null, false), modes, warmup, reps);
+    }
+
+    /** warmup + reps rounds of one step per mode, in order; the last reps rounds timed. */
+    private static Map<NormTracking, Timing> timings(Stepper s, List<NormTracking> modes, int warmup, int reps) {
         Map<NormTracking, double[]> rates = new LinkedHashMap<>();
         for (NormTracking t : modes) rates.put(t, new double[reps]);
         for (int i = 0; i < warmup + reps; i++)

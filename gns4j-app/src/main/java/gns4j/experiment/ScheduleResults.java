@@ -1,7 +1,5 @@
 package gns4j.experiment;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonParser;
 import gns4j.UserError;
 import gns4j.data.TokenDataset;
 import gns4j.model.ParameterLayout;
@@ -9,8 +7,6 @@ import gns4j.schedule.DataParallelProjection;
 import gns4j.train.RunDir;
 import gns4j.train.TrainConfig;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -161,7 +157,7 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
         for (long seed : cfg.seeds())
             for (String arm : armMap.keySet()) {
                 RunCurve c = finishedCurve(cfg, arm, seed);
-                if (c != null) rows.add(row(arm, seed, c, trainedOn(cfg, arm, seed)));
+                if (c != null) rows.add(row(arm, seed, c, new RunDir(cfg.runDir(arm, seed)).trainedOn()));
             }
         // L*: the best fixed arm that finished every seed.
         String bestArm = null;
@@ -330,17 +326,6 @@ public record ScheduleResults(String header, ThroughputCurve throughput, List<Lo
             .comparingInt((ArmSaving a) -> -a.defined())
             .thenComparingDouble(a -> Double.isNaN(a.worst()) ? Double.POSITIVE_INFINITY : -a.worst())
             .thenComparingDouble(a -> Double.isNaN(a.mean()) ? Double.POSITIVE_INFINITY : -a.mean());
-
-    /** The device a finished run's summary.json names ("" for runs made before summaries named it). */
-    static String trainedOn(ScheduleExperimentConfig cfg, String arm, long seed) {
-        Path summary = new RunDir(cfg.runDir(arm, seed)).summary();
-        try {
-            JsonElement device = JsonParser.parseString(Files.readString(summary)).getAsJsonObject().get("device");
-            return device == null || !device.isJsonPrimitive() ? "" : device.getAsString();
-        } catch (IOException | RuntimeException e) {
-            throw new UserError("cannot read " + summary + ": " + e.getMessage());
-        }
-    }
 
     /** A run's curve when it finished (summary.json), else null. */
     static RunCurve finishedCurve(ScheduleExperimentConfig cfg, String arm, long seed) {

@@ -233,6 +233,16 @@ public record RunDir(Path path) {
                 .getBytes(StandardCharsets.UTF_8));
     }
 
+    /** The device summary.json names ("" for a summary written before summaries named it). */
+    public String trainedOn() {
+        try {
+            JsonElement device = JsonParser.parseString(Files.readString(summary())).getAsJsonObject().get("device");
+            return device == null || !device.isJsonPrimitive() ? "" : device.getAsString();
+        } catch (IOException | RuntimeException e) {
+            throw new UserError("cannot read " + summary() + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Removes summary.json: the run goes on past the end it recorded. */
     void removeSummary() {
         try {
