@@ -57,7 +57,7 @@ public final class KernelBench {
                     "--attn-batch", "" + B, "--attn-seq", "" + T, "--head-size", "" + KernelTimings.ATTENTION_HEAD_SIZE))) {
                 String op = o.get("op").getAsString();
                 if (!op.equals("attention")) torchMs.put(op + " " + o.get("C").getAsInt(), o.get("ms").getAsDouble());
-                else torchAttention.put(o.get("heads").getAsInt() + ":" + o.get("kv_heads").getAsInt() + " " + o.get("backend").getAsString(), o);
+                else torchAttention.put(attentionKey(o.get("heads").getAsInt(), o.get("kv_heads").getAsInt(), o.get("backend").getAsString()), o);
             }
         }
         try (KernelTimings k = new KernelTimings(warmup, reps)) {
@@ -100,7 +100,7 @@ public final class KernelBench {
 
     /**
      * Causal attention at B, T and head size 64, ours (the model's kernels) beside PyTorch's SDPA under its flash and
-     * cuDNN back-ends from the same call; torchAttention keyed "H:KVH backend".
+     * cuDNN back-ends from the same call; torchAttention keyed by {@link #attentionKey}.
      */
     private void attentionTable(KernelTimings k, Map<String, JsonObject> torchAttention) {
         out.printf("Attention, causal, bf16 (B %d, T %d, head size %d): forward; backward (dQ, dK, dV); ms. PyTorch: "
@@ -109,7 +109,7 @@ public final class KernelBench {
                 "flash bwd", "cuDNN fwd", "cuDNN bwd", "ours/cuDNN f+b");
         for (int[] h : ATTENTION_HEADS) {
             KernelTimings.AttentionTimes a = k.attentionTimes(B, T, h[0], h[1]);
-            JsonObject flash = torchAttention.get(h[0] + ":" + h[1] + " flash"), cudnn = torchAttention.get(h[0] + ":" + h[1] + " cudnn");
+            JsonObject flash = torchAttention.get(attentionKey(h[0], h[1], "flash")), cudnn = torchAttention.get(attentionKey(h[0], h[1], "cudnn"));
             out.printf("  %6d %4d %9.3f %9.3f %10s %10s %10s %10s %16s%n", h[0], h[1], a.forward(), a.backward(),
                     ms(flash, "fwd_ms"), ms(flash, "bwd_ms"), ms(cudnn, "fwd_ms"), ms(cudnn, "bwd_ms"),
                     cudnn == null || !cudnn.has("fwd_ms") ? "-" : String.format("%.3fx", (a.forward() + a.backward())
@@ -119,6 +119,9 @@ public final class KernelBench {
                         o.get("error").getAsString());
         }
     }
+
+    /** The key of a PyTorch attention row: heads, kv heads and SDPA back-end. */
+    private static String attentionKey(int heads, int kvHeads, String backend) { return heads + ":" + kvHeads + " " + backend; }
 
     /** A PyTorch time of the row, or "-" where the row or the back-end is missing. */
     private static String ms(JsonObject row, String key) {

@@ -26,7 +26,7 @@ public final class KernelTimings implements AutoCloseable {
     private final int warmup, reps;
 
     public KernelTimings(int warmup, int reps) {
-        gpu = new Gpu(0, Map.of("HS", "64"));
+        gpu = new Gpu(0, Map.of("HS", Integer.toString(ATTENTION_HEAD_SIZE)));
         lt = new CublasLt(gpu);
         this.warmup = warmup;
         this.reps = reps;
@@ -105,7 +105,7 @@ public final class KernelTimings implements AutoCloseable {
         });
     }
 
-    /** The head size the attention kernels are compiled for here (the Gpu's HS macro). */
+    /** The head size the kernels are compiled for here (the Gpu's HS macro), so the one the attention rows time. */
     public static final int ATTENTION_HEAD_SIZE = 64;
 
     /** Attention times (ms) at one head configuration: forward (out, lse) and backward (dQ, dK, dV). */
