@@ -25,9 +25,9 @@ final class AttentionKernels {
         }
     }
 
-    /** (P,N) of view packed, on the calling thread, into a new array. */
-    private static Gemm.Packed pack(Gemm.View view, int P, int N) {
-        return Gemm.pack(Parallel.SERIAL, view, P, N, new float[Gemm.packedSize(P, N)], 0);
+    /** (P,N) of view packed, on the calling thread, into a new array, for products of up to M rows. */
+    private static Gemm.Packed pack(Gemm.View view, int M, int P, int N) {
+        return Gemm.pack(Parallel.SERIAL, M, view, P, N, new float[Gemm.packedSize(P, N)], 0);
     }
 
     /**
@@ -64,7 +64,7 @@ final class AttentionKernels {
         par.forEach(B * NH, bh -> {
             int b = bh / NH, h = bh % NH;
             Head head = Head.of(qkv, b, h, T, hs);
-            Gemm.Packed kT = pack(head.kT(), hs, T), v = pack(head.v(), T, hs);
+            Gemm.Packed kT = pack(head.kT(), BQ, hs, T), v = pack(head.v(), BQ, T, hs);
             float[] p = new float[BQ * T];
             for (int t0 = 0; t0 < T; t0 += BQ) {
                 int m = Math.min(BQ, T - t0), n = t0 + m;
@@ -126,7 +126,7 @@ final class AttentionKernels {
                 Arrays.fill(dx, dv + t * ld, dv + t * ld + hs, 0f);
             }
             Head head = Head.of(qkv, b, h, T, hs);
-            Gemm.Packed kT = pack(head.kT(), hs, T), vT = pack(head.vT(), hs, T), k = pack(head.k(), T, hs);
+            Gemm.Packed kT = pack(head.kT(), BQ, hs, T), vT = pack(head.vT(), BQ, hs, T), k = pack(head.k(), BQ, T, hs);
             Gemm.View dO = new Gemm.View(dout.data(), dout.row(b * T) + h * hs, C, 1);
             float[] p = new float[BQ * T], ds = new float[BQ * T];
             for (int t0 = 0; t0 < T; t0 += BQ) {
@@ -140,9 +140,9 @@ final class AttentionKernels {
                 }
                 Gemm.serial(new Gemm.View(ds, 0, n, 1), k, 0, m, hs, n, dx, dq + t0 * ld, ld, null);
                 Gemm.Packed qBlock = pack(new Gemm.View(head.q().data(), head.q().offset() + t0 * head.q().rs(), head.q().rs(), 1),
-                        m, hs);
+                        T, m, hs);
                 Gemm.serial(new Gemm.View(ds, 0, 1, n), qBlock, 0, n, hs, m, dx, dk, ld, new Gemm.Addend(dx, dk, ld));
-                Gemm.serial(new Gemm.View(p, 0, 1, n), pack(dOBlock, m, hs), 0, n, hs, m, dx, dv, ld, new Gemm.Addend(dx, dv, ld));
+                Gemm.serial(new Gemm.View(p, 0, 1, n), pack(dOBlock, T, m, hs), 0, n, hs, m, dx, dv, ld, new Gemm.Addend(dx, dv, ld));
             }
         });
     }

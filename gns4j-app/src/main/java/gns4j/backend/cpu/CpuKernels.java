@@ -195,31 +195,24 @@ final class CpuKernels {
     // ---------------------------------------------------------------- loss
 
     /**
-     * Softmax cross-entropy over the vocabulary. logits (R,V) are replaced by probabilities; losses (R) per token.
-     * Returns the mean loss over all R tokens.
+     * Softmax cross-entropy over the vocabulary, losses (R) per token, and its gradient: logits (R,V) are replaced by
+     * dlogits of each example's mean token loss over its T tokens, (p − onehot)/T, formed while the row is in cache
+     * (a separate backward pass would read and write all R·V floats once more). Returns the mean loss over all R tokens.
      */
-    static double softmaxCrossEntropy(Parallel par, Mat logits, float[] losses, int[] targets) {
+    static double softmaxCrossEntropy(Parallel par, Mat logits, float[] losses, int[] targets, int T) {
         int R = logits.rows(), V = logits.cols();
         float[] z = logits.data();
+        float inv = 1f / T;
         par.forEach(R, r -> {
             int o = logits.row(r);
             float target = z[o + targets[r]], max = VectorMath.max(z, o, V);
             double sum = VectorMath.expShiftedInPlace(z, o, V, max);
-            VectorMath.scale((float) (1.0 / sum), z, o, V);
+            VectorMath.scale((float) (1.0 / sum), inv, z, o, V); // p = e·(1/sum), then p/T
+            z[o + targets[r]] -= inv;
             losses[r] = (float) (max + Math.log(sum) - target);
         });
         double total = 0;
         for (int r = 0; r < R; r++) total += losses[r];
         return total / R;
-    }
-
-    /** probs (R,V) → dlogits of each example's mean token loss over its T tokens: (p − onehot)/T. */
-    static void crossEntropyBackward(Parallel par, Mat probs, int[] targets, int T) {
-        float inv = 1f / T;
-        par.forEach(probs.rows(), r -> {
-            int o = probs.row(r);
-            for (int v = 0; v < probs.cols(); v++) probs.data()[o + v] *= inv;
-            probs.data()[o + targets[r]] -= inv;
-        });
     }
 }

@@ -55,7 +55,7 @@ public final class CpuModel implements AutoCloseable {
         packed = new float[packedSize(layout, R)];
         // Training packs each weight into packed when it is used; attention is over the batch's own rows.
         GptBlock.Linear linear = (out, in, w, b, after) -> LinearKernels.forward(par, out, in,
-                LinearKernels.packTransposed(par, Mat.of(params, w), packed), Mat.of(params, b), after);
+                LinearKernels.packTransposed(par, Mat.of(params, w), in.rows(), packed), Mat.of(params, b), after);
         GptBlock.Attention attention = (l, out, qkv, lse) -> AttentionKernels.forward(par, out, lse, qkv, batch, config.nHead());
         blocks = config.arch() == Arch.LLAMA ? llamaBlocks(R, linear, attention) : gptBlocks(R, linear, attention);
     }
@@ -164,8 +164,8 @@ public final class CpuModel implements AutoCloseable {
         for (int l = 0; l < L; l++) blocks.forward(l, R, T);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
         CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), packed), null, null); // (R,C) -> (R,V)
-        return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets);
+        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), R, packed), null, null); // (R,C) -> (R,V)
+        return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets, T); // logits now hold dlogits
     }
 
     /** Mean token loss of example b of the last forward. */
@@ -194,7 +194,6 @@ public final class CpuModel implements AutoCloseable {
         Mat dlogits = Mat.of(logits, R, V), lnfOut = Mat.of(lnf, R, C), dres = Mat.of(dresid, R, C);
         Mat dnorm = Mat.of(dnormOut, R, C);
 
-        CpuKernels.crossEntropyBackward(par, dlogits, targets, T);
         LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed, null);
         if (p.lmHead != null)
             LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null,

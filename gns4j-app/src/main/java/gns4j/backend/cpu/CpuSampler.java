@@ -52,7 +52,7 @@ public final class CpuSampler implements AutoCloseable {
         for (ParamTensor t : layout.tensors)
             if (t.shape().length == 2 && t.kind() != ParamKind.POSITION_EMBEDDING
                     && (t.kind() != ParamKind.TOKEN_EMBEDDING || config.tiedHead()))
-                packedT[t.index()] = LinearKernels.packTransposed(par, Mat.of(params, t),
+                packedT[t.index()] = LinearKernels.packTransposed(par, Mat.of(params, t), 1, // most steps: one new row
                         new float[Gemm.packedSize(t.shape()[1], t.shape()[0])]);
         int C = config.nEmbd(), T = config.blockSize(), L = config.nLayer();
         this.maxRows = T;

@@ -12,8 +12,9 @@ import java.util.Arrays;
  * layout was (a weight read transposed, a weight, activations) and needs no column edge case. A is read in place
  * through two strides, one scalar at a time, broadcast.
  *
- * <p>Micro-kernel: an MR × NR tile of C held in MR·3 vector accumulators ({@link Tile}): 4 × 3 vectors of 256 bits on
- * AVX2 (16 registers), 8 × 3 vectors of 512 bits on AVX-512 (32 registers), chosen from the CPU's preferred species.
+ * <p>Micro-kernel: an MR × NR tile of C held in vector accumulators ({@link Tile}): 4 × 3 vectors of 256 bits on AVX2
+ * (16 registers), 8 × 3 vectors of 512 bits on AVX-512 (32 registers), chosen from the CPU's preferred species; on
+ * AVX-512 each product may take the 6 × 4 tile instead where its 64-wide panels pad N less ({@link #tileFor}).
  *
  * <p>Summation order: every element of C is the sum over the KC-blocks of p in order, each block summed from zero by
  * one fused multiply-add per p before it is added to C. It depends only on P, never on how tiles are spread over
@@ -27,7 +28,12 @@ final class Gemm {
         /** 4 × 3 vectors of 256 bits (or the preferred width where narrower): 12 accumulators, 3 of B and a broadcast. */
         AVX2(4, 3 * narrowSpecies().length()),
         /** 8 × 3 vectors of 512 bits: 24 accumulators + 4 of the 32 registers, 11 loads per 24 FMAs (AVX2: 7 per 12). */
-        AVX512(8, 48);
+        AVX512(8, 48),
+        /**
+         * 6 × 4 vectors of 512 bits: 24 accumulators + 5 registers, 10 loads per 24 FMAs. Picked per product where its
+         * 64-wide panels pad less than 48-wide ones ({@link #tileFor}): N = 256 pads to 288 columns on the 8 × 3 tile.
+         */
+        AVX512_WIDE(6, 64);
 
         final int mr, nr;
 
@@ -86,15 +92,31 @@ final class Gemm {
         Packed columns(int jp0, int n) { return new Packed(data, at(jp0, 0), P, n, tile); }
     }
 
-    /** Floats a {@link Packed} (P,N) of {@link #TILE} takes. */
-    static int packedSize(int P, int N) { return Math.multiplyExact(P, roundUp(N, NR)); }
-
-    /** B (P,N) packed for {@link #TILE} into dst from dstOff (at least {@link #packedSize} floats). */
-    static Packed pack(Parallel par, View B, int P, int N, float[] dst, int dstOff) {
-        return pack(par, TILE, B, P, N, dst, dstOff);
+    /**
+     * The tile for an M × N product: {@link #TILE}, or on AVX-512 the 6 × 64 one where it computes fewer elements
+     * (M rounded up to MR times N rounded up to NR). At N 256 (C 256, its projections and the head's input gradient)
+     * or N 64 (a head of attention) the 48-wide panels pad N by 12.5% or 50%; at N 384 or 768 they pad nothing and
+     * the 8-row tile wastes no rows. The bits are the same whichever runs.
+     */
+    static Tile tileFor(int M, int N) {
+        if (TILE != Tile.AVX512) return TILE;
+        Tile wide = Tile.AVX512_WIDE;
+        long narrowWork = (long) roundUp(M, TILE.mr) * roundUp(N, TILE.nr), wideWork = (long) roundUp(M, wide.mr) * roundUp(N, wide.nr);
+        return wideWork < narrowWork ? wide : TILE;
     }
 
-    /** B (P,N) packed for tile (at most {@link #packedSize} floats: {@link #TILE}'s panels are the widest). */
+    /** Floats a {@link Packed} (P,N) takes, whichever tile {@link #tileFor} picks. */
+    static int packedSize(int P, int N) {
+        int width = TILE == Tile.AVX512 ? Math.max(roundUp(N, NR), roundUp(N, Tile.AVX512_WIDE.nr)) : roundUp(N, NR);
+        return Math.multiplyExact(P, width);
+    }
+
+    /** B (P,N) packed into dst from dstOff (at least {@link #packedSize} floats) for products of M rows ({@link #tileFor}). */
+    static Packed pack(Parallel par, int M, View B, int P, int N, float[] dst, int dstOff) {
+        return pack(par, tileFor(M, N), B, P, N, dst, dstOff);
+    }
+
+    /** B (P,N) packed for tile (at most {@link #packedSize} floats). */
     static Packed pack(Parallel par, Tile tile, View B, int P, int N, float[] dst, int dstOff) {
         Packed out = new Packed(dst, dstOff, P, N, tile);
         int nr = tile.nr;
@@ -142,7 +164,7 @@ final class Gemm {
     static void multiply(Parallel par, View A, Packed B, int p0, int M, int N, int P, float[] C, int c, int ldc, Addend add,
                          Epilogue after) {
         int mr = B.tile().mr, nr = B.nr(), panels = (N + nr - 1) / nr;
-        int mc = Math.min(MC, roundUp(M, mr)), np = Math.min(PANELS, panels);
+        int mc = Math.min(MC / mr * mr, roundUp(M, mr)), np = Math.min(PANELS, panels);
         while (ceilDiv(M, mc) * ceilDiv(panels, np) < 4 * par.threads && (mc > mr || np > 1)) {
             if (np > 1 && (np * nr >= mc || mc == mr)) np = (np + 1) / 2;
             else mc = roundUp(mc / 2, mr);
@@ -196,8 +218,11 @@ final class Gemm {
         float[] out = direct ? C : scratch;
         int o = direct ? c : 0, ld = direct ? ldc : tile.nr;
         if (!VectorMath.VECTOR) scalarKernel(tile, A, a, ai, ap, m, B, b, kc, scratch);
-        else if (tile == Tile.AVX512) kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
-        else kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+        else switch (tile) {
+            case AVX512 -> kernel8x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+            case AVX512_WIDE -> kernel6x4(A, a, ai, ap, m, B, b, kc, out, o, ld);
+            case AVX2 -> kernel4x3(A, a, ai, ap, m, B, b, kc, out, o, ld);
+        }
         if (!direct) store(scratch, tile.nr, m, n, C, c, ldc, add, ao, ars);
     }
 
@@ -318,6 +343,77 @@ final class Gemm {
         c70.intoArray(out, o + 7 * ld);
         c71.intoArray(out, o + 7 * ld + l);
         c72.intoArray(out, o + 7 * ld + 2 * l);
+    }
+
+    /** The wide AVX-512 register tile: as {@link #kernel4x3} with 6 rows of 4 vectors of 16 floats. */
+    private static void kernel6x4(float[] A, int a, int ai, int ap, int m, float[] B, int b, int kc, float[] out, int o,
+                                  int ld) {
+        VectorSpecies<Float> s = S512;
+        int l = s.length(), nr = 4 * l;
+        int a0 = a, a1 = row(a, ai, m, 1), a2 = row(a, ai, m, 2), a3 = row(a, ai, m, 3), a4 = row(a, ai, m, 4),
+                a5 = row(a, ai, m, 5);
+        FloatVector z = FloatVector.zero(s);
+        FloatVector c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z, c20 = z, c21 = z, c22 = z, c23 = z;
+        FloatVector c30 = z, c31 = z, c32 = z, c33 = z, c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+        for (int p = 0; p < kc; p++) {
+            int bp = b + p * nr, pa = p * ap;
+            FloatVector b0 = FloatVector.fromArray(s, B, bp), b1 = FloatVector.fromArray(s, B, bp + l),
+                    b2 = FloatVector.fromArray(s, B, bp + 2 * l), b3 = FloatVector.fromArray(s, B, bp + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, A[a0 + pa]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(s, A[a1 + pa]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(s, A[a2 + pa]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(s, A[a3 + pa]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            c33 = x.fma(b3, c33);
+            x = FloatVector.broadcast(s, A[a4 + pa]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            c42 = x.fma(b2, c42);
+            c43 = x.fma(b3, c43);
+            x = FloatVector.broadcast(s, A[a5 + pa]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            c52 = x.fma(b2, c52);
+            c53 = x.fma(b3, c53);
+        }
+        c00.intoArray(out, o);
+        c01.intoArray(out, o + l);
+        c02.intoArray(out, o + 2 * l);
+        c03.intoArray(out, o + 3 * l);
+        c10.intoArray(out, o + ld);
+        c11.intoArray(out, o + ld + l);
+        c12.intoArray(out, o + ld + 2 * l);
+        c13.intoArray(out, o + ld + 3 * l);
+        c20.intoArray(out, o + 2 * ld);
+        c21.intoArray(out, o + 2 * ld + l);
+        c22.intoArray(out, o + 2 * ld + 2 * l);
+        c23.intoArray(out, o + 2 * ld + 3 * l);
+        c30.intoArray(out, o + 3 * ld);
+        c31.intoArray(out, o + 3 * ld + l);
+        c32.intoArray(out, o + 3 * ld + 2 * l);
+        c33.intoArray(out, o + 3 * ld + 3 * l);
+        c40.intoArray(out, o + 4 * ld);
+        c41.intoArray(out, o + 4 * ld + l);
+        c42.intoArray(out, o + 4 * ld + 2 * l);
+        c43.intoArray(out, o + 4 * ld + 3 * l);
+        c50.intoArray(out, o + 5 * ld);
+        c51.intoArray(out, o + 5 * ld + l);
+        c52.intoArray(out, o + 5 * ld + 2 * l);
+        c53.intoArray(out, o + 5 * ld + 3 * l);
     }
 
     /**

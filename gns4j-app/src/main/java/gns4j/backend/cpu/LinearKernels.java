@@ -21,9 +21,12 @@ final class LinearKernels {
 
     private LinearKernels() {}
 
-    /** Wᵀ (K,N) of W (N,K), packed for {@link #forward} into scratch ({@link Gemm#packedSize}(K, N) floats). */
-    static Gemm.Packed packTransposed(Parallel par, Mat w, float[] scratch) {
-        return Gemm.pack(par, Gemm.View.transposed(w), w.cols(), w.rows(), scratch, 0);
+    /**
+     * Wᵀ (K,N) of W (N,K), packed for {@link #forward} of inputs with about {@code rows} rows (they pick the tile,
+     * {@link Gemm#tileFor}) into scratch ({@link Gemm#packedSize}(K, N) floats).
+     */
+    static Gemm.Packed packTransposed(Parallel par, Mat w, int rows, float[] scratch) {
+        return Gemm.pack(par, rows, Gemm.View.transposed(w), w.cols(), w.rows(), scratch, 0);
     }
 
     /**
@@ -40,7 +43,7 @@ final class LinearKernels {
      * scratch ({@link Gemm#packedSize}(N, K) floats) first.
      */
     static void backwardInput(Parallel par, Mat dinp, Mat dout, Mat w, float[] scratch, Gemm.Epilogue after) {
-        Gemm.Packed packed = Gemm.pack(par, Gemm.View.of(w), w.rows(), w.cols(), scratch, 0);
+        Gemm.Packed packed = Gemm.pack(par, dout.rows(), Gemm.View.of(w), w.rows(), w.cols(), scratch, 0);
         Gemm.multiply(par, Gemm.View.of(dout), packed, 0, dout.rows(), w.cols(), w.rows(), dinp.data(), dinp.offset(),
                 dinp.cols(), null, after);
     }
@@ -67,21 +70,24 @@ final class LinearKernels {
         int T = inp.rows() / B, K = inp.cols(), N = dout.cols();
         boolean perExample = w.norms() != null && !ghost;
         Param.Norms biasNorms = bias == null ? null : bias.norms();
-        Gemm.Packed x = Gemm.pack(par, Gemm.View.of(inp), inp.rows(), K, scratch, 0);
-        // Blocks of wRows rows × a run of panels. The per-example norms are summed block by block in block order, so
-        // the blocks are a function of the shapes alone: the same bits whatever the thread count.
-        int panels = x.panels(), blockRows = W_ROWS;
+        // Blocks of wRows rows × a run of panels of Gemm.NR columns. The per-example norms are summed block by block in
+        // block order, so the blocks are a function of the shapes alone: the same bits whatever the thread count.
+        int panels = ceilDiv(K, Gemm.NR), blockRows = W_ROWS;
         while (ceilDiv(N, blockRows) * panels < MIN_BLOCKS && blockRows > MIN_ROWS) blockRows /= 2;
         int rowBlocks = ceilDiv(N, blockRows), wRows = blockRows;
         int panelsPerBlock = ceilDiv(panels, Math.min(panels, ceilDiv(MIN_BLOCKS, rowBlocks)));
         int colBlocks = ceilDiv(panels, panelsPerBlock), blocks = rowBlocks * colBlocks;
+        // Where a block spans all K columns (wide layers: the head, whose K = C pads 256 to 288 on 48-wide panels), the
+        // packing of inp may take another panel width without moving a block boundary; otherwise Gemm.NR's.
+        Gemm.Packed x = Gemm.pack(par, colBlocks == 1 ? Gemm.tileFor(wRows, K) : Gemm.TILE, Gemm.View.of(inp), inp.rows(), K,
+                scratch, 0);
         double[] partW = perExample ? new double[blocks * B] : null;
         double[] partB = biasNorms != null ? new double[blocks * B] : null;
         float[] dy = dout.data();
         par.forEach(blocks, blk -> {
             int n0 = blk / colBlocks * wRows, rows = Math.min(wRows, N - n0);
-            int jp0 = blk % colBlocks * panelsPerBlock, k0 = jp0 * x.nr(), cols = Math.min(panelsPerBlock * x.nr(), K - k0);
-            Gemm.Packed xCols = x.columns(jp0, cols);
+            int k0 = blk % colBlocks * panelsPerBlock * Gemm.NR, cols = Math.min(panelsPerBlock * Gemm.NR, K - k0);
+            Gemm.Packed xCols = x.columns(k0 / x.nr(), cols);
             boolean withBias = bias != null && k0 == 0;
             float[] acc = new float[rows * cols], dyT = new float[T * rows];
             float[] example = perExample || tied != null ? new float[rows * cols] : null;

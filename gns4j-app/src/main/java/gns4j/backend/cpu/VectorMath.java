@@ -260,4 +260,13 @@ final class VectorMath {
                 FloatVector.fromArray(S, a, ao + i).mul(alpha).intoArray(a, ao + i);
         for (; i < n; i++) a[ao + i] *= alpha;
     }
+
+    /** a[i] = (a[i]·alpha)·beta, rounded after each product (the bits of {@link #scale} by alpha, then by beta). */
+    static void scale(float alpha, float beta, float[] a, int ao, int n) {
+        int i = 0;
+        if (VECTOR)
+            for (int bound = S.loopBound(n); i < bound; i += S.length())
+                FloatVector.fromArray(S, a, ao + i).mul(alpha).mul(beta).intoArray(a, ao + i);
+        for (; i < n; i++) a[ao + i] = a[ao + i] * alpha * beta;
+    }
 }

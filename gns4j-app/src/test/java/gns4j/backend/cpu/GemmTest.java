@@ -14,7 +14,9 @@ class GemmTest {
     @ParameterizedTest(name = "{3} M={0} N={1} P={2}")
     @CsvSource({"1, 1, 1, AVX2", "4, 48, 8, AVX2", "7, 13, 37, AVX2", "16, 130, 64, AVX2", "33, 65, 129, AVX2",
             "5, 97, 700, AVX2", "130, 250, 300, AVX2", "1, 1, 1, AVX512", "8, 48, 8, AVX512", "7, 13, 37, AVX512",
-            "17, 130, 64, AVX512", "33, 65, 129, AVX512", "5, 97, 700, AVX512", "130, 250, 300, AVX512"})
+            "17, 130, 64, AVX512", "33, 65, 129, AVX512", "5, 97, 700, AVX512", "130, 250, 300, AVX512", "1, 1, 1, AVX512_WIDE",
+            "6, 64, 8, AVX512_WIDE", "7, 13, 37, AVX512_WIDE", "17, 130, 64, AVX512_WIDE", "33, 65, 129, AVX512_WIDE",
+            "5, 97, 700, AVX512_WIDE", "130, 250, 300, AVX512_WIDE"})
     void stridedProductMatchesNaive(int M, int N, int P, Gemm.Tile tile) {
         SplittableRandom rng = new SplittableRandom(M * 1000L + N * 10L + P);
         // A read transposed (as the weight gradient reads dout) and B as a weight read transposed (as forward does),
@@ -53,7 +55,7 @@ class GemmTest {
         for (int threads : new int[]{1, 2, 3, 8}) {
             float[] out = new float[M * N];
             try (Parallel par = new Parallel(threads)) {
-                Gemm.Packed B = Gemm.pack(par, new Gemm.View(b, 0, N, 1), P, N, packed, 0);
+                Gemm.Packed B = Gemm.pack(par, M, new Gemm.View(b, 0, N, 1), P, N, packed, 0);
                 Gemm.multiply(par, new Gemm.View(a, 0, P, 1), B, 0, M, N, P, out, 0, N, null, null);
             }
             if (one == null) one = out;
@@ -62,12 +64,12 @@ class GemmTest {
     }
 
     /**
-     * Both register tiles give the bits of one scalar order: per KC-block of p a sum of fused multiply-adds from zero,
+     * Every register tile gives the bits of one scalar order: per KC-block of p a sum of fused multiply-adds from zero,
      * the first block's plus the addend, each later one's plus what is stored.
      */
     @ParameterizedTest(name = "M={0} N={1} P={2}")
     @CsvSource({"9, 50, 7", "33, 97, 600", "130, 250, 300"})
-    void bothTilesGiveTheBitsOfTheFixedScalarOrder(int M, int N, int P) {
+    void everyTileGivesTheBitsOfTheFixedScalarOrder(int M, int N, int P) {
         SplittableRandom rng = new SplittableRandom(11);
         float[] a = random(rng, M * P), b = random(rng, P * N), bias = random(rng, N), packed = new float[Gemm.packedSize(P, N)];
         float[] expected = new float[M * N];
