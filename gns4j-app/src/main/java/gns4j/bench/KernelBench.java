@@ -2,9 +2,13 @@ package gns4j.bench;
 
 import gns4j.diagnostics.KernelTimings;
 
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.io.PrintStream;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +18,7 @@ import java.util.Map;
  * without vs PyTorch F.layer_norm / F.rms_norm without them (scripts/torch_kernels.py, same call), as achieved GB/s against the card's measured
  * device-to-device copy bandwidth, for each norm-kernel variant, forward and backward also alone; and the Linear weight
  * gradient with per-example norms vs without; then causal attention forward and backward beside PyTorch's SDPA (flash and
- * cuDNN back-ends).
+ * cuDNN back-ends). {@link #json} gives every row.
  */
 public final class KernelBench {
     static final int B = 8, T = 2048;
@@ -31,6 +35,9 @@ public final class KernelBench {
 
     private final PrintStream out;
     private final int warmup, reps;
+    /** The run as JSON: card, date, commit, copy bandwidth, and the rows of each table. */
+    private final JsonObject json = new JsonObject();
+    private final JsonArray normRows = new JsonArray(), attentionRows = new JsonArray(), linearRows = new JsonArray();
 
     public KernelBench(PrintStream out, int warmup, int reps) {
         this.out = out;
@@ -38,10 +45,10 @@ public final class KernelBench {
         this.reps = reps;
     }
 
-    /** Norm-layer rows for each C of channels (empty: NORM_C); the Linear table too when linear is set. */
     /** Query heads : key/value heads of the attention rows: the 111M GPT-2's 12 heads, and grouped 12 over 4 as the Llama. */
     static final int[][] ATTENTION_HEADS = {{12, 12}, {12, 4}};
 
+    /** Norm-layer rows for each C of channels (empty: NORM_C); the attention and Linear tables when asked for. */
     public void run(boolean torch, List<Integer> normChannels, boolean linear, boolean attention) throws Exception {
         int[] channels = normChannels.isEmpty() ? NORM_C : normChannels.stream().mapToInt(Integer::intValue).toArray();
         Map<String, Double> torchMs = new HashMap<>();
@@ -64,7 +71,21 @@ public final class KernelBench {
             double copy = k.copyGBps();
             out.printf("gns4j bench kernels: %s; device-to-device copy %.0f GB/s (read + write); B %d, T %d; medians of %d runs%n",
                     k.device(), copy, B, T, reps);
-            if (torchMissing != null) out.printf("  PyTorch not run: %s%n", torchMissing);
+            json.addProperty("card", k.device());
+            json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
+            json.addProperty("commit", CpuBench.gitCommit());
+            json.addProperty("B", B);
+            json.addProperty("T", T);
+            json.addProperty("warmup", warmup);
+            json.addProperty("reps", reps);
+            json.addProperty("copy_GBps", copy);
+            json.add("norm", normRows);
+            json.add("attention", attentionRows);
+            json.add("linear", linearRows);
+            if (torchMissing != null) {
+                out.printf("  PyTorch not run: %s%n", torchMissing);
+                json.addProperty("torch", torchMissing);
+            }
             normTable(k, copy, channels, torchMs, false);
             normTable(k, copy, channels, torchMs, true);
             if (attention) attentionTable(k, torchAttention);
@@ -74,6 +95,12 @@ public final class KernelBench {
             for (int[] kn : LINEAR) {
                 double plain = k.linearWgradMs(B, T, kn[0], kn[1], false), tracked = k.linearWgradMs(B, T, kn[0], kn[1], true);
                 out.printf("  %12s %10.3f %12.3f %9.3fx%n", kn[0] + " x " + kn[1], plain, tracked, tracked / plain);
+                JsonObject row = new JsonObject();
+                row.addProperty("K", kn[0]);
+                row.addProperty("N", kn[1]);
+                row.addProperty("ms", plain);
+                row.addProperty("norms_ms", tracked);
+                linearRows.add(row);
             }
         }
     }
@@ -94,6 +121,17 @@ public final class KernelBench {
                         FWD_BYTES * elements / (n.forward() * 1e6), n.backward(), (NORM_BYTES - FWD_BYTES) * elements / (n.backward() * 1e6),
                         t == null ? "-" : String.format("%.3f", t), n.untracked(), n.tracked(),
                         t == null ? "-" : String.format("%.3fx", n.tracked() / t), gbps, 100 * gbps / copy);
+                JsonObject row = new JsonObject();
+                row.addProperty("norm", rms ? "rmsnorm" : "layernorm");
+                row.addProperty("C", c);
+                row.addProperty("variant", n.variant());
+                row.addProperty("fwd_ms", n.forward());
+                row.addProperty("bwd_ms", n.backward());
+                row.addProperty("ms", n.untracked());
+                row.addProperty("norms_ms", n.tracked());
+                if (t != null) row.addProperty("torch_ms", t);
+                row.addProperty("of_copy", gbps / copy);
+                normRows.add(row);
             }
         }
     }
@@ -114,11 +152,26 @@ public final class KernelBench {
                     ms(flash, "fwd_ms"), ms(flash, "bwd_ms"), ms(cudnn, "fwd_ms"), ms(cudnn, "bwd_ms"),
                     cudnn == null || !cudnn.has("fwd_ms") ? "-" : String.format("%.3fx", (a.forward() + a.backward())
                             / (cudnn.get("fwd_ms").getAsDouble() + cudnn.get("bwd_ms").getAsDouble())));
+            JsonObject row = new JsonObject();
+            row.addProperty("heads", h[0]);
+            row.addProperty("kv_heads", h[1]);
+            row.addProperty("fwd_ms", a.forward());
+            row.addProperty("bwd_ms", a.backward());
+            for (JsonObject o : new JsonObject[] {flash, cudnn})
+                if (o != null && o.has("fwd_ms")) {
+                    String b = o.get("backend").getAsString();
+                    row.addProperty(b + "_fwd_ms", o.get("fwd_ms").getAsDouble());
+                    row.addProperty(b + "_bwd_ms", o.get("bwd_ms").getAsDouble());
+                }
+            attentionRows.add(row);
             for (JsonObject o : new JsonObject[] {flash, cudnn})
                 if (o != null && o.has("error")) out.printf("    PyTorch %s at %d:%d: %s%n", o.get("backend").getAsString(), h[0], h[1],
                         o.get("error").getAsString());
         }
     }
+
+    /** The last run as pretty-printed JSON. */
+    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
 
     /** The key of a PyTorch attention row: heads, kv heads and SDPA back-end. */
     private static String attentionKey(int heads, int kvHeads, String backend) { return heads + ":" + kvHeads + " " + backend; }

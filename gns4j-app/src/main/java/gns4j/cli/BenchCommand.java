@@ -171,6 +171,10 @@ public final class BenchCommand {
         @Option(names = "--no-attention", description = "Skip the attention table (ours vs PyTorch SDPA, flash and cuDNN).")
         boolean noAttention;
 
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write every row as JSON (card, date, git commit, "
+                + "copy bandwidth, ms per kernel and PyTorch's) to FILE.")
+        Path json;
+
         @Mixin
         Repeats repeats;
 
@@ -180,7 +184,9 @@ public final class BenchCommand {
             for (int c : channels)
                 if (c < 1 || c > KernelBench.MAX_C) throw new UserError("--channels: each C must be in 1.." + KernelBench.MAX_C + ", got " + c);
             Cuda.require();
-            new KernelBench(System.out, warmup, reps).run(!repeats.noTorch, channels, !noLinear, !noAttention);
+            KernelBench bench = new KernelBench(System.out, warmup, reps);
+            bench.run(!repeats.noTorch, channels, !noLinear, !noAttention);
+            if (json != null) Files.writeString(json, bench.json());
             return 0;
         }
     }
