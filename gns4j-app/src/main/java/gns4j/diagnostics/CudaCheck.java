@@ -53,6 +53,8 @@ public final class CudaCheck {
         // the tensor-core attention at head sizes 48 and 16, T over two 128-row query blocks and five 64-key tiles
         variants.add(new Variant("C96 H2 T300 ln bias tied AUTO", new ModelConfig(1, 2, 96, 300, 97, true, NormType.LAYERNORM, true), LinearNormMethod.AUTO));
         variants.add(new Variant("llama GQA 6/2 C96 T257 untied AUTO", ModelConfig.llama(1, 6, 2, 96, 257, 97, 200, 10000, false), LinearNormMethod.AUTO));
+        // head size 64 with grouped-query heads and a partial last tile
+        variants.add(new Variant("llama GQA 4/2 C256 T130 untied AUTO", ModelConfig.llama(1, 4, 2, 256, 130, 97, 200, 10000, false), LinearNormMethod.AUTO));
         // Llama: head size 32 (tensor-core attention) with T past whole 64-row tiles; MHA, GQA 4/2 and MQA
         for (LinearNormMethod m : new LinearNormMethod[]{LinearNormMethod.SIMULTANEOUS, LinearNormMethod.GHOST}) {
             variants.add(new Variant("llama MHA 4/4 C128 T100 untied " + m, ModelConfig.llama(2, 4, 4, 128, 100, 97, 200, 10000, false), m));
