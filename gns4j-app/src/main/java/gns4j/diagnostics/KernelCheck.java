@@ -1,5 +1,6 @@
 package gns4j.diagnostics;
 
+import gns4j.backend.cuda.AttentionKernels;
 import gns4j.backend.cuda.CublasLt;
 import gns4j.backend.cuda.Gpu;
 import gns4j.backend.cuda.NormKernels;
@@ -18,12 +19,17 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * Kernel-level parts of `check cuda` that the model comparison of {@link CudaCheck} cannot see: the norm kernel variants
- * against each other at the widths of `bench kernels` (the model variants stop at C = 128), and which GELU the cuBLASLt
+ * against each other at the widths of `bench kernels` (the model variants stop at C = 128), the attention kernels of the
+ * model against the warp-per-row ones at head size 64 over many T and head groupings, and which GELU the cuBLASLt
  * epilogues compute (the model's gradient tolerance cannot tell tanh-GELU from erf-GELU).
  */
 final class KernelCheck {
     /** PIPE vs ROW norm kernels: relative L2 error of fp32/fp64 outputs and of bf16 outputs (rare one-ulp flips). */
     static final double NORM_TOL = 1e-5, NORM_BF16_TOL = 2e-3;
+    /** Attention: relative L2 error of the bf16 outputs and gradients, and of lse (fp32), against the warp-per-row kernels. */
+    static final double ATTN_TOL = 2e-2, LSE_TOL = 1e-4;
+    /** (B, T, query heads, kv heads): partial and whole 64-row tiles, one to many tiles, MHA, GQA and MQA. */
+    static final int[][] ATTENTION_SHAPES = {{2, 64, 4, 4}, {2, 100, 4, 2}, {2, 130, 4, 1}, {1, 257, 6, 2}, {1, 300, 2, 2}, {1, 1000, 4, 4}};
     /** GELU epilogues: RMS error against the tanh formulas, and how many times larger the erf formulas' must be. */
     static final double GELU_RMS_TOL = 2.5e-4, GELU_SEPARATION = 2;
 
@@ -35,6 +41,7 @@ final class KernelCheck {
             int failures = 0;
             for (int[] s : new int[][]{{4, 300, 768}, {2, 1000, 2048}, {2, 517, 4096}, {2, 130, 8192}, {3, 77, 6001}, {3, 77, 1001}})
                 for (boolean ln : new boolean[]{true, false}) failures += normVariants(gpu, s[0], s[1], s[2], ln);
+            for (int[] s : ATTENTION_SHAPES) failures += attention(gpu, s[0], s[1], s[2], s[3]);
             CublasLt lt = new CublasLt(gpu);
             try {
                 failures += gelu(gpu, lt);
@@ -100,6 +107,63 @@ final class KernelCheck {
                     ln ? "ln" : "rms", B, T, C), "", "", failures == 0, worstName);
         }
         return failures;
+    }
+
+    /**
+     * Causal attention forward and backward at head size 64 on random q|k|v and output gradient: the model's kernels
+     * against the warp-per-row kernels, output by output (each backward from its own forward's output and lse).
+     */
+    private static int attention(Gpu gpu, int B, int T, int NH, int KVH) {
+        int hs = 64, Q = NH * hs, KV = KVH * hs, W = Q + 2 * KV;
+        long R = (long) B * T, qkvElems = R * W, outElems = R * Q, rowStats = (long) B * NH * T;
+        long qkv = bf16Fill(gpu, qkvElems, 21, 2f), dout = bf16Fill(gpu, outElems, 22, 1f);
+        Map<String, double[]> want = null;
+        int failures = 0;
+        double worst = 0;
+        String worstName = "";
+        for (AttentionKernels k : new AttentionKernels[]{AttentionKernels.rowReference(gpu, NH, KVH, hs), new AttentionKernels(gpu, NH, KVH, hs)}) {
+            long out = gpu.alloc(2 * outElems), lse = gpu.alloc(4 * rowStats), delta = gpu.alloc(4 * rowStats), dqkv = gpu.alloc(2 * qkvElems);
+            k.forward(out, lse, qkv, B, T);
+            k.backward(dqkv, delta, dout, out, qkv, lse, B, T);
+            double[] d = read(gpu, dqkv, qkvElems, 2);
+            Map<String, double[]> got = new LinkedHashMap<>();
+            got.put("out", read(gpu, out, outElems, 2));
+            got.put("lse", read(gpu, lse, rowStats, 4));
+            got.put("dq", columns(d, W, 0, Q));
+            got.put("dk", columns(d, W, Q, KV));
+            got.put("dv", columns(d, W, Q + KV, KV));
+            if (want == null) {
+                want = got;
+                continue;
+            }
+            for (Map.Entry<String, double[]> e : got.entrySet()) {
+                double err = relErr(e.getValue(), want.get(e.getKey())), tol = e.getKey().equals("lse") ? LSE_TOL : ATTN_TOL;
+                if (!(err <= tol)) failures++;
+                if (!(err / tol <= worst)) {
+                    worst = err / tol;
+                    worstName = String.format(Locale.ROOT, "%s %.2e", e.getKey(), err);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s  (worst relative to its tolerance: %s)%n", "attention vs warp-per-row",
+                String.format(Locale.ROOT, "B%d T%d heads %d/%d hs %d", B, T, NH, KVH, hs), "", "", failures == 0, worstName);
+        return failures;
+    }
+
+    /** Columns c0 .. c0 + n of a row-major matrix with width columns. */
+    private static double[] columns(double[] m, int width, int c0, int n) {
+        int rows = m.length / width;
+        double[] out = new double[rows * n];
+        for (int r = 0; r < rows; r++) System.arraycopy(m, r * width + c0, out, r * n, n);
+        return out;
+    }
+
+    /** n bf16 uniform in [-scale, scale). */
+    private static long bf16Fill(Gpu gpu, long n, int seed, float scale) {
+        long f = gpu.alloc(4 * n), p = gpu.alloc(2 * n);
+        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, f, n, seed, scale);
+        gpu.launch("to_bf16", gpu.blocksFor(n), 1, 256, 0, p, f, n);
+        return p;
     }
 
     /**

@@ -8,14 +8,24 @@ package gns4j.backend.cuda;
 public final class AttentionKernels {
     private final Gpu gpu;
     private final int NH, KVH, headSize;
+    /** Only the warp-per-row kernels (fp32 arithmetic, any head size): the reference `check cuda` holds the others to. */
+    private final boolean rowsOnly;
 
     /** The head size must be the one the GPU's kernels were compiled for (its HS macro). */
-    public AttentionKernels(Gpu gpu, int nHead, int nKvHead, int headSize) {
+    public AttentionKernels(Gpu gpu, int nHead, int nKvHead, int headSize) { this(gpu, nHead, nKvHead, headSize, false); }
+
+    private AttentionKernels(Gpu gpu, int nHead, int nKvHead, int headSize, boolean rowsOnly) {
         this.gpu = gpu;
         this.NH = nHead;
         this.KVH = nKvHead;
         this.headSize = headSize;
+        this.rowsOnly = rowsOnly;
         if (tensorCore()) gpu.setMaxDynamicShared("attn_bwd_dkv_tc", dkvSmem());
+    }
+
+    /** The same launches with the warp-per-row kernels at any head size. */
+    public static AttentionKernels rowReference(Gpu gpu, int nHead, int nKvHead, int headSize) {
+        return new AttentionKernels(gpu, nHead, nKvHead, headSize, true);
     }
 
     /**
@@ -44,7 +54,7 @@ public final class AttentionKernels {
     }
 
     /** The mma.sync flash kernels cover head sizes that are multiples of 16 up to 64 (attention.cu). */
-    private boolean tensorCore() { return headSize % 16 == 0 && headSize <= 64; }
+    private boolean tensorCore() { return !rowsOnly && headSize % 16 == 0 && headSize <= 64; }
 
     /** attn_bwd_dkv_tc's shared memory: K, V and two stages of Q and dO (64 × (HS + 8) bf16), two of lse | delta. */
     private int dkvSmem() { return 6 * 64 * (headSize + 8) * 2 + 4 * 64 * 4; }
