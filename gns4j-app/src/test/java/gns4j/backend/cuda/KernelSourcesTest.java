@@ -7,6 +7,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,8 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every .cu resource compiles for sm_90 with NVRTC, as the backend compiles them, for every head size the attention
- * kernels specialise (skipped, with the reason, where no libnvrtc loads), and with nvcc (skipped without nvcc); the
- * module lists all of them.
+ * kernels specialise (skipped, with the reason, where no libnvrtc loads), for Hopper's sm_90a with NVRTC 12 where
+ * scripts/fetch_nvrtc12.py put it, and with nvcc (skipped without nvcc); the module lists all of them.
  */
 class KernelSourcesTest {
     static final Path RESOURCES = Path.of("gns4j-app/src/main/resources/gns4j/cuda");
@@ -85,6 +87,30 @@ class KernelSourcesTest {
         if (nvrtc == null) System.err.println("KernelSourcesTest: NVRTC compile check SKIPPED (no libnvrtc on this machine)");
         assumeTrue(nvrtc != null, "no libnvrtc on this machine");
         byte[] cubin = nvrtc.compile(Gpu.source(), "gns4j.cu", Gpu.options("sm_90", Map.of("HS", headSize)));
+        assertTrue(cubin.length > 0);
+    }
+
+    /**
+     * Hopper's sm_90a (wgmma) with NVRTC 12 from scripts/fetch_nvrtc12.py (~/.cache/gns4j/nvrtc12): NVRTC 11.8 cannot
+     * compile for it. Skipped, with the reason, where that folder is empty.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"32", "64"})
+    void moduleCompilesWithNvrtc12ForSm90a(String headSize) throws IOException {
+        Path dir = Path.of(System.getProperty("user.home"), ".cache", "gns4j", "nvrtc12"), lib = dir.resolve("libnvrtc.so.12");
+        Path builtins = null;
+        if (Files.isDirectory(dir))
+            try (var files = Files.list(dir)) {
+                builtins = files.filter(f -> f.getFileName().toString().startsWith("libnvrtc-builtins.so.12")).findFirst().orElse(null);
+            }
+        if (builtins == null || !Files.exists(lib))
+            System.err.println("KernelSourcesTest: NVRTC 12 sm_90a compile check SKIPPED (run scripts/fetch_nvrtc12.py)");
+        assumeTrue(builtins != null && Files.exists(lib), "no NVRTC 12 in " + dir);
+        // NVRTC opens its builtins by their soname: loaded first, the loader finds them without LD_LIBRARY_PATH
+        SymbolLookup.libraryLookup(builtins, Arena.global());
+        Nvrtc nvrtc = new Nvrtc(List.of(lib.toString()));
+        assertTrue(nvrtc.version().startsWith("12."), nvrtc.version());
+        byte[] cubin = nvrtc.compile(Gpu.source(), "gns4j.cu", Gpu.options("sm_90a", Map.of("HS", headSize)));
         assertTrue(cubin.length > 0);
     }
 
