@@ -65,7 +65,8 @@ class GemmTest {
 
     /**
      * Every register tile gives the bits of one scalar order: per KC-block of p a sum of fused multiply-adds from zero,
-     * the first block's plus the addend, each later one's plus what is stored.
+     * the first block's plus the addend, each later one's plus what is stored. A is read row-major (stride 1 along p) and
+     * transposed (stride 1 along rows): the kernels take a separate loop version for each.
      */
     @ParameterizedTest(name = "M={0} N={1} P={2}")
     @CsvSource({"9, 50, 7", "33, 97, 600", "130, 250, 300"})
@@ -83,14 +84,18 @@ class GemmTest {
                 }
                 expected[i * N + j] = c;
             }
-        for (Gemm.Tile tile : Gemm.Tile.values()) {
-            float[] out = new float[M * N];
-            try (Parallel par = new Parallel(2)) {
-                Gemm.Packed B = Gemm.pack(par, tile, new Gemm.View(b, 0, N, 1), P, N, packed, 0);
-                Gemm.multiply(par, new Gemm.View(a, 0, P, 1), B, 0, M, N, P, out, 0, N, new Gemm.Addend(bias, 0, 0), null);
+        float[] aT = new float[P * M];
+        for (int i = 0; i < M; i++)
+            for (int p = 0; p < P; p++) aT[p * M + i] = a[i * P + p];
+        for (Gemm.Tile tile : Gemm.Tile.values())
+            for (Gemm.View A : new Gemm.View[]{new Gemm.View(a, 0, P, 1), new Gemm.View(aT, 0, 1, M)}) {
+                float[] out = new float[M * N];
+                try (Parallel par = new Parallel(2)) {
+                    Gemm.Packed B = Gemm.pack(par, tile, new Gemm.View(b, 0, N, 1), P, N, packed, 0);
+                    Gemm.multiply(par, A, B, 0, M, N, P, out, 0, N, new Gemm.Addend(bias, 0, 0), null);
+                }
+                assertArrayEquals(expected, out, tile.name() + (A.cs() == 1 ? " A row-major" : " A transposed"));
             }
-            assertArrayEquals(expected, out, tile.name());
-        }
     }
 
     /** GELU fused into the product's store gives the bits of GELU applied to the stored product afterwards. */
