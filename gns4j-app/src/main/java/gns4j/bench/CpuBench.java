@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import gns4j.CpuInfo;
 import gns4j.backend.NormTracking;
 import gns4j.backend.cpu.CpuBackend;
+import gns4j.backend.cpu.Profile;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,13 +16,16 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * `./gns4j bench cpu`: tok/s of forward + backward + AdamW on the CPU backend with per-example norms off,
  * LayerNorm-only and all layers, the overhead of each, a thread-scaling curve, and the PyTorch baseline run from
  * the same process when python3 with torch is present. The same table can also be written as JSON ({@link #json()}),
  * with each model's ratios: ours untracked over each PyTorch mode, each tracking mode over untracked, and the
- * thread-scaling efficiency of the last thread count.
+ * thread-scaling efficiency of the last thread count. With -Dgns4j.cpu.profile=true also each model's per-op
+ * thread scaling ({@link OpScaling}) over the thread-scaling steps.
  */
 public final class CpuBench {
     static final List<BenchModel> MODELS = List.of(
@@ -43,9 +47,10 @@ public final class CpuBench {
         int cores = Runtime.getRuntime().availableProcessors();
         String torchMissing = torch ? TorchBaseline.unavailable() : "disabled (--no-torch)";
         out.printf("gns4j bench cpu: %d cores, %s, %d warm-up + %d measured steps per norm mode, the modes' steps in "
-                        + "alternation; PyTorch baseline: %s%n",
+                        + "alternation; PyTorch baseline: %s%s%n",
                 cores, CpuBackend.kernelDescription(), warmup, reps,
-                torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing);
+                torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing,
+                Profile.ON ? "; per-op profile of the thread-scaling steps (-Dgns4j.cpu.profile=true)" : "");
         json.addProperty("cpu", CpuInfo.model());
         json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
         json.addProperty("commit", gitCommit());
@@ -90,8 +95,9 @@ public final class CpuBench {
             out.printf("  thread scaling (norms off):");
             double one = 0, efficiency = 0;
             int last = 0;
+            SortedMap<Integer, Profile.Sample> profile = new TreeMap<>();
             for (int threads : threadCounts.isEmpty() ? powersOfTwo(cores) : threadCounts) {
-                Timing t = measure(m, NormTracking.OFF, threads);
+                Timing t = measure(m, threads, profile);
                 if (one == 0) one = t.median() / threads;
                 efficiency = t.median() / (one * threads);
                 last = threads;
@@ -102,6 +108,11 @@ public final class CpuBench {
             model.add("thread_scaling_norms_off", scaling);
             ratios.addProperty("scaling efficiency at " + last + " threads", round(efficiency));
             model.add("ratios", ratios);
+            if (Profile.ON) {
+                OpScaling ops = OpScaling.of(profile, reps);
+                ops.print(out);
+                model.add("profile_norms_off", ops.toJson());
+            }
         }
     }
 
@@ -135,9 +146,12 @@ public final class CpuBench {
         return p.waitFor() == 0 ? text : "";
     }
 
-    private Timing measure(BenchModel m, NormTracking tracking, int threads) {
+    /** Norms-off steps on this many threads; with {@link Profile#ON}, their ops' times go to profile[threads]. */
+    private Timing measure(BenchModel m, int threads, SortedMap<Integer, Profile.Sample> profile) {
         try (CpuBackend backend = new CpuBackend(m.config(), m.batch(), threads)) {
-            return Throughput.measure(backend, m, tracking, warmup, reps);
+            Timing t = Throughput.measure(backend, m, NormTracking.OFF, warmup, reps, Profile::take);
+            if (Profile.ON) profile.put(threads, Profile.take());
+            return t;
         }
     }
 

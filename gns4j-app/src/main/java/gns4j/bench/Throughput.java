@@ -26,6 +26,11 @@ final class Throughput {
         return measure(backend, m, tracking, warmup, reps, null, false);
     }
 
+    /** As {@link #measure(Backend, BenchModel, NormTracking, int, int)}, running warmedUp before the first measured step. */
+    static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Runnable warmedUp) {
+        return timings(new Stepper(backend, m, null, false), List.of(tracking), warmup, reps, warmedUp).get(tracking);
+    }
+
     /**
      * With {@code comm}: one rank of a data-parallel job, each step also all-reducing the gradient before AdamW (as
      * the trainer does: after backward, or with {@code overlap} in 25 MiB buckets during it); the rate is the job's,
@@ -33,7 +38,7 @@ final class Throughput {
      */
     static Timing measure(Backend backend, BenchModel m, NormTracking tracking, int warmup, int reps, Communicator comm,
                           boolean overlap) {
-        return timings(new Stepper(backend, m, comm, overlap), List.of(tracking), warmup, reps).get(tracking);
+        return timings(new Stepper(backend, m, comm, overlap), List.of(tracking), warmup, reps, () -> {}).get(tracking);
     }
 
     /**
@@ -42,18 +47,20 @@ final class Throughput {
      * modes instead of favouring the mode measured last.
      */
     static Map<NormTracking, Timing> interleaved(Backend backend, BenchModel m, List<NormTracking> modes, int warmup, int reps) {
-        return timings(new Stepper(backend, m, null, false), modes, warmup, reps);
+        return timings(new Stepper(backend, m, null, false), modes, warmup, reps, () -> {});
     }
 
-    /** warmup + reps rounds of one step per mode, in order; the last reps rounds timed. */
-    private static Map<NormTracking, Timing> timings(Stepper s, List<NormTracking> modes, int warmup, int reps) {
+    /** warmup + reps rounds of one step per mode, in order; the last reps rounds timed, warmedUp run before them. */
+    private static Map<NormTracking, Timing> timings(Stepper s, List<NormTracking> modes, int warmup, int reps, Runnable warmedUp) {
         Map<NormTracking, double[]> rates = new LinkedHashMap<>();
         for (NormTracking t : modes) rates.put(t, new double[reps]);
-        for (int i = 0; i < warmup + reps; i++)
+        for (int i = 0; i < warmup + reps; i++) {
+            if (i == warmup) warmedUp.run();
             for (NormTracking t : modes) {
                 double rate = s.step(t);
                 if (i >= warmup) rates.get(t)[i - warmup] = rate;
             }
+        }
         Map<NormTracking, Timing> out = new LinkedHashMap<>();
         rates.forEach((t, r) -> out.put(t, Timing.of(r)));
         return out;

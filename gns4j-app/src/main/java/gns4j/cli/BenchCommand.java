@@ -49,7 +49,10 @@ public final class BenchCommand {
     }
 
     @Command(name = "cpu", mixinStandardHelpOptions = true,
-            description = "CPU backend tok/s with per-example norms off / LayerNorm-only / all, thread scaling, PyTorch CPU baseline (default 2 warm-up + 5 runs).")
+            description = {"CPU backend tok/s with per-example norms off / LayerNorm-only / all, thread scaling, PyTorch CPU baseline (default 2 warm-up + 5 runs).",
+                    "With -Dgns4j.cpu.profile=true (GNS4J_JAVA_OPTS) also a per-op table of the thread-scaling steps: ms per step "
+                            + "at each thread count, share, efficiency t(1)/(n·t(n)) and the ms lost to scaling at the most "
+                            + "threads, worst first (docs/performance.md)."})
     static final class Cpu implements Callable<Integer> {
         @Option(names = "--model", paramLabel = "NAME", description = "L4-C256 and/or L6-C384 (default: both).")
         List<String> models = new ArrayList<>();
@@ -58,7 +61,7 @@ public final class BenchCommand {
         List<Integer> threads = new ArrayList<>();
 
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the measurements as JSON (CPU model, date, "
-                + "git commit, threads, every row's tok/s) to FILE.")
+                + "git commit, threads, every row's tok/s, the per-op profile when on) to FILE.")
         Path json;
 
         @Mixin

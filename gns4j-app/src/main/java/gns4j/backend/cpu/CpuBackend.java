@@ -42,7 +42,7 @@ public final class CpuBackend implements Backend {
 
     @Override public void readGrads(float[] dst) { System.arraycopy(model.grads, 0, dst, 0, model.grads.length); }
 
-    @Override public void zeroGrad() { model.zeroGrad(); }
+    @Override public void zeroGrad() { Profile.time(Profile.Op.ZERO_GRAD, model::zeroGrad); }
 
     @Override
     public double forwardBackward(int[] inputs, int[] targets, int B, int T, float gradScale,
@@ -57,9 +57,11 @@ public final class CpuBackend implements Backend {
 
     @Override public double evaluate(int[] inputs, int[] targets, int B, int T) { return model.forward(inputs, targets, B, T); }
 
-    /** Each tensor's |g|², summed over chunks of fixed size (the large embeddings spread over threads), in order. */
     @Override
-    public double[] gradSqPerTensor() {
+    public double[] gradSqPerTensor() { return Profile.time(Profile.Op.GNS, this::sqPerTensor); }
+
+    /** Each tensor's |g|², summed over chunks of fixed size (the large embeddings spread over threads), in order. */
+    private double[] sqPerTensor() {
         List<ParamTensor> tensors = model.layout.tensors;
         int[] first = new int[tensors.size() + 1];
         for (int i = 0; i < tensors.size(); i++) first[i + 1] = first[i] + Parallel.chunks(tensors.get(i).size());
@@ -84,7 +86,9 @@ public final class CpuBackend implements Backend {
     public void scaleGrads(float factor) { VectorMath.scale(factor, model.grads, 0, model.grads.length); }
 
     @Override
-    public void adamwStep(AdamWSettings settings, double lr, int step) { adam.step(model.parallel(), model.params, model.grads, settings, lr, step); }
+    public void adamwStep(AdamWSettings settings, double lr, int step) {
+        Profile.time(Profile.Op.ADAMW, () -> adam.step(model.parallel(), model.params, model.grads, settings, lr, step));
+    }
 
     @Override
     public void readOptimizerState(float[] m, float[] v) {

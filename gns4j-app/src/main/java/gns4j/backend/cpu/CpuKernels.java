@@ -146,18 +146,20 @@ final class CpuKernels {
             }
         });
         float[] dGamma = new float[B * C], dBeta = new float[B * C];
-        par.forEach(B, b -> {
-            for (int k = 0; k < chunks; k++) {
-                VectorMath.axpy(1f, partGamma, (b * chunks + k) * C, dGamma, b * C, C);
-                VectorMath.axpy(1f, partBeta, (b * chunks + k) * C, dBeta, b * C, C);
+        Profile.time(Profile.Op.NORM_REDUCTIONS, () -> {
+            par.forEach(B, b -> {
+                for (int k = 0; k < chunks; k++) {
+                    VectorMath.axpy(1f, partGamma, (b * chunks + k) * C, dGamma, b * C, C);
+                    VectorMath.axpy(1f, partBeta, (b * chunks + k) * C, dBeta, b * C, C);
+                }
+                if (gamma.norms() != null) gamma.norms().put(b, VectorMath.sumSq(dGamma, b * C, C));
+                if (beta != null && beta.norms() != null) beta.norms().put(b, VectorMath.sumSq(dBeta, b * C, C));
+            });
+            for (int b = 0; b < B; b++) {
+                VectorMath.axpy(scale, dGamma, b * C, gamma.grad(), gamma.gradOffset(), C);
+                if (beta != null) VectorMath.axpy(scale, dBeta, b * C, beta.grad(), beta.gradOffset(), C);
             }
-            if (gamma.norms() != null) gamma.norms().put(b, VectorMath.sumSq(dGamma, b * C, C));
-            if (beta != null && beta.norms() != null) beta.norms().put(b, VectorMath.sumSq(dBeta, b * C, C));
         });
-        for (int b = 0; b < B; b++) {
-            VectorMath.axpy(scale, dGamma, b * C, gamma.grad(), gamma.gradOffset(), C);
-            if (beta != null) VectorMath.axpy(scale, dBeta, b * C, beta.grad(), beta.gradOffset(), C);
-        }
     }
 
     // ---------------------------------------------------------------- pointwise

@@ -2,6 +2,7 @@ package gns4j.backend.cpu;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.NormTracking;
+import gns4j.backend.cpu.Profile.Op;
 import gns4j.model.Arch;
 import gns4j.model.Gpt2Init;
 import gns4j.model.ModelConfig;
@@ -11,6 +12,8 @@ import gns4j.model.NormType;
 
 import java.util.Arrays;
 import java.util.function.Function;
+
+import static gns4j.backend.cpu.Profile.time;
 
 /**
  * The GPT-2 or Llama model on the CPU in fp32: flat parameter and gradient buffers (named offsets from
@@ -160,12 +163,16 @@ public final class CpuModel implements AutoCloseable {
         this.seqLen = T;
         int C = config.nEmbd(), R = B * T, L = config.nLayer();
         ParameterLayout p = layout;
-        CpuKernels.embeddingForward(par, Mat.of(resid[0], R, C), inputs, Mat.of(params, p.wte), Mat.of(params, p.wpe), T, 0);
+        time(Op.EMBEDDING_FWD, () -> CpuKernels.embeddingForward(par, Mat.of(resid[0], R, C), inputs, Mat.of(params, p.wte),
+                Mat.of(params, p.wpe), T, 0));
         for (int l = 0; l < L; l++) blocks.forward(l, R, T);
         Mat lnfOut = Mat.of(lnf, R, C), logitsMat = Mat.of(logits, R, V);
-        CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight), Mat.of(params, p.lnfBias));
-        LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), R, packed), null, null); // (R,C) -> (R,V)
-        return CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets, T); // logits now hold dlogits
+        time(Op.NORM_FWD, () -> CpuKernels.normForward(par, lnfOut, lnfStats, Mat.of(resid[L], R, C), Mat.of(params, p.lnfWeight),
+                Mat.of(params, p.lnfBias)));
+        time(Op.HEAD_FWD, () -> LinearKernels.forward(par, logitsMat, lnfOut, LinearKernels.packTransposed(par, head(), R, packed),
+                null, null)); // (R,C) -> (R,V)
+        // logits now hold dlogits
+        return time(Op.SOFTMAX_XENT, () -> CpuKernels.softmaxCrossEntropy(par, logitsMat, losses, targets, T));
     }
 
     /** Mean token loss of example b of the last forward. */
@@ -194,22 +201,22 @@ public final class CpuModel implements AutoCloseable {
         Mat dlogits = Mat.of(logits, R, V), lnfOut = Mat.of(lnf, R, C), dres = Mat.of(dresid, R, C);
         Mat dnorm = Mat.of(dnormOut, R, C);
 
-        LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed, null);
+        time(Op.HEAD_INPUT_GRAD, () -> LinearKernels.backwardInput(par, dnorm, dlogits, head(), packed, null));
         if (p.lmHead != null)
-            LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s, method.useGhost(T, C, V), null,
-                    packed);
-        Arrays.fill(dresid, 0, R * C, 0f);
+            time(Op.HEAD_WEIGHT_GRAD, () -> LinearKernels.backwardWeight(par, param.apply(p.lmHead), null, dlogits, lnfOut, B, s,
+                    method.useGhost(T, C, V), null, packed));
+        time(Op.OTHER, () -> Arrays.fill(dresid, 0, R * C, 0f));
         int L = config.nLayer();
-        CpuKernels.normBackward(par, dres, dnorm, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
-                param.apply(p.lnfBias), B, s);
+        time(Op.NORM_BWD, () -> CpuKernels.normBackward(par, dres, dnorm, Mat.of(resid[L], R, C), lnfStats, param.apply(p.lnfWeight),
+                param.apply(p.lnfBias), B, s));
         for (int l = L - 1; l >= 0; l--) blocks.backward(l, param, method, B, T, s);
 
-        if (p.wpe != null) CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s);
+        if (p.wpe != null) time(Op.EMBEDDING_BWD, () -> CpuKernels.positionEmbeddingBackward(par, param.apply(p.wpe), dres, B, s));
         if (p.lmHead == null)
-            LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres, ids, B, s, method.useGhost(T, C, V),
-                    packed);
+            time(Op.HEAD_WEIGHT_GRAD, () -> LinearKernels.tiedEmbeddingHeadBackward(par, param.apply(p.wte), dlogits, lnfOut, dres,
+                    ids, B, s, method.useGhost(T, C, V), packed));
         else
-            CpuKernels.tokenEmbeddingBackward(par, param.apply(p.wte), dres, ids, B, s);
+            time(Op.EMBEDDING_BWD, () -> CpuKernels.tokenEmbeddingBackward(par, param.apply(p.wte), dres, ids, B, s));
     }
 
     /** The LM head (V,C): its own weight, or the token table when tied. */

@@ -2,11 +2,14 @@ package gns4j.backend.cpu;
 
 import gns4j.backend.LinearNormMethod;
 import gns4j.backend.cpu.CpuKernels.NormStats;
+import gns4j.backend.cpu.Profile.Op;
 import gns4j.model.ModelConfig;
 import gns4j.model.ParamTensor;
 import gns4j.model.ParameterLayout;
 
 import java.util.function.Function;
+
+import static gns4j.backend.cpu.Profile.time;
 
 /**
  * The GPT-2 block's op sequence on the CPU, written once: pre-norm attention then pre-norm MLP, each added to the
@@ -61,15 +64,18 @@ final class GptBlock {
         Mat in = Mat.of(a.in(), R, C), ln1 = Mat.of(a.ln1(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C);
         Mat atty = Mat.of(a.atty(), R, C), proj = Mat.of(a.proj(), R, C), mid = Mat.of(a.mid(), R, C);
         Mat ln2 = Mat.of(a.ln2(), R, C), fc = Mat.of(a.fc(), R, 4 * C), fcAct = Mat.of(a.fcAct(), R, 4 * C);
-        CpuKernels.normForward(par, ln1, a.ln1Stats(), in, Mat.of(params, w.ln1Weight()), Mat.of(params, w.ln1Bias()));
-        linear.forward(qkv, ln1, w.qkvWeight(), w.qkvBias());                 // (R,C) -> (R,3C)
-        attention.forward(layer, atty, qkv, a.lse());                         // (R,3C) -> (R,C)
-        linear.forward(proj, atty, w.attnProjWeight(), w.attnProjBias());     // (R,C) -> (R,C)
-        CpuKernels.add(par, mid, in, proj);
-        CpuKernels.normForward(par, ln2, a.ln2Stats(), mid, Mat.of(params, w.ln2Weight()), Mat.of(params, w.ln2Bias()));
-        linear.forward(fc, ln2, w.fcWeight(), w.fcBias(), CpuKernels.gelu(fcAct)); // (R,C) -> (R,4C), fcAct = gelu(fc)
-        linear.forward(proj, fcAct, w.mlpProjWeight(), w.mlpProjBias());      // (R,4C) -> (R,C)
-        CpuKernels.add(par, Mat.of(a.out(), R, C), mid, proj);
+        time(Op.NORM_FWD, () -> CpuKernels.normForward(par, ln1, a.ln1Stats(), in, Mat.of(params, w.ln1Weight()),
+                Mat.of(params, w.ln1Bias())));
+        time(Op.QKV_FWD, () -> linear.forward(qkv, ln1, w.qkvWeight(), w.qkvBias()));          // (R,C) -> (R,3C)
+        time(Op.ATTENTION_FWD, () -> attention.forward(layer, atty, qkv, a.lse()));            // (R,3C) -> (R,C)
+        time(Op.ATTN_PROJ_FWD, () -> linear.forward(proj, atty, w.attnProjWeight(), w.attnProjBias())); // (R,C) -> (R,C)
+        time(Op.ADD, () -> CpuKernels.add(par, mid, in, proj));
+        time(Op.NORM_FWD, () -> CpuKernels.normForward(par, ln2, a.ln2Stats(), mid, Mat.of(params, w.ln2Weight()),
+                Mat.of(params, w.ln2Bias())));
+        // (R,C) -> (R,4C), fcAct = gelu(fc)
+        time(Op.MLP_FC_FWD, () -> linear.forward(fc, ln2, w.fcWeight(), w.fcBias(), CpuKernels.gelu(fcAct)));
+        time(Op.MLP_PROJ_FWD, () -> linear.forward(proj, fcAct, w.mlpProjWeight(), w.mlpProjBias())); // (R,4C) -> (R,C)
+        time(Op.ADD, () -> CpuKernels.add(par, Mat.of(a.out(), R, C), mid, proj));
     }
 
     /**
@@ -88,16 +94,16 @@ final class GptBlock {
                 scale, d.packed(), CpuKernels.geluBackward(Mat.of(a.fc(), R, 4 * C)));
         linearBackward(par, dnormOut, dfc, ln2, param.apply(w.fcWeight()), param.apply(w.fcBias()), method, B, scale, d.packed(),
                 null);
-        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(), param.apply(w.ln2Weight()),
-                param.apply(w.ln2Bias()), B, scale);
+        time(Op.NORM_BWD, () -> CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.mid(), R, C), a.ln2Stats(),
+                param.apply(w.ln2Weight()), param.apply(w.ln2Bias()), B, scale));
         // attention: mid = in + proj(attn(qkv(ln1(in))))
         Mat atty = Mat.of(a.atty(), R, C), qkv = Mat.of(a.qkv(), R, 3 * C), ln1 = Mat.of(a.ln1(), R, C);
         linearBackward(par, datty, dres, atty, param.apply(w.attnProjWeight()), param.apply(w.attnProjBias()), method, B,
                 scale, d.packed(), null);
-        AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH);
+        time(Op.ATTENTION_BWD, () -> AttentionKernels.backward(par, dqkv, datty, qkv, a.lse(), B, NH));
         linearBackward(par, dnormOut, dqkv, ln1, param.apply(w.qkvWeight()), param.apply(w.qkvBias()), method, B, scale, d.packed(), null);
-        CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(), param.apply(w.ln1Weight()),
-                param.apply(w.ln1Bias()), B, scale);
+        time(Op.NORM_BWD, () -> CpuKernels.normBackward(par, dres, dnormOut, Mat.of(a.in(), R, C), a.ln1Stats(),
+                param.apply(w.ln1Weight()), param.apply(w.ln1Bias()), B, scale));
     }
 
     /**
@@ -106,8 +112,8 @@ final class GptBlock {
      */
     static void linearBackward(Parallel par, Mat dinp, Mat dout, Mat inp, Param weight, Param bias,
                                LinearNormMethod method, int B, float scale, float[] packed, Gemm.Epilogue after) {
-        LinearKernels.backwardInput(par, dinp, dout, weight.value(), packed, after);
-        LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
-                method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null, packed);
+        time(Op.LINEAR_INPUT_GRAD, () -> LinearKernels.backwardInput(par, dinp, dout, weight.value(), packed, after));
+        time(Op.LINEAR_WEIGHT_GRAD, () -> LinearKernels.backwardWeight(par, weight, bias, dout, inp, B, scale,
+                method.useGhost(inp.rows() / B, inp.cols(), dout.cols()), null, packed));
     }
 }

@@ -118,15 +118,17 @@ final class LinearKernels {
             }
             if (localB != null) System.arraycopy(localB, 0, partB, blk * B, B);
         });
-        for (int b = 0; b < B; b++) {
-            double sw = 0, sb = 0;
-            for (int blk = 0; blk < blocks; blk++) {
-                if (partW != null) sw += partW[blk * B + b];
-                if (partB != null) sb += partB[blk * B + b];
+        Profile.time(Profile.Op.NORM_REDUCTIONS, () -> {
+            for (int b = 0; b < B; b++) {
+                double sw = 0, sb = 0;
+                for (int blk = 0; blk < blocks; blk++) {
+                    if (partW != null) sw += partW[blk * B + b];
+                    if (partB != null) sb += partB[blk * B + b];
+                }
+                if (partB != null) biasNorms.put(b, sb);
+                if (perExample) w.norms().put(b, sw);
             }
-            if (partB != null) biasNorms.put(b, sb);
-            if (perExample) w.norms().put(b, sw);
-        }
+        });
         if (w.norms() != null && ghost) par.forEach(B, b -> w.norms().put(b, ghostSumSq(inp, dout, b, T)));
     }
 
