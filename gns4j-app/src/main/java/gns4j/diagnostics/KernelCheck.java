@@ -11,8 +11,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 import static gns4j.backend.cuda.CublasLt.R_16BF;
+import static gns4j.diagnostics.DeviceInputs.uniform;
+import static gns4j.diagnostics.DeviceInputs.uniformBf16;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -64,7 +67,8 @@ final class KernelCheck {
     private static int normVariants(Gpu gpu, int B, int T, int C, boolean ln) {
         int R = B * T;
         long RC = (long) R * C;
-        long x = fill(gpu, RC, 11), dy = fill(gpu, RC, 12), g = fill(gpu, C, 13), beta = ln ? fill(gpu, C, 14) : 0, dx0 = fill(gpu, RC, 15),
+        long x = uniform(gpu, RC, 11, 1f), dy = uniform(gpu, RC, 12, 1f), g = uniform(gpu, C, 13, 1f),
+                beta = ln ? uniform(gpu, C, 14, 1f) : 0, dx0 = uniform(gpu, RC, 15, 1f),
                 y = gpu.alloc(2 * RC), mean = ln ? gpu.alloc(4L * R) : 0, rstd = gpu.alloc(4L * R), dx = gpu.alloc(4 * RC),
                 dxb = gpu.alloc(2 * RC), partG = gpu.alloc(4L * B * C), partB = gpu.alloc(4L * B * C), gradG = gpu.alloc(4L * C),
                 gradB = ln ? gpu.alloc(4L * C) : 0, sq = gpu.alloc(16L * B);
@@ -92,19 +96,10 @@ final class KernelCheck {
                 want = got;
                 continue;
             }
-            double worst = 0;
-            String worstName = "";
-            for (Map.Entry<String, double[]> e : got.entrySet()) {
-                double err = relErr(e.getValue(), want.get(e.getKey())), tol = e.getKey().startsWith("y") || e.getKey().endsWith("bf16") ? NORM_BF16_TOL : NORM_TOL;
-                if (err > tol) failures++;
-                if (err / tol > worst) {
-                    worst = err / tol;
-                    worstName = String.format(Locale.ROOT, "%s %.2e", e.getKey(), err);
-                }
-            }
-            System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s  (worst relative to its tolerance: %s)%n",
-                    "norm kernels " + v.name().toLowerCase(Locale.ROOT) + " vs row", String.format(Locale.ROOT, "%s B%d T%d C%d",
-                    ln ? "ln" : "rms", B, T, C), "", "", failures == 0, worstName);
+            Comparison c = compare(got, want, name -> name.startsWith("y") || name.endsWith("bf16") ? NORM_BF16_TOL : NORM_TOL);
+            failures += c.failures();
+            c.print("norm kernels " + v.name().toLowerCase(Locale.ROOT) + " vs row",
+                    String.format(Locale.ROOT, "%s B%d T%d C%d", ln ? "ln" : "rms", B, T, C), failures == 0);
         }
         return failures;
     }
@@ -114,40 +109,56 @@ final class KernelCheck {
      * against the warp-per-row kernels, output by output (each backward from its own forward's output and lse).
      */
     private static int attention(Gpu gpu, int B, int T, int NH, int KVH) {
-        int hs = 64, Q = NH * hs, KV = KVH * hs, W = Q + 2 * KV;
+        int hs = 64;
+        long qkv = uniformBf16(gpu, (long) B * T * (NH + 2 * KVH) * hs, 21, 2f), dout = uniformBf16(gpu, (long) B * T * NH * hs, 22, 1f);
+        Map<String, double[]> want = attentionOutputs(gpu, AttentionKernels.rowReference(gpu, NH, KVH, hs), qkv, dout, B, T, NH, KVH, hs),
+                got = attentionOutputs(gpu, new AttentionKernels(gpu, NH, KVH, hs), qkv, dout, B, T, NH, KVH, hs);
+        Comparison c = compare(got, want, name -> name.equals("lse") ? LSE_TOL : ATTN_TOL);
+        c.print("attention vs warp-per-row", String.format(Locale.ROOT, "B%d T%d heads %d/%d hs %d", B, T, NH, KVH, hs), c.failures() == 0);
+        return c.failures();
+    }
+
+    /** out, lse, dq, dk and dv of one forward and backward by k (the backward from this forward's out and lse). */
+    private static Map<String, double[]> attentionOutputs(Gpu gpu, AttentionKernels k, long qkv, long dout, int B, int T, int NH,
+                                                          int KVH, int hs) {
+        int Q = NH * hs, KV = KVH * hs, W = Q + 2 * KV;
         long R = (long) B * T, qkvElems = R * W, outElems = R * Q, rowStats = (long) B * NH * T;
-        long qkv = bf16Fill(gpu, qkvElems, 21, 2f), dout = bf16Fill(gpu, outElems, 22, 1f);
-        Map<String, double[]> want = null;
+        long out = gpu.alloc(2 * outElems), lse = gpu.alloc(4 * rowStats), delta = gpu.alloc(4 * rowStats), dqkv = gpu.alloc(2 * qkvElems);
+        k.forward(out, lse, qkv, B, T);
+        k.backward(dqkv, delta, dout, out, qkv, lse, B, T);
+        double[] d = read(gpu, dqkv, qkvElems, 2);
+        Map<String, double[]> outputs = new LinkedHashMap<>();
+        outputs.put("out", read(gpu, out, outElems, 2));
+        outputs.put("lse", read(gpu, lse, rowStats, 4));
+        outputs.put("dq", columns(d, W, 0, Q));
+        outputs.put("dk", columns(d, W, Q, KV));
+        outputs.put("dv", columns(d, W, Q + KV, KV));
+        return outputs;
+    }
+
+    /** A comparison of outputs: how many exceed their tolerance (NaN included), and the worst relative to it. */
+    private record Comparison(int failures, String worst) {
+        void print(String what, String shape, boolean ok) {
+            System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s  (worst relative to its tolerance: %s)%n", what, shape, "", "",
+                    ok, worst);
+        }
+    }
+
+    /** got against want, output by output, each with tolerance(name) on the relative L2 error. */
+    private static Comparison compare(Map<String, double[]> got, Map<String, double[]> want, ToDoubleFunction<String> tolerance) {
         int failures = 0;
         double worst = 0;
         String worstName = "";
-        for (AttentionKernels k : new AttentionKernels[]{AttentionKernels.rowReference(gpu, NH, KVH, hs), new AttentionKernels(gpu, NH, KVH, hs)}) {
-            long out = gpu.alloc(2 * outElems), lse = gpu.alloc(4 * rowStats), delta = gpu.alloc(4 * rowStats), dqkv = gpu.alloc(2 * qkvElems);
-            k.forward(out, lse, qkv, B, T);
-            k.backward(dqkv, delta, dout, out, qkv, lse, B, T);
-            double[] d = read(gpu, dqkv, qkvElems, 2);
-            Map<String, double[]> got = new LinkedHashMap<>();
-            got.put("out", read(gpu, out, outElems, 2));
-            got.put("lse", read(gpu, lse, rowStats, 4));
-            got.put("dq", columns(d, W, 0, Q));
-            got.put("dk", columns(d, W, Q, KV));
-            got.put("dv", columns(d, W, Q + KV, KV));
-            if (want == null) {
-                want = got;
-                continue;
-            }
-            for (Map.Entry<String, double[]> e : got.entrySet()) {
-                double err = relErr(e.getValue(), want.get(e.getKey())), tol = e.getKey().equals("lse") ? LSE_TOL : ATTN_TOL;
-                if (!(err <= tol)) failures++;
-                if (!(err / tol <= worst)) {
-                    worst = err / tol;
-                    worstName = String.format(Locale.ROOT, "%s %.2e", e.getKey(), err);
-                }
+        for (Map.Entry<String, double[]> e : got.entrySet()) {
+            double err = relErr(e.getValue(), want.get(e.getKey())), tol = tolerance.applyAsDouble(e.getKey());
+            double ratio = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err / tol;
+            if (!(err <= tol)) failures++;
+            if (ratio > worst) {
+                worst = ratio;
+                worstName = String.format(Locale.ROOT, "%s %.2e", e.getKey(), err);
             }
         }
-        System.out.printf(Locale.ROOT, "%-34s %-28s %10s %10s %6s  (worst relative to its tolerance: %s)%n", "attention vs warp-per-row",
-                String.format(Locale.ROOT, "B%d T%d heads %d/%d hs %d", B, T, NH, KVH, hs), "", "", failures == 0, worstName);
-        return failures;
+        return new Comparison(failures, worstName);
     }
 
     /** Columns c0 .. c0 + n of a row-major matrix with width columns. */
@@ -156,14 +167,6 @@ final class KernelCheck {
         double[] out = new double[rows * n];
         for (int r = 0; r < rows; r++) System.arraycopy(m, r * width + c0, out, r * n, n);
         return out;
-    }
-
-    /** n bf16 uniform in [-scale, scale). */
-    private static long bf16Fill(Gpu gpu, long n, int seed, float scale) {
-        long f = gpu.alloc(4 * n), p = gpu.alloc(2 * n);
-        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, f, n, seed, scale);
-        gpu.launch("to_bf16", gpu.blocksFor(n), 1, 256, 0, p, f, n);
-        return p;
     }
 
     /**
@@ -229,12 +232,6 @@ final class KernelCheck {
     static short bf16(double v) {
         int u = Float.floatToRawIntBits((float) v);
         return (short) ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16);
-    }
-
-    private static long fill(Gpu gpu, long n, int seed) {
-        long p = gpu.alloc(4 * n);
-        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, p, n, seed, 1f);
-        return p;
     }
 
     private static long upload(Gpu gpu, short[] v) {

@@ -13,6 +13,8 @@ import java.util.Locale;
 import java.util.Map;
 
 import static gns4j.backend.cuda.CublasLt.R_16BF;
+import static gns4j.diagnostics.DeviceInputs.uniform;
+import static gns4j.diagnostics.DeviceInputs.uniformBf16;
 import static gns4j.backend.cuda.CublasLt.R_32F;
 
 /**
@@ -36,7 +38,7 @@ public final class KernelTimings implements AutoCloseable {
 
     /** Read + write GB/s of a 1 GiB cuMemcpyDtoD. */
     public double copyGBps() {
-        long bytes = 1L << 30, src = fill(bytes / 4, 1), dst = gpu.alloc(bytes);
+        long bytes = 1L << 30, src = uniform(gpu, bytes / 4, 1, 1f), dst = gpu.alloc(bytes);
         return 2 * bytes / (median(() -> gpu.copy(dst, src, bytes)) * 1e6);
     }
 
@@ -51,7 +53,8 @@ public final class KernelTimings implements AutoCloseable {
     public List<NormTimes> normTimes(int B, int T, int C, boolean rms) {
         int R = B * T;
         long RC = (long) R * C;
-        long x = fill(RC, 2), dy = fill(RC, 3), g = fill(C, 4), beta = fill(C, 5), y = gpu.alloc(2 * RC), dx = gpu.alloc(4 * RC),
+        long x = uniform(gpu, RC, 2, 1f), dy = uniform(gpu, RC, 3, 1f), g = uniform(gpu, C, 4, 1f), beta = uniform(gpu, C, 5, 1f),
+                y = gpu.alloc(2 * RC), dx = gpu.alloc(4 * RC),
                 dxb = gpu.alloc(2 * RC), mean = gpu.alloc(4L * R), rstd = gpu.alloc(4L * R), partG = gpu.alloc(4L * B * C),
                 partB = gpu.alloc(4L * B * C), gradG = gpu.alloc(4L * C), gradB = gpu.alloc(4L * C), sq = gpu.alloc(16L * B);
         gpu.zero(dx, 4 * RC);
@@ -86,10 +89,8 @@ public final class KernelTimings implements AutoCloseable {
     public double linearWgradMs(int B, int T, int K, int N, boolean tracked) {
         long R = (long) B * T, NK = (long) N * K;
         int chunk = Math.min(CudaBackend.MAX_CHUNK, B);
-        long dy = gpu.alloc(2 * R * N), x = gpu.alloc(2 * R * K), grad = gpu.alloc(4 * NK), sq = gpu.alloc(8L * B),
+        long dy = uniformBf16(gpu, R * N, 6, 1f), x = uniformBf16(gpu, R * K, 7, 1f), grad = gpu.alloc(4 * NK), sq = gpu.alloc(8L * B),
                 ws = tracked ? gpu.alloc(2 * NK * chunk) : 0;
-        toBf16(dy, R * N, 6);
-        toBf16(x, R * K, 7);
         gpu.zero(grad, 4 * NK);
         return median(() -> {
             if (!tracked) {
@@ -118,10 +119,8 @@ public final class KernelTimings implements AutoCloseable {
     public AttentionTimes attentionTimes(int B, int T, int NH, int KVH) {
         int hs = ATTENTION_HEAD_SIZE;
         long R = (long) B * T, qkvElems = R * (NH + 2L * KVH) * hs, outElems = R * NH * hs, rowStats = 4L * B * NH * T;
-        long qkv = gpu.alloc(2 * qkvElems), dqkv = gpu.alloc(2 * qkvElems), out = gpu.alloc(2 * outElems),
-                dout = gpu.alloc(2 * outElems), lse = gpu.alloc(rowStats), delta = gpu.alloc(rowStats);
-        toBf16(qkv, qkvElems, 8);
-        toBf16(dout, outElems, 9);
+        long qkv = uniformBf16(gpu, qkvElems, 8, 1f), dqkv = gpu.alloc(2 * qkvElems), out = gpu.alloc(2 * outElems),
+                dout = uniformBf16(gpu, outElems, 9, 1f), lse = gpu.alloc(rowStats), delta = gpu.alloc(rowStats);
         AttentionKernels k = new AttentionKernels(gpu, NH, KVH, hs);
         double forward = median(() -> k.forward(out, lse, qkv, B, T));
         return new AttentionTimes(NH, KVH, forward, median(() -> k.backward(dqkv, delta, dout, out, qkv, lse, B, T)));
@@ -131,18 +130,6 @@ public final class KernelTimings implements AutoCloseable {
         double[] ms = gpu.timeMs(warmup, reps, op);
         Arrays.sort(ms);
         return ms.length % 2 == 1 ? ms[ms.length / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
-    }
-
-    /** n floats uniform in [-1, 1). */
-    private long fill(long n, int seed) {
-        long p = gpu.alloc(4 * n);
-        gpu.launch("fill_uniform", gpu.blocksFor(n), 1, 256, 0, p, n, seed, 1f);
-        return p;
-    }
-
-    private void toBf16(long dst, long n, int seed) {
-        long f = fill(n, seed);
-        gpu.launch("to_bf16", gpu.blocksFor(n), 1, 256, 0, dst, f, n);
     }
 
     @Override
