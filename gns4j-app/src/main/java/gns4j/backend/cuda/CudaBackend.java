@@ -220,7 +220,7 @@ public final class CudaBackend implements Backend {
         for (int l = 0; l < L; l++) blocks.forward(l, resid[l], resid[l + 1], B, T);
         ops.normForward(lnf, lnfMean, lnfRstd, resid[L], layout.lnfWeight, layout.lnfBias, R);
         ops.linear(logits, R_16BF, lnf, head(), R, C, V, 0, null, 0);
-        gpu.launch("cross_entropy", R, 1, 256, 0, logits, losses, targets, V, 1f / T, withBackward ? 1 : 0);
+        ops.crossEntropy(logits, losses, targets, R, T, V, withBackward);
         float[] perToken = new float[R];
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(JAVA_FLOAT, R);

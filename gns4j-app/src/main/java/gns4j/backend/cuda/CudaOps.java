@@ -205,6 +205,37 @@ final class CudaOps {
         attention.backward(dqkv, delta, dout, out, qkv, lse, B, T);
     }
 
+    // ---------------------------------------------------------------- loss
+
+    /**
+     * Threads of a cross_entropy block, one block per token row ({@code -Dgns4j.cuda.xentThreads}, a multiple of 32 up
+     * to 1024). The kernel reads its row twice, for max and sum and then for the gradient. At 256 threads an SM holds 8
+     * rows (100 KB each at V 50304), ~1000 on an H100, more than its 50 MB L2, so the second read may go to memory; at
+     * 1024 it holds 2. Which is faster is for `bench gpu` with the profile on the GPU machine to say.
+     */
+    static final int XENT_THREADS = xentThreads(System.getProperty("gns4j.cuda.xentThreads", "256"));
+
+    /** The thread count of a cross_entropy block from its property, or a one-line error. */
+    static int xentThreads(String value) {
+        int n;
+        try {
+            n = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 32 || n > 1024 || n % 32 != 0)
+            throw new IllegalArgumentException("-Dgns4j.cuda.xentThreads must be a multiple of 32 from 32 to 1024, got " + value);
+        return n;
+    }
+
+    /**
+     * losses (R) = logsumexp(z) − z[target] of logits z (R,V) bf16; with backward, z is replaced in place by the gradient
+     * of each example's mean token loss, (softmax(z) − onehot)/T.
+     */
+    void crossEntropy(long logits, long losses, long targets, int R, int T, int V, boolean backward) {
+        gpu.launch("cross_entropy", R, 1, XENT_THREADS, 0, logits, losses, targets, V, 1f / T, backward ? 1 : 0);
+    }
+
     // ---------------------------------------------------------------- sizes and addresses
 
     /** Examples per batched per-example GEMM: at most MAX_CHUNK and B, and as many N·K matrices as the workspace holds. */

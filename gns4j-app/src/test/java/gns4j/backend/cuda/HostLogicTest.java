@@ -162,4 +162,14 @@ class HostLogicTest {
                 () -> CudaBackend.open(new gns4j.model.ModelConfig(1, 1, 8, 4, 11, false, gns4j.model.NormType.LAYERNORM, true), 1));
         assertEquals(reason, e.getMessage());
     }
+
+    @Test
+    void crossEntropyThreadsMustBeWholeWarpsUpTo1024() {
+        assertEquals(256, CudaOps.xentThreads("256"));
+        assertEquals(1024, CudaOps.xentThreads(" 1024 "));
+        for (String bad : new String[]{"0", "16", "100", "2048", "x", ""}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaOps.xentThreads(bad));
+            assertTrue(e.getMessage().contains("gns4j.cuda.xentThreads"), e.getMessage());
+        }
+    }
 }
