@@ -2,13 +2,14 @@
 """PyTorch baseline for `./gns4j bench cpu|gpu`: a nanoGPT-style GPT-2 (pre-norm, GELU-tanh MLP, tied head, biases,
 SDPA attention) or, with --arch llama, a plain Llama (RMSNorm with a gain only, RoPE as transformers' rotate_half,
 grouped-query SDPA attention, SwiGLU MLP, no biases, untied head unless --tied), timed for forward + backward + AdamW
-per optimizer step, the same work the gns4j benchmarks time. On CUDA use --bf16 (autocast, fp32 master weights) and
-the fused AdamW, as a PyTorch user would. Modes: eager, compile (torch.compile of the same model) and, for Llama,
-hf (transformers' LlamaForCausalLM with SDPA attention, eager).
+per optimizer step, the same work the gns4j benchmarks time. On CUDA use --bf16 (autocast, fp32 master weights).
+AdamW is the fused one wherever this PyTorch has it (CUDA; the CPU since 2.4), as a PyTorch user would. Modes: eager,
+compile (torch.compile of the same model) and, for Llama, hf (transformers' LlamaForCausalLM with SDPA attention,
+eager).
 
 Prints one JSON object per measured configuration on stdout:
   {"name": ..., "mode": "eager"|"compile"|"hf", "device": ..., "threads": n, "tok_per_s_median": x,
-   "tok_per_s_min": .., "tok_per_s_max": .., "reps": k}
+   "tok_per_s_min": .., "tok_per_s_max": .., "reps": k, "adamw": "fused"|"default", "torch": version}
 """
 import argparse
 import json
@@ -151,12 +152,21 @@ def build(args, mode):
                  args.rope_theta, args.tied)
 
 
+def adamw_for(model):
+    """The fused AdamW wherever this PyTorch has it for the model's device (CUDA; the CPU since 2.4), else the default
+    one (before 2.0 there is no such argument; 2.0-2.3 fuse on CUDA only)."""
+    settings = dict(lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1)
+    try:
+        return torch.optim.AdamW(model.parameters(), fused=True, **settings), "fused"
+    except (TypeError, RuntimeError):
+        return torch.optim.AdamW(model.parameters(), **settings), "default"
+
+
 def measure(args, mode):
     device = torch.device(args.device)
     torch.manual_seed(0)
     model = build(args, mode).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1,
-                            fused=device.type == "cuda")
+    opt, adamw = adamw_for(model)
     step_model = torch.compile(model) if mode == "compile" else model
     idx = torch.randint(args.vocab, (args.batch, args.block_size), device=device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if args.bf16 else torch.autocast("cpu", enabled=False)
@@ -184,7 +194,7 @@ def measure(args, mode):
         rates.append(args.steps * args.batch * args.block_size / (time.perf_counter() - t0))
     return {"name": args.name, "mode": mode, "device": args.device, "threads": torch.get_num_threads(),
             "tok_per_s_median": statistics.median(rates), "tok_per_s_min": min(rates),
-            "tok_per_s_max": max(rates), "reps": args.reps}
+            "tok_per_s_max": max(rates), "reps": args.reps, "adamw": adamw, "torch": torch.__version__}
 
 
 def main():
