@@ -1,6 +1,5 @@
 package gns4j.bench;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import gns4j.CpuInfo;
@@ -8,11 +7,7 @@ import gns4j.backend.NormTracking;
 import gns4j.backend.cpu.CpuBackend;
 import gns4j.backend.cpu.Profile;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,9 +46,7 @@ public final class CpuBench {
                 cores, CpuBackend.kernelDescription(), warmup, reps,
                 torchMissing == null ? "scripts/torch_baseline.py (fp32)" : torchMissing,
                 Profile.ON ? "; per-op profile of the thread-scaling steps (-Dgns4j.cpu.profile=true)" : "");
-        json.addProperty("cpu", CpuInfo.model());
-        json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
-        json.addProperty("commit", gitCommit());
+        BenchJson.stamp(json, "cpu", CpuInfo.model());
         json.addProperty("threads", cores);
         json.addProperty("kernel", CpuBackend.kernelDescription());
         json.addProperty("warmup", warmup);
@@ -117,34 +110,7 @@ public final class CpuBench {
     }
 
     /** The measurements of {@link #run} as JSON text. */
-    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
-
-    /**
-     * HEAD of the git repository of the working directory (run the bench from the checkout it measures), "-dirty"
-     * appended when tracked files differ; "" outside git. GNS4J_COMMIT, when set, names it instead (a jar built from
-     * one checkout and run from another directory, as on the GPU machine).
-     */
-    static String gitCommit() {
-        String given = System.getenv("GNS4J_COMMIT");
-        if (given != null && !given.isBlank()) return given.strip();
-        try {
-            String head = git("rev-parse", "HEAD");
-            return head.isEmpty() ? "" : head + (git("status", "--porcelain", "--untracked-files=no").isEmpty() ? "" : "-dirty");
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
-    }
-
-    private static String git(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("git"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        return p.waitFor() == 0 ? text : "";
-    }
+    public String json() { return BenchJson.pretty(json); }
 
     /** Norms-off steps on this many threads; with {@link Profile#ON}, their ops' times go to profile[threads]. */
     private Timing measure(BenchModel m, int threads, SortedMap<Integer, Profile.Sample> profile) {

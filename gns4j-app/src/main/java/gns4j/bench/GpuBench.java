@@ -8,7 +8,6 @@ import gns4j.model.ModelConfig;
 import gns4j.parallel.Communicator;
 import gns4j.parallel.GradientBuckets;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
@@ -18,8 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -75,9 +72,7 @@ public final class GpuBench {
             args.addAll(List.of("--device", "cuda", "--bf16", "--warmup", "" + warmup, "--reps", "" + reps));
             baseline = TorchBaseline.run(args);
         }
-        json.addProperty("card", device);
-        json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
-        json.addProperty("commit", CpuBench.gitCommit());
+        BenchJson.stamp(json, "card", device);
         json.addProperty("model", m.name());
         json.addProperty("shape", m.shape());
         json.addProperty("parameters", parameters);
@@ -125,7 +120,7 @@ public final class GpuBench {
     }
 
     /** The last {@link #run}'s rows as JSON. */
-    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
+    public String json() { return BenchJson.pretty(json); }
 
     /** What the scaling measurement runs: plain data parallelism and the heaviest per-example norm path. */
     static final List<NormTracking> SCALING = List.of(NormTracking.OFF, NormTracking.ALL);

@@ -2,13 +2,10 @@ package gns4j.bench;
 
 import gns4j.diagnostics.KernelTimings;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
 import java.io.PrintStream;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,9 +68,7 @@ public final class KernelBench {
             double copy = k.copyGBps();
             out.printf("gns4j bench kernels: %s; device-to-device copy %.0f GB/s (read + write); B %d, T %d; medians of %d runs%n",
                     k.device(), copy, B, T, reps);
-            json.addProperty("card", k.device());
-            json.addProperty("date", OffsetDateTime.now(ZoneOffset.UTC).withNano(0).toString());
-            json.addProperty("commit", CpuBench.gitCommit());
+            BenchJson.stamp(json, "card", k.device());
             json.addProperty("B", B);
             json.addProperty("T", T);
             json.addProperty("warmup", warmup);
@@ -171,7 +166,7 @@ public final class KernelBench {
     }
 
     /** The last run as pretty-printed JSON. */
-    public String json() { return new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n"; }
+    public String json() { return BenchJson.pretty(json); }
 
     /** The key of a PyTorch attention row: heads, kv heads and SDPA back-end. */
     private static String attentionKey(int heads, int kvHeads, String backend) { return heads + ":" + kvHeads + " " + backend; }
